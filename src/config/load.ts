@@ -1,0 +1,220 @@
+/**
+ * The one config loader: options.json + environment → a validated, frozen Config.
+ *
+ * Two modes, told apart by whether the options file exists:
+ * - add-on: the Supervisor wrote /data/options.json; every required option must be set.
+ * - local (`npm start` on a fresh clone): no options file; development secrets are generated once
+ *   into DATA_DIR/dev-secrets.json, with a loud warning, so the server runs out of the box.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, StartupError } from '../errors.js';
+import { generateFernetKey } from '../crypto/fernet.js';
+import { newToken } from '../crypto/random.js';
+import { OPTIONS, OPTION_NAMES, PROTOCOL, RESOURCE_SERVER_CLIENT_ID, alexaRedirectUris, type LogLevel, type Options } from './options.js';
+import { int, list, proxyAddress, text, url } from './validate.js';
+
+export interface Config {
+  mode: 'addon' | 'local';
+  dataDir: string;
+  optionsFile: string;
+  host: string;
+  publicPort: number;
+  ingressPort: number;
+  ingressTrustedProxies: string[];
+  supervisorUrl: string;
+  supervisorToken: string | undefined;
+  /** Current key first, then the previous ones. */
+  encryptionKeys: string[];
+  /** Issuer and base of every public URL, without a trailing slash. */
+  publicUrl: string;
+  alexa: { clientId: string; clientSecret: string; vendorId: string | undefined; redirectUris: string[] };
+  resourceServerSecret: string | undefined;
+  requirePkce: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenIdleSeconds: number;
+  /** 0: no absolute expiry. */
+  refreshTokenMaxSeconds: number;
+  homeAssistantUrl: string | undefined;
+  tls: { certFile: string; keyFile: string } | undefined;
+  trustedProxies: string[];
+  notify: boolean;
+  logLevel: LogLevel;
+  /** Files generated for a local run, to be named in the start-up warning. */
+  devSecretsFile: string | undefined;
+}
+
+export type Env = Record<string, string | undefined>;
+
+const DAY = 86_400;
+export const DEFAULT_PUBLIC_PORT = 8443;
+export const DEFAULT_INGRESS_PORT = 8099;
+export const DEFAULT_INGRESS_TRUSTED_PROXIES = ['172.30.32.2'];
+
+function readOptionsFile(file: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new StartupError(`Cannot read options file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new StartupError(`Options file ${file} is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new StartupError(`Options file ${file} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Validates every option present; absent (or null) ones take their default. */
+export function parseOptions(raw: Record<string, unknown>): Options {
+  for (const name of Object.keys(raw)) {
+    if (!(OPTION_NAMES as string[]).includes(name)) throw new ConfigError(name, 'is not a known option');
+  }
+  const parsed: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    const value = raw[name];
+    const spec = OPTIONS[name] as { default: unknown; validate: (value: unknown, name: string) => unknown };
+    // HA writes an empty string for a password field that was left blank: treat it as unset.
+    parsed[name] = value === undefined || value === null || value === '' ? spec.default : spec.validate(value, name);
+  }
+  return parsed as Options;
+}
+
+interface DevSecrets {
+  encryption_key: string;
+  alexa_client_secret: string;
+  resource_server_secret: string;
+}
+
+/** Development secrets for a local run: generated once, kept in DATA_DIR, never used by the add-on. */
+function devSecrets(dataDir: string): { file: string; secrets: DevSecrets } {
+  const file = join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) {
+    const secrets = JSON.parse(readFileSync(file, 'utf8')) as DevSecrets;
+    return { file, secrets };
+  }
+  const secrets: DevSecrets = {
+    encryption_key: generateFernetKey(),
+    alexa_client_secret: newToken(),
+    resource_server_secret: newToken(),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { file, secrets };
+}
+
+export function missingKeyMessage(): string {
+  const key = generateFernetKey();
+  return [
+    'Option "encryption_key" is not set. Alexa Link encrypts everything it stores and needs a key.',
+    'Here is a freshly generated key (made just now, used by nothing yet; it is not stored anywhere):',
+    '',
+    `    ${key}`,
+    '',
+    'Best: put it in Home Assistant\'s secrets.yaml and refer to it from the add-on configuration:',
+    `    secrets.yaml:        alexa_link_encryption_key: "${key}"`,
+    '    add-on option:       encryption_key: "!secret alexa_link_encryption_key"',
+    'Keep a copy somewhere safe: backups of this add-on cannot be read without it.',
+  ].join('\n');
+}
+
+function envValue<T>(env: Env, name: string, validate: (value: unknown, name: string) => T, fallback: T): T {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : validate(value, name);
+}
+
+function csv(value: string | undefined): string[] | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.split(',').map((entry) => entry.trim());
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(env.DATA_DIR || './data');
+  const optionsFile = resolve(env.OPTIONS_FILE || join(dataDir, 'options.json'));
+  const mode = existsSync(optionsFile) ? 'addon' : 'local';
+  const options = parseOptions(mode === 'addon' ? readOptionsFile(optionsFile) : {});
+
+  const host = envValue(env, 'HOST', text({ max: 255 }), mode === 'addon' ? '0.0.0.0' : '127.0.0.1');
+  const publicPort = envValue(env, 'PUBLIC_PORT', int(0, 65535), DEFAULT_PUBLIC_PORT);
+  const ingressPort = envValue(env, 'INGRESS_PORT', int(0, 65535), DEFAULT_INGRESS_PORT);
+  const ingressTrustedProxies = list(proxyAddress)(csv(env.INGRESS_TRUSTED_PROXIES) ?? DEFAULT_INGRESS_TRUSTED_PROXIES, 'INGRESS_TRUSTED_PROXIES');
+  const supervisorUrl = envValue(env, 'SUPERVISOR_URL', url({ allowHttp: true }), 'http://supervisor');
+  const sslDir = env.SSL_DIR || '/ssl';
+
+  let devSecretsFile: string | undefined;
+  let encryptionKey = options.encryption_key;
+  let clientSecret = options.alexa_client_secret;
+  let resourceServerSecret = options.resource_server_secret;
+  if (mode === 'local') {
+    const dev = devSecrets(dataDir);
+    devSecretsFile = dev.file;
+    encryptionKey ??= dev.secrets.encryption_key;
+    clientSecret ??= dev.secrets.alexa_client_secret;
+    resourceServerSecret ??= dev.secrets.resource_server_secret;
+  }
+  if (encryptionKey === undefined) throw new StartupError(missingKeyMessage());
+
+  const publicUrl = (options.public_url ?? (mode === 'local' ? `http://127.0.0.1:${publicPort}` : undefined))?.replace(/\/+$/, '');
+  if (publicUrl === undefined) throw new ConfigError('public_url', 'must be set to the https address at which Alexa reaches this add-on');
+  const clientId = options.alexa_client_id ?? (mode === 'local' ? 'alexa-link-dev' : undefined);
+  if (clientId === undefined) throw new ConfigError('alexa_client_id', 'must be set to the client id from the Alexa developer console');
+  if (clientId === RESOURCE_SERVER_CLIENT_ID) throw new ConfigError('alexa_client_id', `must not be "${RESOURCE_SERVER_CLIENT_ID}" (reserved for Music Assistant)`);
+  if (clientSecret === undefined) throw new ConfigError('alexa_client_secret', 'must be set to the client secret entered in the Alexa developer console');
+  if (resourceServerSecret !== undefined && resourceServerSecret === clientSecret) {
+    throw new ConfigError('resource_server_secret', 'must differ from alexa_client_secret');
+  }
+  const redirectUris = [...(options.alexa_vendor_id ? alexaRedirectUris(options.alexa_vendor_id) : []), ...options.extra_redirect_uris];
+  if (mode === 'addon' && redirectUris.length === 0) {
+    throw new ConfigError('alexa_vendor_id', 'must be set (or extra_redirect_uris given) so that Alexa has a redirect URI');
+  }
+  const previous = options.previous_encryption_keys;
+  if (previous.includes(encryptionKey)) throw new ConfigError('previous_encryption_keys', 'must not repeat encryption_key');
+
+  let tls: Config['tls'];
+  if (options.ssl) {
+    tls = {
+      certFile: isAbsolute(options.certfile) ? options.certfile : join(sslDir, options.certfile),
+      keyFile: isAbsolute(options.keyfile) ? options.keyfile : join(sslDir, options.keyfile),
+    };
+    for (const [name, file] of [['certfile', tls.certFile], ['keyfile', tls.keyFile]] as const) {
+      try {
+        readFileSync(file);
+      } catch (error) {
+        throw new ConfigError(name, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); is ssl set up in Home Assistant?`);
+      }
+    }
+  }
+
+  return Object.freeze({
+    mode,
+    dataDir,
+    optionsFile,
+    host,
+    publicPort,
+    ingressPort,
+    ingressTrustedProxies,
+    supervisorUrl: supervisorUrl.replace(/\/+$/, ''),
+    supervisorToken: env.SUPERVISOR_TOKEN || undefined,
+    encryptionKeys: [encryptionKey, ...previous],
+    publicUrl,
+    alexa: { clientId, clientSecret, vendorId: options.alexa_vendor_id, redirectUris },
+    resourceServerSecret,
+    requirePkce: options.require_pkce,
+    accessTokenTtlSeconds: options.access_token_ttl_minutes * 60,
+    refreshTokenIdleSeconds: options.refresh_token_idle_days * DAY,
+    refreshTokenMaxSeconds: options.refresh_token_max_days * DAY,
+    homeAssistantUrl: options.home_assistant_url?.replace(/\/+$/, ''),
+    tls,
+    trustedProxies: options.trusted_proxies,
+    notify: options.notify,
+    logLevel: options.log_level,
+    devSecretsFile,
+  });
+}
+
+export { PROTOCOL };

@@ -1,0 +1,77 @@
+/**
+ * The audit log: links, denials, refreshes, reuse, revocations, failed client authentication.
+ * The event name and time are in clear (for counting and pruning); who, from where and any
+ * detail are encrypted.
+ */
+import { openJson, sealJson, subjectIndex, type StoreContext } from './context.js';
+
+export const AUDIT_EVENTS = [
+  'link_requested',
+  'link_approved',
+  'link_denied',
+  'code_issued',
+  'grant_created',
+  'code_replayed',
+  'token_refreshed',
+  'refresh_reuse',
+  'token_revoked',
+  'grant_revoked',
+  'client_auth_failed',
+  'introspection_auth_failed',
+] as const;
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  event: AuditEvent;
+  grantId: string | undefined;
+  details: Record<string, unknown>;
+}
+
+export interface AuditInput {
+  grantId?: string | undefined;
+  subjectId?: string | undefined;
+  /** Encrypted; may hold names, IPs and user agents, never tokens, codes or secrets. */
+  details?: Record<string, unknown>;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  event: AuditEvent;
+  grant_id: string | null;
+  details_enc: string;
+}
+
+export class AuditLog {
+  constructor(private readonly ctx: StoreContext) {}
+
+  record(event: AuditEvent, input: AuditInput = {}): void {
+    this.ctx.db
+      .prepare('INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)')
+      .run(
+        this.ctx.now(), event, input.grantId ?? null,
+        input.subjectId === undefined ? null : subjectIndex(this.ctx, input.subjectId),
+        sealJson(this.ctx, input.details ?? {}),
+      );
+  }
+
+  /** One person's events, newest first; `before` is the id to page from. */
+  listForSubject(subjectId: string, options: { limit: number; before?: number }): AuditEntry[] {
+    const rows = this.ctx.db
+      .prepare('SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?')
+      .all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit) as Row[];
+    return rows.map((row) => this.view(row));
+  }
+
+  /** The newest events of any kind, for the CLI and tests. */
+  recent(limit: number): AuditEntry[] {
+    const rows = this.ctx.db.prepare('SELECT id, at, event, grant_id, details_enc FROM audit_events ORDER BY id DESC LIMIT ?').all(limit) as Row[];
+    return rows.map((row) => this.view(row));
+  }
+
+  private view(row: Row): AuditEntry {
+    return { id: row.id, at: row.at, event: row.event, grantId: row.grant_id ?? undefined, details: openJson(this.ctx, row.details_enc) };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Authorization codes: 256-bit, stored as SHA-256 digests, single use. Redeeming is one
+ * conditional UPDATE (`consumed_at IS NULL`), so of two concurrent redemptions exactly one wins;
+ * the loser is told the code was replayed and which grant it produced, so that grant is revoked.
+ */
+import { digest, newToken } from '../crypto/random.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject } from './context.js';
+
+export interface CodeBinding {
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  codeChallenge: string | undefined;
+  subject: Subject;
+}
+
+export interface RedeemedCode extends CodeBinding {
+  codeHash: Buffer;
+}
+
+export type Redemption =
+  | { status: 'ok'; code: RedeemedCode }
+  /** Presented again after it was redeemed: revoke `grantId` (if one was issued). */
+  | { status: 'replayed'; grantId: string | undefined }
+  | { status: 'invalid' };
+
+interface Row {
+  code_hash: Buffer;
+  client_id: string;
+  redirect_uri: string;
+  scope: string;
+  code_challenge: string | null;
+  subject_enc: string;
+  expires_at: number;
+  consumed_at: number | null;
+  grant_id: string | null;
+}
+
+export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding, now: number, ttlSeconds: number): string {
+  const code = newToken();
+  ctx.db
+    .prepare(`INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(
+      digest(code), binding.clientId, binding.redirectUri, binding.scope, binding.codeChallenge ?? null,
+      subjectIndex(ctx, binding.subject.id), sealJson(ctx, binding.subject), now, now + ttlSeconds * 1000,
+    );
+  return code;
+}
+
+export class AuthorizationCodes {
+  constructor(private readonly ctx: StoreContext) {}
+
+  issue(binding: CodeBinding, ttlSeconds: number): string {
+    return newAuthorizationCode(this.ctx, binding, this.ctx.now(), ttlSeconds);
+  }
+
+  attachGrant(codeHash: Buffer, grantId: string): void {
+    this.ctx.db.prepare('UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?').run(grantId, codeHash);
+  }
+
+  /** Marks the code consumed and returns what it is bound to; exactly once per code. */
+  redeem(code: string): Redemption {
+    const { db } = this.ctx;
+    const now = this.ctx.now();
+    const codeHash = digest(code);
+    return db
+      .transaction((): Redemption => {
+        const consumed = db
+          .prepare('UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
+          .run(now, codeHash, now);
+        const row = db.prepare('SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+        if (!row) return { status: 'invalid' };
+        if (consumed.changes !== 1) {
+          return row.consumed_at === null ? { status: 'invalid' } : { status: 'replayed', grantId: row.grant_id ?? undefined };
+        }
+        return {
+          status: 'ok',
+          code: {
+            codeHash,
+            clientId: row.client_id,
+            redirectUri: row.redirect_uri,
+            scope: row.scope,
+            codeChallenge: row.code_challenge ?? undefined,
+            subject: openJson<Subject>(this.ctx, row.subject_enc),
+          },
+        };
+      })
+      .immediate();
+  }
+}

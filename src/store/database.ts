@@ -1,0 +1,119 @@
+/**
+ * Opening the database: checks first, changes after.
+ *
+ * An existing file is first opened read-only to check its schema version and that a configured key
+ * opens the key-check row. Only when both pass is it opened for writing, switched to WAL and
+ * migrated. So a wrong key (or a database from a newer version) stops start-up with the file left
+ * byte-for-byte as it was.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { StartupError } from '../errors.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { MIGRATIONS } from './schema.js';
+
+export type Db = Database.Database;
+
+export const DATABASE_FILE = 'alexa-link.db';
+const INDEX_KEY_ROW = 'index_key';
+
+export interface OpenedDatabase {
+  db: Db;
+  /** Secret for blind indexes (HMACs of user ids and user codes); stored encrypted, survives key rotation. */
+  indexKey: Buffer;
+  /** Which key of the ring opened the key-check row (0: the current key). */
+  keyIndex: number;
+}
+
+function wrongKeyMessage(file: string, keys: KeyRing): string {
+  return (
+    `None of the ${keys.size} configured encryption key(s) opens the database ${file}. ` +
+    'If you changed "encryption_key", put the old key back, or keep it in "previous_encryption_keys" while the new one is first. ' +
+    'Nothing was changed on disk.'
+  );
+}
+
+function readIndexKey(db: Db, file: string, keys: KeyRing): { indexKey: Buffer; keyIndex: number } | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(INDEX_KEY_ROW) as { value: string } | undefined;
+  if (!row) return undefined;
+  try {
+    const opened = keys.open(row.value);
+    return { indexKey: Buffer.from(opened.value, 'base64'), keyIndex: opened.keyIndex };
+  } catch {
+    throw new StartupError(wrongKeyMessage(file, keys));
+  }
+}
+
+/**
+ * Read-only look at an existing file: version and key. Throws StartupError; never writes the
+ * database. (SQLite may create an empty -wal/-shm beside it; they are not removed, because
+ * another process, such as the CLI beside the server, may be using them.)
+ */
+function checkExisting(file: string, keys: KeyRing): void {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new StartupError(`Cannot open the database ${file}: ${(error as Error).message}`);
+  }
+  try {
+    let version: number;
+    try {
+      version = db.pragma('user_version', { simple: true }) as number;
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch (error) {
+      throw new StartupError(`The database ${file} is not readable (${(error as Error).message}); restore it from a backup. It was left as it is.`);
+    }
+    if (version > MIGRATIONS.length) {
+      throw new StartupError(`The database ${file} was written by a newer version of Alexa Link (schema ${version}); update the add-on. Nothing was changed.`);
+    }
+    if (version > 0 && !readIndexKey(db, file, keys)) {
+      throw new StartupError(`The database ${file} has no key-check row; it is damaged. Restore it from a backup. It was left as it is.`);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version >= MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let next = version; next < MIGRATIONS.length; next++) {
+      db.exec(MIGRATIONS[next]!);
+      db.pragma(`user_version = ${next + 1}`);
+    }
+  }).immediate();
+}
+
+export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
+  if (existsSync(file)) checkExisting(file, keys);
+  else mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+
+  const db = new Database(file);
+  // Owner-only: the contents are encrypted, but nobody else on the host needs to read them.
+  chmodSync(file, 0o600);
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a token response is only sent after its row is on disk, so a crash never forgets a
+    // refresh token that Alexa already holds.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('foreign_keys = ON');
+    // Deleted rows are overwritten, not left in free pages.
+    db.pragma('secure_delete = ON');
+    migrate(db);
+    let opened = readIndexKey(db, file, keys);
+    if (!opened) {
+      const indexKey = randomBytes(32);
+      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(INDEX_KEY_ROW, keys.encrypt(indexKey.toString('base64')));
+      opened = { indexKey, keyIndex: 0 };
+    }
+    return { db, ...opened };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
+ */
+import { randomBytes } from 'node:crypto';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject } from './context.js';
+
+export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
+
+export interface Grant {
+  id: string;
+  subject: Subject;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number | undefined;
+  revokedAt: number | undefined;
+  revokedReason: RevokeReason | undefined;
+}
+
+export interface GrantRow {
+  id: string;
+  subject_enc: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: RevokeReason | null;
+}
+
+export function grantView(ctx: StoreContext, row: GrantRow): Grant {
+  return {
+    id: row.id,
+    subject: openJson<Subject>(ctx, row.subject_enc),
+    clientId: row.client_id,
+    scope: row.scope,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at ?? undefined,
+    revokedAt: row.revoked_at ?? undefined,
+    revokedReason: row.revoked_reason ?? undefined,
+  };
+}
+
+/** Marks the grant and all its tokens revoked; call inside a transaction. False if already revoked or unknown. */
+export function revokeGrantRows(ctx: StoreContext, id: string, reason: RevokeReason, now: number): boolean {
+  const changed = ctx.db.prepare('UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id);
+  ctx.db.prepare('UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL').run(now, id);
+  return changed.changes === 1;
+}
+
+export function isGrantActive(grant: Pick<Grant, 'revokedAt' | 'expiresAt'>, now: number): boolean {
+  return grant.revokedAt === undefined && (grant.expiresAt === undefined || grant.expiresAt > now);
+}
+
+export class Grants {
+  constructor(private readonly ctx: StoreContext) {}
+
+  create(input: { subject: Subject; clientId: string; scope: string; maxSeconds: number }): Grant {
+    const now = this.ctx.now();
+    const id = randomBytes(16).toString('hex');
+    const expiresAt = input.maxSeconds > 0 ? now + input.maxSeconds * 1000 : null;
+    this.ctx.db
+      .prepare(`INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(id, subjectIndex(this.ctx, input.subject.id), sealJson(this.ctx, input.subject), input.clientId, input.scope, now, now, expiresAt);
+    return { id, subject: input.subject, clientId: input.clientId, scope: input.scope, createdAt: now, lastUsedAt: now, expiresAt: expiresAt ?? undefined, revokedAt: undefined, revokedReason: undefined };
+  }
+
+  get(id: string): Grant | undefined {
+    const row = this.ctx.db.prepare('SELECT * FROM grants WHERE id = ?').get(id) as GrantRow | undefined;
+    return row && grantView(this.ctx, row);
+  }
+
+  /** The links of one Home Assistant user, newest first. */
+  listForSubject(subjectId: string): Grant[] {
+    const rows = this.ctx.db
+      .prepare('SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC')
+      .all(subjectIndex(this.ctx, subjectId)) as GrantRow[];
+    return rows.map((row) => grantView(this.ctx, row));
+  }
+
+  /** Revokes the grant and all its tokens. Returns false if it was already revoked or unknown. */
+  revoke(id: string, reason: RevokeReason): boolean {
+    return this.ctx.db.transaction(() => revokeGrantRows(this.ctx, id, reason, this.ctx.now())).immediate();
+  }
+
+  /** Revokes every active grant of a Home Assistant user; returns their ids. */
+  revokeAllForSubject(subjectId: string, reason: RevokeReason): string[] {
+    const ids = this.listForSubject(subjectId).filter((grant) => grant.revokedAt === undefined).map((grant) => grant.id);
+    return ids.filter((id) => this.revoke(id, reason));
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The store: one SQLite database in DATA_DIR, and the repositories that work on it.
+ */
+import { join } from 'node:path';
+import { KeyRing } from '../crypto/keyring.js';
+import { AuditLog } from './audit.js';
+import { AuthorizationCodes, type RedeemedCode } from './codes.js';
+import type { StoreContext } from './context.js';
+import { DATABASE_FILE, openDatabase, type Db } from './database.js';
+import { Grants } from './grants.js';
+import { counts, keyUsage, prune, reencrypt, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
+import { PendingRequests } from './requests.js';
+import { EncryptedSessionStore } from './session-store.js';
+import { Tokens, type IssuedTokens, type Lifetimes } from './tokens.js';
+
+export type { Subject } from './context.js';
+export type { Grant } from './grants.js';
+export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
+export type { RedeemedCode, Redemption } from './codes.js';
+export { DATABASE_FILE };
+
+export interface StoreOptions {
+  dataDir: string;
+  /** Current key first, then previous ones. */
+  encryptionKeys: readonly string[];
+  now?: () => number;
+}
+
+export class Store {
+  readonly file: string;
+  readonly requests: PendingRequests;
+  readonly codes: AuthorizationCodes;
+  readonly grants: Grants;
+  readonly tokens: Tokens;
+  readonly audit: AuditLog;
+  readonly sessions: EncryptedSessionStore;
+  /** Index of the key that opened the database's key-check row (0: current key). */
+  readonly openedWithKey: number;
+  private readonly ctx: StoreContext;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  private constructor(file: string, ctx: StoreContext, openedWithKey: number) {
+    this.file = file;
+    this.ctx = ctx;
+    this.openedWithKey = openedWithKey;
+    this.requests = new PendingRequests(ctx);
+    this.codes = new AuthorizationCodes(ctx);
+    this.grants = new Grants(ctx);
+    this.tokens = new Tokens(ctx);
+    this.audit = new AuditLog(ctx);
+    this.sessions = new EncryptedSessionStore(ctx);
+  }
+
+  /** Opens (creating or migrating) the database; throws StartupError on a wrong key or a damaged file. */
+  static open(options: StoreOptions): Store {
+    const file = join(options.dataDir, DATABASE_FILE);
+    const keys = new KeyRing(options.encryptionKeys);
+    const { db, indexKey, keyIndex } = openDatabase(file, keys);
+    return new Store(file, { db, keys, indexKey, now: options.now ?? Date.now }, keyIndex);
+  }
+
+  get db(): Db {
+    return this.ctx.db;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction (repositories' own transactions nest as savepoints). */
+  transaction<T>(fn: () => T): T {
+    return this.ctx.db.transaction(fn).immediate();
+  }
+
+  /**
+   * After a code was redeemed and checked: creates its grant, records the grant on the code (so a
+   * replay can revoke it) and issues the first tokens, in one transaction.
+   */
+  createGrantFromCode(code: RedeemedCode, lifetimes: Lifetimes, maxSeconds: number): IssuedTokens {
+    return this.transaction(() => {
+      const grant = this.grants.create({ subject: code.subject, clientId: code.clientId, scope: code.scope, maxSeconds });
+      this.codes.attachGrant(code.codeHash, grant.id);
+      return this.tokens.issue(grant, lifetimes);
+    });
+  }
+
+  prune(): PruneResult {
+    return prune(this.ctx);
+  }
+
+  /** Prunes now and then every `seconds`; the timer does not keep the process alive. */
+  startPruning(seconds: number, onError: (error: unknown) => void): void {
+    this.stopPruning();
+    this.pruneTimer = setInterval(() => {
+      try {
+        this.prune();
+      } catch (error) {
+        onError(error);
+      }
+    }, seconds * 1000);
+    this.pruneTimer.unref();
+  }
+
+  stopPruning(): void {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+  }
+
+  reencrypt(options: { batchSize?: number; onProgress?: (progress: ReencryptProgress) => void } = {}): ReencryptResult {
+    return reencrypt(this.ctx, options);
+  }
+
+  keyUsage(): { perKey: number[]; unreadable: number } {
+    return keyUsage(this.ctx);
+  }
+
+  counts(): Record<string, number> {
+    return counts(this.ctx);
+  }
+
+  /** Cheap liveness check for /healthz: the database answers a query. */
+  healthy(): boolean {
+    try {
+      return (this.ctx.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  integrityCheck(): string[] {
+    return (this.ctx.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((row) => row.integrity_check);
+  }
+
+  /** Checkpoints the WAL into the main file and closes; after this the -wal file is gone. */
+  close(): void {
+    this.stopPruning();
+    if (!this.ctx.db.open) return;
+    this.ctx.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.ctx.db.close();
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Work on the whole database: pruning expired rows, re-encrypting under the current key, counts.
+ */
+import { PROTOCOL } from '../config/options.js';
+import { FernetError } from '../crypto/fernet.js';
+import type { StoreContext } from './context.js';
+import { ENCRYPTED_COLUMNS } from './schema.js';
+
+const DAY_MS = 86_400_000;
+
+export interface PruneResult {
+  pendingRequests: number;
+  authorizationCodes: number;
+  tokens: number;
+  grantsEnded: number;
+  grants: number;
+  sessions: number;
+  auditEvents: number;
+}
+
+/** Deletes what has expired; keeps what replay detection and the panel's history still need. */
+export function prune(ctx: StoreContext): PruneResult {
+  const { db } = ctx;
+  const now = ctx.now();
+  const historyCutoff = now - PROTOCOL.historyRetentionDays * DAY_MS;
+  return db
+    .transaction(() => ({
+      pendingRequests: db.prepare('DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
+      // Consumed codes are kept a while so that a late replay still revokes what they produced.
+      authorizationCodes: db.prepare('DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
+      // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
+      tokens: db.prepare('DELETE FROM tokens WHERE expires_at <= ?').run(now).changes,
+      // A grant whose refresh tokens have all expired has ended: mark it so, then keep it for the history.
+      grantsEnded: db
+        .prepare(`UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE revoked_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`)
+        .run(now).changes,
+      grants: db.prepare('DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
+      sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
+      auditEvents: db.prepare('DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
+    }))
+    .immediate();
+}
+
+export interface ReencryptProgress {
+  table: string;
+  done: number;
+  total: number;
+}
+
+export interface ReencryptResult {
+  /** Values moved from an older key to the current one. */
+  reencrypted: number;
+  /** Values already under the current key. */
+  current: number;
+}
+
+/**
+ * Moves every encrypted value to the current key, in batches of one transaction each. Values
+ * already under the current key are skipped, so an interrupted pass resumes where it stopped, and
+ * a row changed concurrently is only overwritten if it still holds the value that was read.
+ */
+export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onProgress?: (progress: ReencryptProgress) => void } = {}): ReencryptResult {
+  const { db, keys } = ctx;
+  const batchSize = options.batchSize ?? 500;
+  const result: ReencryptResult = { reencrypted: 0, current: 0 };
+  for (const { table, columns } of ENCRYPTED_COLUMNS) {
+    const total = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const page = db.prepare(`SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+    let lastRowid = 0;
+    let done = 0;
+    for (;;) {
+      const rows = page.all(lastRowid, batchSize) as Array<Record<string, string | number | null>>;
+      if (rows.length === 0) break;
+      db.transaction(() => {
+        for (const row of rows) {
+          for (const column of columns) {
+            const sealed = row[column];
+            if (typeof sealed !== 'string') continue;
+            const opened = keys.open(sealed);
+            if (opened.keyIndex === 0) {
+              result.current++;
+              continue;
+            }
+            db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`).run(keys.encrypt(opened.value), row._rowid, sealed);
+            result.reencrypted++;
+          }
+        }
+      }).immediate();
+      lastRowid = rows[rows.length - 1]!._rowid as number;
+      done += rows.length;
+      options.onProgress?.({ table, done, total });
+    }
+  }
+  return result;
+}
+
+/** For each key of the ring, how many encrypted values it opens; values no key opens are counted apart. */
+export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: number } {
+  const perKey = new Array<number>(ctx.keys.size).fill(0);
+  let unreadable = 0;
+  for (const { table, columns } of ENCRYPTED_COLUMNS) {
+    for (const column of columns) {
+      for (const row of ctx.db.prepare(`SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).iterate() as Iterable<{ v: string }>) {
+        try {
+          perKey[ctx.keys.open(row.v).keyIndex]!++;
+        } catch (error) {
+          if (!(error instanceof FernetError)) throw error;
+          unreadable++;
+        }
+      }
+    }
+  }
+  return { perKey, unreadable };
+}
+
+export function counts(ctx: StoreContext): Record<string, number> {
+  const count = (sql: string): number => (ctx.db.prepare(sql).get(ctx.now()) as { n: number }).n;
+  return {
+    pendingRequests: count('SELECT count(*) AS n FROM pending_requests WHERE expires_at > ?'),
+    activeGrants: count('SELECT count(*) AS n FROM grants WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),
+    activeTokens: count('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL AND expires_at > ?'),
+    sessions: count('SELECT count(*) AS n FROM sessions WHERE expires_at > ?'),
+    auditEvents: count('SELECT count(*) AS n FROM audit_events WHERE at <= ?'),
+  };
+}

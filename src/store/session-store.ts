@@ -1,0 +1,64 @@
+/**
+ * express-session store on our database. The session id (the cookie's value) is stored only as
+ * a SHA-256 digest and the session data only Fernet-encrypted, so a copy of the database neither
+ * lets anyone take over a browser's session nor read what it holds.
+ */
+import session from 'express-session';
+import { digest } from '../crypto/random.js';
+import { openJson, sealJson, type StoreContext } from './context.js';
+
+type Callback = (error?: unknown) => void;
+
+/** Used when a session's cookie has no expiry of its own (it always has one in this server). */
+const DEFAULT_TTL_MS = 24 * 3600 * 1000;
+
+export class EncryptedSessionStore extends session.Store {
+  constructor(private readonly ctx: StoreContext) {
+    super();
+  }
+
+  private expiry(data: session.SessionData): number {
+    const expires = data.cookie?.expires;
+    return expires ? new Date(expires).getTime() : this.ctx.now() + DEFAULT_TTL_MS;
+  }
+
+  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+    try {
+      const row = this.ctx.db
+        .prepare('SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?')
+        .get(digest(sid), this.ctx.now()) as { data_enc: string } | undefined;
+      callback(null, row ? openJson<session.SessionData>(this.ctx, row.data_enc) : null);
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    try {
+      this.ctx.db
+        .prepare('INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at')
+        .run(digest(sid), sealJson(this.ctx, data), this.expiry(data));
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    try {
+      this.ctx.db.prepare('UPDATE sessions SET expires_at = ? WHERE sid_hash = ?').run(this.expiry(data), digest(sid));
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    try {
+      this.ctx.db.prepare('DELETE FROM sessions WHERE sid_hash = ?').run(digest(sid));
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+}

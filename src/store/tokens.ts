@@ -1,0 +1,149 @@
+/**
+ * Access and refresh tokens. Only SHA-256 digests are stored.
+ *
+ * Refresh rotation with successor confirmation (Amazon asks that a lost response never unlinks):
+ * - presenting a refresh token issues a successor (a child) and leaves the token itself valid;
+ * - the first time a successor is presented it is confirmed: its parent and its unused siblings are
+ *   retired, in the same transaction;
+ * - a retired token presented again is reuse: the whole grant is revoked.
+ * So a client that lost a response simply retries with the token it has, and a thief and the
+ * real client cannot both keep going: as soon as either uses a successor, the other's token is
+ * retired, and its next use revokes the grant for both.
+ */
+import { digest, newToken } from '../crypto/random.js';
+import type { StoreContext } from './context.js';
+import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
+
+export interface Lifetimes {
+  accessTokenTtlSeconds: number;
+  refreshTokenIdleSeconds: number;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  accessExpiresAt: number;
+  refreshExpiresAt: number;
+  grant: Grant;
+}
+
+export type Refresh =
+  | { status: 'ok'; tokens: IssuedTokens; confirmed: boolean }
+  /** A retired token came back: the grant has been revoked. */
+  | { status: 'reuse'; grant: Grant }
+  | { status: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
+
+export interface AccessTokenInfo {
+  grant: Grant;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+interface TokenRow {
+  digest: Buffer;
+  kind: 'access' | 'refresh';
+  grant_id: string;
+  parent: Buffer | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  retired_at: number | null;
+  revoked_at: number | null;
+}
+
+export class Tokens {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /**
+   * Issues an access and a refresh token under a grant. `parent` is the refresh token being
+   * rotated. Runs inside the caller's transaction when there is one.
+   */
+  issue(grant: Grant, lifetimes: Lifetimes, parent?: Buffer): IssuedTokens {
+    const now = this.ctx.now();
+    const accessToken = newToken();
+    const refreshToken = newToken();
+    const accessExpiresAt = Math.min(now + lifetimes.accessTokenTtlSeconds * 1000, grant.expiresAt ?? Infinity);
+    const refreshExpiresAt = Math.min(now + lifetimes.refreshTokenIdleSeconds * 1000, grant.expiresAt ?? Infinity);
+    const insert = this.ctx.db.prepare('INSERT INTO tokens (digest, kind, grant_id, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const refreshDigest = digest(refreshToken);
+    insert.run(refreshDigest, 'refresh', grant.id, parent ?? null, now, refreshExpiresAt);
+    insert.run(digest(accessToken), 'access', grant.id, refreshDigest, now, accessExpiresAt);
+    return { accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
+  }
+
+  private grantOf(row: TokenRow): Grant {
+    return grantView(this.ctx, this.ctx.db.prepare('SELECT * FROM grants WHERE id = ?').get(row.grant_id) as GrantRow);
+  }
+
+  private find(token: string, kind: TokenRow['kind']): TokenRow | undefined {
+    return this.ctx.db.prepare('SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind) as TokenRow | undefined;
+  }
+
+  /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
+  refresh(token: string, clientId: string, lifetimes: Lifetimes): Refresh {
+    const { db } = this.ctx;
+    return db
+      .transaction((): Refresh => {
+        const now = this.ctx.now();
+        const row = this.find(token, 'refresh');
+        if (!row) return { status: 'invalid', reason: 'unknown' };
+        const grant = this.grantOf(row);
+        // A token of another client is as good as unknown to this one.
+        if (grant.clientId !== clientId) return { status: 'invalid', reason: 'unknown' };
+        if (row.revoked_at !== null || grant.revokedAt !== undefined) return { status: 'invalid', reason: 'revoked' };
+        if (row.retired_at !== null) {
+          revokeGrantRows(this.ctx, grant.id, 'refresh_reuse', now);
+          return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
+        }
+        if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
+
+        const confirmed = row.used_at === null;
+        if (confirmed) {
+          db.prepare('UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
+          if (row.parent !== null) {
+            // The successor is confirmed: its parent and its never-used siblings are done.
+            db.prepare(`UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
+                        AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`)
+              .run(now, row.parent, row.parent, row.digest);
+          }
+        }
+        db.prepare('UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
+        return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest), confirmed };
+      })
+      .immediate();
+  }
+
+  /** Introspection: the token's grant and times, or undefined when it is not active. */
+  introspect(token: string): AccessTokenInfo | undefined {
+    const row = this.find(token, 'access');
+    const now = this.ctx.now();
+    if (!row || row.revoked_at !== null || row.expires_at <= now) return undefined;
+    const grant = this.grantOf(row);
+    if (!isGrantActive(grant, now)) return undefined;
+    return { grant, issuedAt: row.created_at, expiresAt: row.expires_at };
+  }
+
+  /**
+   * RFC 7009: a refresh token revokes its grant; an access token only itself. Tokens of other
+   * clients are left alone (and the caller still answers 200, as the RFC says).
+   */
+  revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string } | undefined {
+    const { db } = this.ctx;
+    return db
+      .transaction(() => {
+        const tokenDigest = digest(token);
+        const row = db.prepare('SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
+        if (!row) return undefined;
+        const grant = this.grantOf(row);
+        if (grant.clientId !== clientId) return undefined;
+        const now = this.ctx.now();
+        if (row.kind === 'refresh') {
+          revokeGrantRows(this.ctx, row.grant_id, 'client', now);
+        } else {
+          db.prepare('UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
+        }
+        return { kind: row.kind, grantId: row.grant_id };
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,195 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type Env } from '../src/config/load.js';
+import { OPTION_NAMES, alexaRedirectUris } from '../src/config/options.js';
+import { generateFernetKey } from '../src/crypto/fernet.js';
+import { ConfigError, StartupError } from '../src/errors.js';
+import { tempDir } from './helpers/tmp.js';
+
+const KEY = generateFernetKey();
+const SECRET = 'c'.repeat(40);
+
+function validOptions(): Record<string, unknown> {
+  return {
+    encryption_key: KEY,
+    previous_encryption_keys: [],
+    public_url: 'https://alexa.example.net',
+    alexa_client_id: 'amzn1.application-oa2-client.0123456789abcdef',
+    alexa_client_secret: SECRET,
+    alexa_vendor_id: 'M2AB3CD4EF5GH6',
+    extra_redirect_uris: [],
+    resource_server_secret: 'r'.repeat(40),
+    require_pkce: true,
+    access_token_ttl_minutes: 60,
+    refresh_token_idle_days: 180,
+    refresh_token_max_days: 0,
+    ssl: false,
+    certfile: 'fullchain.pem',
+    keyfile: 'privkey.pem',
+    trusted_proxies: [],
+    notify: true,
+    log_level: 'info',
+  };
+}
+
+function addonEnv(options: Record<string, unknown>, extra: Env = {}): Env {
+  const dataDir = tempDir();
+  writeFileSync(join(dataDir, 'options.json'), JSON.stringify(options));
+  return { DATA_DIR: dataDir, ...extra };
+}
+
+describe('configuration: add-on mode (options.json present)', () => {
+  it('accepts a complete, valid options file and derives the three Alexa redirect URIs', () => {
+    const config = loadConfig(addonEnv(validOptions()));
+    expect(config.mode).toBe('addon');
+    expect(config.alexa.redirectUris).toEqual([
+      'https://pitangui.amazon.com/api/skill/link/M2AB3CD4EF5GH6',
+      'https://layla.amazon.com/api/skill/link/M2AB3CD4EF5GH6',
+      'https://alexa.amazon.co.jp/api/skill/link/M2AB3CD4EF5GH6',
+    ]);
+    expect(config.encryptionKeys).toEqual([KEY]);
+    expect(config.accessTokenTtlSeconds).toBe(3600);
+    expect(config.refreshTokenIdleSeconds).toBe(180 * 86400);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.publicPort).toBe(8443);
+    expect(config.ingressPort).toBe(8099);
+    expect(config.ingressTrustedProxies).toEqual(['172.30.32.2']);
+  });
+
+  it('adds extra redirect URIs after the Alexa ones and keeps previous keys after the current one', () => {
+    const previous = generateFernetKey();
+    const config = loadConfig(addonEnv({ ...validOptions(), previous_encryption_keys: [previous], extra_redirect_uris: ['https://test.example/cb?x=1'] }));
+    expect(config.alexa.redirectUris.at(-1)).toBe('https://test.example/cb?x=1');
+    expect(config.encryptionKeys).toEqual([KEY, previous]);
+  });
+
+  it('honours the environment overrides of the brief', () => {
+    const optionsDir = tempDir();
+    const optionsFile = join(optionsDir, 'custom.json');
+    writeFileSync(optionsFile, JSON.stringify(validOptions()));
+    const config = loadConfig({
+      DATA_DIR: tempDir(), OPTIONS_FILE: optionsFile, HOST: '127.0.0.1', PUBLIC_PORT: '9443', INGRESS_PORT: '9099',
+      INGRESS_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8', SUPERVISOR_URL: 'http://127.0.0.1:1234/', SUPERVISOR_TOKEN: 'tok',
+    });
+    expect(config).toMatchObject({ optionsFile, host: '127.0.0.1', publicPort: 9443, ingressPort: 9099, ingressTrustedProxies: ['127.0.0.1', '10.0.0.0/8'], supervisorUrl: 'http://127.0.0.1:1234', supervisorToken: 'tok' });
+  });
+
+  it('without encryption_key stops with a message that holds a fresh key and the !secret line', () => {
+    const { encryption_key: _, ...options } = validOptions();
+    let error: unknown;
+    try {
+      loadConfig(addonEnv(options));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StartupError);
+    const message = (error as Error).message;
+    const key = /^ {4}([A-Za-z0-9_-]{43}=)$/m.exec(message)?.[1];
+    expect(key).toBeDefined();
+    expect(message).toContain(`alexa_link_encryption_key: "${key}"`);
+    expect(message).toContain('!secret alexa_link_encryption_key');
+    // An empty password field (how HA writes a blank one) is the same as missing.
+    expect(() => loadConfig(addonEnv({ ...options, encryption_key: '' }))).toThrow(/encryption_key.*not set/);
+  });
+
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['encryption_key', { encryption_key: 'not-a-key' }, /32 bytes/],
+    ['encryption_key', { encryption_key: 42 }, /must be text/],
+    ['previous_encryption_keys[0]', { previous_encryption_keys: ['nope'] }, /not a valid key/],
+    ['previous_encryption_keys', { previous_encryption_keys: [KEY] }, /must not repeat/],
+    ['previous_encryption_keys', { previous_encryption_keys: KEY }, /must be a list/],
+    ['public_url', { public_url: 'http://alexa.example.net' }, /https/],
+    ['public_url', { public_url: 'alexa.example.net' }, /absolute URL/],
+    ['public_url', { public_url: 'https://alexa.example.net/#x' }, /fragment/],
+    ['public_url', { public_url: 'https://user:pw@alexa.example.net' }, /user name or password/],
+    ['public_url', { public_url: 'ftp://alexa.example.net' }, /http\(s\)/],
+    ['alexa_client_id', { alexa_client_id: 'has space' }, /without spaces/],
+    ['alexa_client_id', { alexa_client_id: 'music_assistant' }, /reserved/],
+    ['alexa_client_secret', { alexa_client_secret: 'short' }, /at least 32/],
+    ['alexa_client_secret', { alexa_client_secret: ` ${SECRET}` }, /spaces/],
+    ['alexa_vendor_id', { alexa_vendor_id: 'm2ab3cd4ef5gh6' }, /upper-case/],
+    ['alexa_vendor_id', { alexa_vendor_id: 'M2AB/../X' }, /upper-case/],
+    ['alexa_vendor_id', { alexa_vendor_id: undefined, extra_redirect_uris: [] }, /redirect URI/],
+    ['extra_redirect_uris[0]', { extra_redirect_uris: ['http://evil.example/cb'] }, /https/],
+    ['resource_server_secret', { resource_server_secret: 'short' }, /at least 32/],
+    ['resource_server_secret', { resource_server_secret: SECRET }, /differ/],
+    ['require_pkce', { require_pkce: 'yes' }, /true or false/],
+    ['access_token_ttl_minutes', { access_token_ttl_minutes: 1 }, /between 5 and 1440/],
+    ['access_token_ttl_minutes', { access_token_ttl_minutes: 7.5 }, /whole number/],
+    ['refresh_token_idle_days', { refresh_token_idle_days: 0 }, /between 1 and 3650/],
+    ['refresh_token_max_days', { refresh_token_max_days: -1 }, /between 0 and 3650/],
+    ['home_assistant_url', { home_assistant_url: 'homeassistant.local' }, /absolute URL/],
+    ['certfile', { ssl: true, certfile: 'missing.pem' }, /cannot read .*missing\.pem/],
+    ['trusted_proxies[0]', { trusted_proxies: ['true'] }, /IP address or range/],
+    ['trusted_proxies[0]', { trusted_proxies: ['10.0.0.0/33'] }, /IP address or range/],
+    ['notify', { notify: 1 }, /true or false/],
+    ['log_level', { log_level: 'verbose' }, /one of trace, debug/],
+    ['typo_option', { typo_option: true }, /not a known option/],
+  ];
+
+  it.each(bad)('rejects a bad %s with one line naming it', (option, change, problem) => {
+    let error: unknown;
+    try {
+      loadConfig(addonEnv({ ...validOptions(), ...change }, { SSL_DIR: tempDir() }));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(new RegExp(`^Invalid option "${option.replace(/[[\]]/g, '\\$&')}": `));
+    expect(message).toMatch(problem);
+    expect(message).not.toContain('\n');
+    // A secret pasted into the wrong field is not echoed back.
+    expect(message).not.toContain(SECRET);
+  });
+
+  it('rejects bad environment overrides by name', () => {
+    expect(() => loadConfig(addonEnv(validOptions(), { PUBLIC_PORT: 'http' }))).toThrow(/"PUBLIC_PORT": must be a whole number/);
+    expect(() => loadConfig(addonEnv(validOptions(), { INGRESS_PORT: '70000' }))).toThrow(/"INGRESS_PORT": must be between/);
+    expect(() => loadConfig(addonEnv(validOptions(), { INGRESS_TRUSTED_PROXIES: 'supervisor' }))).toThrow(/"INGRESS_TRUSTED_PROXIES\[0\]"/);
+  });
+
+  it('rejects an options file that is not a JSON object', () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'options.json'), '{ nope');
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(/not valid JSON/);
+    writeFileSync(join(dataDir, 'options.json'), '[1]');
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(/JSON object/);
+  });
+
+  it('allows http public_url on loopback only', () => {
+    expect(loadConfig(addonEnv({ ...validOptions(), public_url: 'http://127.0.0.1:8443/' })).publicUrl).toBe('http://127.0.0.1:8443');
+    expect(() => loadConfig(addonEnv({ ...validOptions(), public_url: 'http://192.168.1.5:8443' }))).toThrow(/https/);
+  });
+
+  it('resolves certificates under the ssl folder when ssl is on', () => {
+    const sslDir = tempDir();
+    writeFileSync(join(sslDir, 'fullchain.pem'), 'cert');
+    writeFileSync(join(sslDir, 'privkey.pem'), 'key');
+    const config = loadConfig(addonEnv({ ...validOptions(), ssl: true }, { SSL_DIR: sslDir }));
+    expect(config.tls).toEqual({ certFile: join(sslDir, 'fullchain.pem'), keyFile: join(sslDir, 'privkey.pem') });
+  });
+
+  it('knows every option named in the table of valid options', () => {
+    expect(Object.keys(validOptions()).every((name) => (OPTION_NAMES as string[]).includes(name))).toBe(true);
+    expect(alexaRedirectUris('M1')).toHaveLength(3);
+  });
+});
+
+describe('configuration: local mode (no options file)', () => {
+  it('generates development secrets once, owner-readable only, and reuses them', () => {
+    const dataDir = tempDir();
+    const first = loadConfig({ DATA_DIR: dataDir });
+    expect(first.mode).toBe('local');
+    expect(first.host).toBe('127.0.0.1');
+    expect(first.publicUrl).toBe('http://127.0.0.1:8443');
+    expect(first.devSecretsFile).toBe(join(dataDir, 'dev-secrets.json'));
+    expect(existsSync(first.devSecretsFile!)).toBe(true);
+    expect(statSync(first.devSecretsFile!).mode & 0o077).toBe(0);
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.encryptionKeys).toEqual(first.encryptionKeys);
+    expect(second.alexa.clientSecret).toBe(first.alexa.clientSecret);
+    expect(JSON.parse(readFileSync(first.devSecretsFile!, 'utf8')).encryption_key).toBe(first.encryptionKeys[0]);
+  });
+});

@@ -1,0 +1,81 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateFernetKey } from '../src/crypto/fernet.js';
+import { DATABASE_FILE } from '../src/store/index.js';
+import { runToExit, startServer } from './helpers/server-process.js';
+import { tempDir } from './helpers/tmp.js';
+
+const options = (extra: Record<string, unknown> = {}) => ({
+  encryption_key: generateFernetKey(),
+  public_url: 'https://alexa.example.net',
+  alexa_client_id: 'alexa-client',
+  alexa_client_secret: 's'.repeat(40),
+  alexa_vendor_id: 'M2AB3CD4EF5GH6',
+  ...extra,
+});
+
+function addonDir(opts: Record<string, unknown>): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'options.json'), JSON.stringify(opts));
+  return dir;
+}
+
+describe('the server process', () => {
+  it('runs out of the box locally: dev secrets with a loud warning, /healthz answers, SIGTERM stops it cleanly', async () => {
+    const dataDir = tempDir();
+    const server = await startServer({ DATA_DIR: dataDir });
+    try {
+      expect(server.output()).toMatch(/WARNING LOCAL DEVELOPMENT RUN/);
+      expect(server.output()).toContain('dev-secrets.json');
+      const response = await fetch(`${server.url}/healthz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ok' });
+      expect(response.headers.get('x-powered-by')).toBeNull();
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+    expect(existsSync(join(dataDir, DATABASE_FILE))).toBe(true);
+    expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(false);
+  });
+
+  it('stops with exit code 1 and one line naming a bad option', async () => {
+    const result = await runToExit({ DATA_DIR: addonDir(options({ access_token_ttl_minutes: 0 })) });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual(['Invalid option "access_token_ttl_minutes": must be between 5 and 1440, got 0']);
+  });
+
+  it('in the add-on without a key, prints a fresh key and the !secret line, and stops', async () => {
+    const { encryption_key: _, ...rest } = options();
+    const result = await runToExit({ DATA_DIR: addonDir(rest) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ {4}[A-Za-z0-9_-]{43}=$/m);
+    expect(result.stderr).toContain('encryption_key: "!secret alexa_link_encryption_key"');
+  });
+
+  it('refuses to start on a database that the configured key does not open', async () => {
+    const dataDir = addonDir(options());
+    const first = await startServer({ DATA_DIR: dataDir });
+    await first.stop();
+    writeFileSync(join(dataDir, 'options.json'), JSON.stringify(options()));
+    const result = await runToExit({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: '0' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/None of the 1 configured encryption key\(s\) opens the database/);
+  });
+});
+
+describe('the Docker health check', () => {
+  it('exits 0 while the server is healthy and 1 when nothing answers', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dataDir = tempDir();
+    const server = await startServer({ DATA_DIR: dataDir });
+    const port = new URL(server.url).port;
+    const check = () => spawnSync(process.execPath, [new URL('../dist/healthcheck.js', import.meta.url).pathname], { env: { DATA_DIR: dataDir, PUBLIC_PORT: port } }).status;
+    try {
+      expect(check()).toBe(0);
+    } finally {
+      await server.stop();
+    }
+    expect(check()).toBe(1);
+  });
+});

@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import session from 'express-session';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { generateFernetKey } from '../src/crypto/fernet.js';
+import { formatUserCode } from '../src/crypto/random.js';
+import { StartupError } from '../src/errors.js';
+import { DATABASE_FILE, Store } from '../src/store/index.js';
+import { race } from './helpers/race.js';
+import { CLIENT_ID, LIFETIMES, REDIRECT_URI, clock, link, openStore } from './helpers/store.js';
+import { tempDir } from './helpers/tmp.js';
+
+const ALICE = { id: '8f14e45fceea167a5a36dedd4bea2543', name: 'alice', displayName: 'Alice Zoë Household' };
+const BOB = { id: 'c9f0f895fb98ab9159f51fd0297e236d', name: 'bob', displayName: 'Bob Second' };
+
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+const open: Store[] = [];
+afterEach(() => {
+  for (const store of open.splice(0)) store.close();
+});
+function track<T extends { store: Store }>(opened: T): T {
+  open.push(opened.store);
+  return opened;
+}
+
+describe('store: durability', () => {
+  it('finds every row again after close and reopen', () => {
+    const { store, dataDir, keys } = openStore();
+    const linked = link(store, ALICE);
+    const pending = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'abc=', codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '198.51.100.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    store.audit.record('link_approved', { grantId: linked.tokens.grant.id, subjectId: ALICE.id, details: { ip: '192.0.2.10' } });
+    store.sessions.set('sid-1', { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } as session.Cookie, requestId: pending.requestId } as session.SessionData);
+    store.close();
+
+    const reopened = track(openStore({ dataDir, keys })).store;
+    expect(reopened.grants.listForSubject(ALICE.id).map((grant) => grant.id)).toEqual([linked.tokens.grant.id]);
+    expect(reopened.tokens.introspect(linked.tokens.accessToken)?.grant.subject).toEqual(ALICE);
+    expect(reopened.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    expect(reopened.requests.findPendingByUserCode(pending.userCode)?.state).toBe('abc=');
+    expect(reopened.audit.listForSubject(ALICE.id, { limit: 10 })[0]).toMatchObject({ event: 'link_approved', details: { ip: '192.0.2.10' } });
+    let sessionData: unknown;
+    reopened.sessions.get('sid-1', (_error, data) => (sessionData = data));
+    expect(sessionData).toMatchObject({ requestId: pending.requestId });
+  });
+
+  it('uses WAL, synchronous=FULL, a busy timeout, foreign keys, and records the schema version', () => {
+    const { store } = track(openStore());
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(1);
+    expect(store.integrityCheck()).toEqual(['ok']);
+  });
+
+  it('closes cleanly: the WAL is checkpointed away', () => {
+    const { store, dataDir } = openStore();
+    link(store, ALICE);
+    store.close();
+    expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(false);
+  });
+});
+
+describe('store: keys', () => {
+  it('refuses a database no configured key opens, with a clear error, leaving the file byte-for-byte unchanged', () => {
+    const { store, dataDir } = openStore();
+    link(store, ALICE);
+    store.close();
+    const file = join(dataDir, DATABASE_FILE);
+    const before = sha256(file);
+
+    let error: unknown;
+    try {
+      Store.open({ dataDir, encryptionKeys: [generateFernetKey(), generateFernetKey()] });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as Error).message).toMatch(/None of the 2 configured encryption key\(s\) opens the database .*previous_encryption_keys.*Nothing was changed/);
+    expect(sha256(file)).toBe(before);
+    // Nothing was written beside it either: a -wal SQLite may have created is empty.
+    const wal = join(dataDir, `${DATABASE_FILE}-wal`);
+    expect(existsSync(wal) ? readFileSync(wal).length : 0).toBe(0);
+  });
+
+  it('opens with the old key kept as a previous key, and re-encrypts every value under the new one', () => {
+    const oldKey = generateFernetKey();
+    const { store, dataDir } = openStore({ keys: [oldKey] });
+    const linked = link(store, ALICE);
+    store.audit.record('grant_created', { subjectId: ALICE.id, details: { name: 'alice' } });
+    store.close();
+
+    const newKey = generateFernetKey();
+    const rotated = Store.open({ dataDir, encryptionKeys: [newKey, oldKey] });
+    expect(rotated.openedWithKey).toBe(1);
+    const before = rotated.keyUsage();
+    expect(before.perKey[1]).toBeGreaterThan(0);
+    const progress: string[] = [];
+    const result = rotated.reencrypt({ batchSize: 1, onProgress: (p) => progress.push(p.table) });
+    expect(result.reencrypted).toBe(before.perKey[1]);
+    expect(progress).toContain('grants');
+    expect(rotated.keyUsage()).toEqual({ perKey: [before.perKey[0]! + before.perKey[1]!, 0], unreadable: 0 });
+    // A second pass finds nothing left to move.
+    expect(rotated.reencrypt().reencrypted).toBe(0);
+    rotated.close();
+
+    const newOnly = track({ store: Store.open({ dataDir, encryptionKeys: [newKey] }) }).store;
+    expect(newOnly.tokens.introspect(linked.tokens.accessToken)?.grant.subject).toEqual(ALICE);
+    expect(newOnly.grants.listForSubject(ALICE.id)).toHaveLength(1);
+  });
+
+  it('refuses a database from a newer schema without touching it', () => {
+    const { store, dataDir, keys } = openStore();
+    store.db.pragma('user_version = 99');
+    store.close();
+    const before = sha256(join(dataDir, DATABASE_FILE));
+    expect(() => Store.open({ dataDir, encryptionKeys: keys })).toThrow(/newer version/);
+    expect(sha256(join(dataDir, DATABASE_FILE))).toBe(before);
+  });
+});
+
+describe('store: nothing identifying or secret in clear on disk', () => {
+  it('shows no token, code, user name, id, IP, user agent, state or session secret in the database file or its WAL', () => {
+    const { store, dataDir } = openStore();
+    const ua = 'Mozilla/5.0 (AlexaApp; SecretPhone 12)';
+    const linked = link(store, ALICE, { ip: '203.0.113.77', userAgent: ua });
+    const refreshed = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    if (refreshed.status !== 'ok') throw new Error('refresh failed');
+    const bobLink = link(store, BOB, { ip: '2001:db8::beef', userAgent: ua });
+    const waiting = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'alexa-state-VALUE-123', codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '198.51.100.23', userAgent: ua }, ttlSeconds: 600 });
+    store.audit.record('client_auth_failed', { details: { ip: '198.51.100.99', userAgent: ua, displayName: ALICE.displayName } });
+    const sessionSecret = 'session-marker-3f9a1c';
+    store.sessions.set('the-session-id-value-abcdef0123456789', { cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 60_000) } as session.Cookie, marker: sessionSecret } as unknown as session.SessionData);
+
+    const secrets = [
+      linked.tokens.accessToken, linked.tokens.refreshToken, linked.code,
+      refreshed.tokens.accessToken, refreshed.tokens.refreshToken,
+      bobLink.tokens.accessToken, bobLink.tokens.refreshToken, bobLink.code,
+      waiting.requestId, waiting.userCode, formatUserCode(waiting.userCode),
+      ALICE.id, ALICE.name === 'alice' ? 'alice' : '', ALICE.displayName, BOB.id, BOB.displayName,
+      '203.0.113.77', '2001:db8::beef', '198.51.100.23', '198.51.100.99', 'SecretPhone', 'alexa-state-VALUE-123',
+      sessionSecret, 'the-session-id-value-abcdef0123456789',
+    ];
+    const files = [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((name) => join(dataDir, name));
+    expect(existsSync(files[1]!)).toBe(true);
+    const scan = (): string[] => {
+      const bytes = Buffer.concat(files.filter(existsSync).map((file) => readFileSync(file)));
+      return secrets.filter((secret) => bytes.includes(Buffer.from(secret, 'utf8')) || bytes.includes(Buffer.from(secret, 'utf16le')));
+    };
+    // The scanner itself works: the client id, stored in clear by design, is found.
+    expect(Buffer.concat(files.map((file) => readFileSync(file))).includes(Buffer.from(CLIENT_ID))).toBe(true);
+    expect(scan()).toEqual([]);
+    store.close();
+    expect(scan()).toEqual([]);
+  });
+});
+
+describe('store: single-use operations under real concurrency (separate processes)', () => {
+  it('of 8 processes redeeming one code at the same moment, exactly one succeeds and the rest see a replay', async () => {
+    const { store, dataDir, keys } = openStore();
+    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    store.close();
+    const outcomes = await race(8, [dataDir, keys[0]!, 'redeem', code]);
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'replayed')).toHaveLength(7);
+  });
+
+  it('of 8 processes releasing one approved request, exactly one gets a code', async () => {
+    const { store, dataDir, keys } = openStore();
+    const request = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: undefined, codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '192.0.2.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    store.requests.decide(store.requests.findPendingByUserCode(request.userCode)!.handle, 'approved', ALICE);
+    store.close();
+    const outcomes = await race(8, [dataDir, keys[0]!, 'release', request.requestId]);
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'none')).toHaveLength(7);
+  });
+
+  it('a refresh token raced after its successor was used: every racer is refused and the grant is revoked, never a second lineage', async () => {
+    const { store, dataDir, keys } = openStore();
+    const linked = link(store, ALICE);
+    const first = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    if (first.status !== 'ok') throw new Error('refresh failed');
+    expect(store.tokens.refresh(first.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    store.close();
+    const outcomes = await race(8, [dataDir, keys[0]!, 'refresh', linked.tokens.refreshToken, CLIENT_ID]);
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(0);
+    expect(outcomes.filter((outcome) => outcome === 'reuse').length).toBeGreaterThanOrEqual(1);
+    const reopened = track(openStore({ dataDir, keys })).store;
+    expect(reopened.grants.get(linked.tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
+  });
+
+  it('racing one unconfirmed refresh token: all racers get successors, but only one lineage can survive', async () => {
+    const { store, dataDir, keys } = openStore();
+    const linked = link(store, ALICE);
+    store.close();
+    const outcomes = await race(4, [dataDir, keys[0]!, 'refresh', linked.tokens.refreshToken, CLIENT_ID]);
+    // Successor confirmation (brief): the presented token stays valid until a successor is used.
+    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok']);
+    const reopened = track(openStore({ dataDir, keys })).store;
+    const children = reopened.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number };
+    expect(children.n).toBe(4);
+  });
+});
+
+describe('store: refresh rotation with successor confirmation', () => {
+  it('keeps the old token valid until its successor is used, then treats it as reuse and revokes the grant', () => {
+    const { store } = track(openStore());
+    const { tokens } = link(store, ALICE);
+    const r1 = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    // Lost response: the client retries with the token it still has.
+    const r1again = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    expect([r1.status, r1again.status]).toEqual(['ok', 'ok']);
+    if (r1again.status !== 'ok' || r1.status !== 'ok') return;
+    // The successor the client did receive is used: that confirms it and retires the parent and the other successor.
+    const r2 = store.tokens.refresh(r1again.tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    expect(r2).toMatchObject({ status: 'ok', confirmed: true });
+    expect(store.tokens.refresh(r1.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('reuse');
+    expect(store.grants.get(tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
+    if (r2.status === 'ok') {
+      expect(store.tokens.refresh(r2.tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
+      expect(store.tokens.introspect(r2.tokens.accessToken)).toBeUndefined();
+    }
+  });
+
+  it('refuses a refresh token presented by another client', () => {
+    const { store } = track(openStore());
+    const { tokens } = link(store, ALICE);
+    expect(store.tokens.refresh(tokens.refreshToken, 'other-client', LIFETIMES)).toEqual({ status: 'invalid', reason: 'unknown' });
+  });
+
+  it('expires refresh tokens after the idle time, and access tokens after their TTL', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const { tokens } = link(store, ALICE);
+    time.advance(LIFETIMES.accessTokenTtlSeconds * 1000);
+    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
+    time.advance(LIFETIMES.refreshTokenIdleSeconds * 1000);
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'expired' });
+  });
+
+  it('a replayed code reports the grant it produced, so that grant can be revoked', () => {
+    const { store } = track(openStore());
+    const { code, tokens } = link(store, ALICE);
+    expect(store.codes.redeem(code)).toEqual({ status: 'replayed', grantId: tokens.grant.id });
+    expect(store.codes.redeem('no-such-code')).toEqual({ status: 'invalid' });
+  });
+
+  it('gives two HA users two different subjects', () => {
+    const { store } = track(openStore());
+    const a = link(store, ALICE);
+    const b = link(store, BOB);
+    expect(store.tokens.introspect(a.tokens.accessToken)?.grant.subject.id).toBe(ALICE.id);
+    expect(store.tokens.introspect(b.tokens.accessToken)?.grant.subject.id).toBe(BOB.id);
+    expect(store.grants.listForSubject(ALICE.id).map((grant) => grant.id)).toEqual([a.tokens.grant.id]);
+  });
+});
+
+describe('store: pending requests', () => {
+  it('is decided once, by code, only while pending and unexpired', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const create = () => store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: undefined, codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '192.0.2.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    const request = create();
+    expect(request.userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{8}$/);
+    const handle = store.requests.findPendingByUserCode(request.userCode)!.handle;
+    expect(store.requests.release(request.requestId, 60)).toBeUndefined();
+    expect(store.requests.decide(handle, 'denied', ALICE)).toBe(true);
+    expect(store.requests.decide(handle, 'approved', ALICE)).toBe(false);
+    expect(store.requests.get(request.requestId)?.status).toBe('denied');
+    expect(store.requests.release(request.requestId, 60)).toBeUndefined();
+    expect(store.requests.decide('not-a-handle', 'approved', ALICE)).toBe(false);
+
+    const late = create();
+    time.advance(600_000);
+    expect(store.requests.findPendingByUserCode(late.userCode)).toBeUndefined();
+  });
+});
+
+describe('store: pruning', () => {
+  it('deletes expired rows and keeps live ones; runs on a timer', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const time = clock();
+      const { store } = track(openStore({ clock: time }));
+      const old = link(store, ALICE);
+      store.sessions.set('old-session', { cookie: { originalMaxAge: 1000, expires: new Date(time.now() + 1000) } as session.Cookie } as session.SessionData);
+      time.advance(181 * 86_400_000);
+      const fresh = link(store, BOB);
+      store.startPruning(600, (error) => {
+        throw error;
+      });
+      const countTokens = () => (store.db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n;
+      expect(countTokens()).toBe(4);
+      vi.advanceTimersByTime(600_000);
+      expect(countTokens()).toBe(2);
+      expect(store.tokens.introspect(fresh.tokens.accessToken)).toBeDefined();
+      expect(store.db.prepare('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 });
+      expect(store.requests.get(old.request.requestId)).toBeUndefined();
+      expect(store.requests.get(fresh.request.requestId)).toBeDefined();
+      // A grant whose tokens all expired is marked ended and stays visible (history) until the retention period ends.
+      expect(store.grants.get(old.tokens.grant.id)?.revokedReason).toBe('expired');
+      expect(store.grants.get(fresh.tokens.grant.id)?.revokedAt).toBeUndefined();
+      time.advance(91 * 86_400_000);
+      vi.advanceTimersByTime(600_000);
+      expect(store.grants.get(old.tokens.grant.id)).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -10,10 +10,12 @@ import type { Config } from './config/load.js';
 import { PROTOCOL } from './config/options.js';
 import type { Logger } from './log/logger.js';
 import { createPublicApp } from './server/public-app.js';
+import { Events } from './events.js';
 import { Store } from './store/index.js';
 
 export interface RunningApp {
   store: Store;
+  events: Events;
   publicServer: Server;
   publicUrl: string;
   close(): Promise<void>;
@@ -44,7 +46,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     store.prune();
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
-    const app = createPublicApp({ config, store, logger });
+    const events = new Events(logger);
+    const app = createPublicApp({ config, store, logger, events });
     const publicServer = config.tls
       ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
@@ -59,6 +62,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     let closing: Promise<void> | undefined;
     return {
       store,
+      events,
       publicServer,
       publicUrl: `${scheme}://${host}:${address.port}`,
       close: () => {

@@ -240,6 +240,33 @@ describe('store: refresh rotation with successor confirmation', () => {
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'expired' });
   });
 
+  it('a code expires after its lifetime', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    time.advance(60_000);
+    expect(store.codes.redeem(code)).toEqual({ status: 'invalid' });
+  });
+
+  it('an absolute lifetime ends the grant however recently it was used', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    const redeemed = store.codes.redeem(code);
+    if (redeemed.status !== 'ok') throw new Error('redeem failed');
+    let tokens = store.createGrantFromCode(redeemed.code, LIFETIMES, 2 * 86_400);
+    for (let hour = 0; hour < 47; hour++) {
+      time.advance(3_600_000);
+      const next = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
+      if (next.status !== 'ok') throw new Error(`refresh failed at hour ${hour}`);
+      tokens = next.tokens;
+      // Nothing issued outlives the grant.
+      expect(tokens.refreshExpiresAt).toBeLessThanOrEqual(tokens.grant.expiresAt!);
+    }
+    time.advance(3_600_000);
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'expired' });
+  });
+
   it('a replayed code reports the grant it produced, so that grant can be revoked', () => {
     const { store } = track(openStore());
     const { code, tokens } = link(store, ALICE);

@@ -1,28 +1,127 @@
 /**
  * The public listener: what Alexa (and Music Assistant) reach. It never reads X-Remote-User-*.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import session from 'express-session';
 import helmet from 'helmet';
-import type { Config } from '../config/load.js';
-import type { Logger } from '../log/logger.js';
-import type { Store } from '../store/index.js';
+import { fileURLToPath } from 'node:url';
+import { PROTOCOL } from '../config/options.js';
+import { isLoopbackHost } from '../config/validate.js';
+import { authorize, continueLink, errorPage, SESSION_COOKIE, status, waitPage } from '../oauth/authorize.js';
+import { clientRegistry } from '../oauth/clients.js';
+import type { OAuthContext } from '../oauth/context.js';
+import { jsonTooMany, limiter, methodNotAllowed, oauthErrorHandler, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
+import { introspect } from '../oauth/introspect.js';
+import { metadata } from '../oauth/metadata.js';
+import { revoke } from '../oauth/revoke.js';
+import { token } from '../oauth/token.js';
+import { OAuthError } from '../errors.js';
+import { requestLog } from './request-log.js';
 
-export interface AppDeps {
-  config: Config;
-  store: Store;
-  logger: Logger;
-}
+export type AppDeps = Omit<OAuthContext, 'clients'>;
 
-export function createPublicApp({ store }: AppDeps): Express {
+export const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
+
+const MINUTE = 60_000;
+
+/** Limits per client IP. Failed client authentication has its own, much smaller budget. */
+export const RATE_LIMITS = {
+  authorize: { limit: 30, windowMs: 10 * MINUTE },
+  status: { limit: 600, windowMs: 10 * MINUTE },
+  token: { limit: 300, windowMs: MINUTE },
+  failedClientAuth: { limit: 10, windowMs: 15 * MINUTE },
+} as const;
+
+/** Relative path from the current page to the site root, so pages work under a proxy's path prefix. */
+const assetBase: RequestHandler = (req, res, next) => {
+  const depth = req.path.split('/').length - 2;
+  res.locals.assetBase = depth > 0 ? '../'.repeat(depth) : './';
+  next();
+};
+
+export function createPublicApp(deps: AppDeps): Express {
+  const { config, store, logger } = deps;
+  const ctx: OAuthContext = { ...deps, clients: clientRegistry(config) };
+  const publicUrl = new URL(config.publicUrl);
+  const https = publicUrl.protocol === 'https:';
+  const redirectOrigins = [...new Set(config.alexa.redirectUris.map((uri) => new URL(uri).origin))];
+
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } } }));
+  app.set('etag', false);
+  // Only the listed proxies' X-Forwarded-For is believed; never `true`.
+  app.set('trust proxy', config.trustedProxies.length > 0 ? config.trustedProxies : false);
+  app.set('views', VIEWS_DIR);
+  app.set('view engine', 'ejs');
 
-  /** Liveness for the Docker HEALTHCHECK: no secrets, only whether the database answers. */
+  app.use(requestLog(logger, 'public'));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'none'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'base-uri': ["'none'"],
+          // Chrome applies form-action to redirects after a form submission too: allow Alexa's hosts.
+          'form-action': ["'self'", ...redirectOrigins],
+          'frame-ancestors': ["'none'"],
+          ...(https ? { 'upgrade-insecure-requests': [] } : {}),
+        },
+      },
+      strictTransportSecurity: https && !isLoopbackHost(publicUrl.hostname),
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+
   app.get('/healthz', (_req, res) => {
     const ok = store.healthy();
     res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'unavailable' });
   });
+  app.get('/.well-known/oauth-authorization-server', metadata(ctx));
+  app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
+
+  // The browser part of the flow: a session cookie binds the request to the browser that started it.
+  const browser = express.Router();
+  browser.use(assetBase);
+  browser.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: store.deriveSecret('session-cookie').toString('base64'),
+      store: store.sessions,
+      resave: false,
+      saveUninitialized: false,
+      // With an https public URL behind a TLS-terminating proxy, X-Forwarded-Proto decides only
+      // whether the Secure cookie is sent; it grants nothing.
+      proxy: https && !config.tls ? true : undefined,
+      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: PROTOCOL.pendingRequestTtlSeconds * 1000 },
+    }),
+  );
+  const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) =>
+    errorPage(res, 429, 'Too many attempts', 'Too many link requests from this network. Wait a few minutes and start again from the Alexa app.');
+  browser.get('/authorize', limiter(RATE_LIMITS.authorize, tooManyPages), authorize(ctx));
+  browser.get('/authorize/wait', waitPage(ctx));
+  browser.get('/authorize/status', limiter(RATE_LIMITS.status, jsonTooMany), status(ctx));
+  browser.get('/authorize/continue', limiter(RATE_LIMITS.status, tooManyPages), continueLink(ctx));
+  app.use(browser);
+
+  // The protocol endpoints: form bodies only, small, one error format.
+  const api = express.Router();
+  const failedAuth = limiter(RATE_LIMITS.failedClientAuth, jsonTooMany, (res) => res.statusCode === 401);
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32, type: 'application/x-www-form-urlencoded', verify: verifyUtf8Form });
+  api.use(['/token', '/revoke', '/introspect'], limiter(RATE_LIMITS.token, jsonTooMany), failedAuth);
+  api.post('/token', form, token(ctx));
+  api.post('/revoke', form, revoke(ctx));
+  api.post('/introspect', form, introspect(ctx));
+  api.all('/token', methodNotAllowed('POST'));
+  api.all('/revoke', methodNotAllowed('POST'));
+  api.all('/introspect', methodNotAllowed('POST'));
+  app.use(api);
+
+  app.use((_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'not found', 404)));
+  app.use(oauthErrorHandler(logger));
   return app;
 }

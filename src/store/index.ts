@@ -3,6 +3,7 @@
  */
 import { join } from 'node:path';
 import { KeyRing } from '../crypto/keyring.js';
+import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes, type RedeemedCode } from './codes.js';
 import type { StoreContext } from './context.js';
@@ -57,6 +58,11 @@ export class Store {
     const keys = new KeyRing(options.encryptionKeys);
     const { db, indexKey, keyIndex } = openDatabase(file, keys);
     return new Store(file, { db, keys, indexKey, now: options.now ?? Date.now }, keyIndex);
+  }
+
+  /** A secret for `label` (e.g. signing session cookies), stable across encryption key rotation. */
+  deriveSecret(label: string): Buffer {
+    return blindIndex(this.ctx.indexKey, `derived:${label}`);
   }
 
   get db(): Db {

@@ -20,6 +20,7 @@ export interface Lifetimes {
 }
 
 export interface IssuedTokens {
+  issuedAt: number;
   accessToken: string;
   refreshToken: string;
   accessExpiresAt: number;
@@ -68,7 +69,7 @@ export class Tokens {
     const refreshDigest = digest(refreshToken);
     insert.run(refreshDigest, 'refresh', grant.id, parent ?? null, now, refreshExpiresAt);
     insert.run(digest(accessToken), 'access', grant.id, refreshDigest, now, accessExpiresAt);
-    return { accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
+    return { issuedAt: now, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
   }
 
   private grantOf(row: TokenRow): Grant {

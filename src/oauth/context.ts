@@ -1,0 +1,19 @@
+/** What every endpoint handler gets: configuration, store, logger, events, clients. */
+import type { Config } from '../config/load.js';
+import type { Events } from '../events.js';
+import type { Logger } from '../log/logger.js';
+import type { Store } from '../store/index.js';
+import type { ClientRegistry } from './clients.js';
+
+export interface OAuthContext {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  events: Events;
+  clients: ClientRegistry;
+}
+
+/** Token lifetimes from the options, in the shape the store takes. */
+export function lifetimes(config: Config): { accessTokenTtlSeconds: number; refreshTokenIdleSeconds: number } {
+  return { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenIdleSeconds: config.refreshTokenIdleSeconds };
+}

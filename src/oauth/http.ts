@@ -1,0 +1,104 @@
+/**
+ * HTTP plumbing shared by the OAuth endpoints: no-store headers, RFC 6749 §5.2 error bodies,
+ * rate limits, and one error handler that turns anything thrown into a well-formed 4xx (or, for
+ * a real fault, a 500 that says nothing about the fault).
+ */
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { OAuthError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { ClientAuthError } from './clients.js';
+
+/** RFC 6749 §5.1: token responses must not be cached. */
+export function noStore(res: Response): void {
+  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+}
+
+export function sendOAuthError(res: Response, error: OAuthError): void {
+  noStore(res);
+  if (error instanceof ClientAuthError && error.basic) res.set('WWW-Authenticate', 'Basic realm="alexa-link", charset="UTF-8"');
+  res.status(error.status).json(error.toJSON());
+}
+
+/** Errors of body-parser and serve-static carry a 4xx status (and a type); keep the status, use invalid_request. */
+function clientError(error: unknown): OAuthError | undefined {
+  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  const descriptions: Record<string, string> = {
+    'entity.too.large': 'the request body is too large',
+    'parameters.too.many': 'too many parameters',
+    'charset.unsupported': 'the request body must be UTF-8',
+    'encoding.unsupported': 'unsupported content encoding',
+    'form.not.utf8': 'the request body must be UTF-8 form encoding',
+  };
+  if (status === 404) return new OAuthError('invalid_request', 'not found', 404);
+  return new OAuthError('invalid_request', (typeof type === 'string' && descriptions[type]) || 'the request could not be read', status);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `verify` hook of the form parser: the raw body must be UTF-8 and every percent-escape must
+ * decode to UTF-8 (RFC 6749 Appendix B). The parser itself would keep "%FF" as literal text or
+ * decode other charsets; we refuse both before any handler sees a value.
+ */
+export function verifyUtf8Form(req: { headers: Record<string, string | string[] | undefined> }, _res: unknown, body: Buffer): void {
+  const invalid = (): Error => Object.assign(new Error('form body is not UTF-8'), { status: 400, type: 'form.not.utf8' });
+  const charset = /;\s*charset=("?)([^";]+)\1/i.exec(String(req.headers['content-type'] ?? ''))?.[2];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw invalid();
+  try {
+    for (const piece of UTF8.decode(body).split(/[&=]/)) decodeURIComponent(piece.replace(/\+/g, ' '));
+  } catch {
+    throw invalid();
+  }
+}
+
+/** The JSON error handler for the protocol endpoints. */
+export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const known = error instanceof OAuthError ? error : clientError(error);
+    if (known) {
+      logger.debug('OAuth request refused', { path: req.path, error: known.code, description: known.description });
+      sendOAuthError(res, known);
+      return;
+    }
+    logger.error('Unexpected error while handling a request', { path: req.path, error });
+    if (res.headersSent) return;
+    sendOAuthError(res, new OAuthError('server_error', 'internal error'));
+  };
+}
+
+/** 405 for a known path with the wrong method. */
+export function methodNotAllowed(allow: string): RequestHandler {
+  return (_req, res) => {
+    res.set('Allow', allow);
+    sendOAuthError(res, new OAuthError('invalid_request', `use ${allow}`, 405));
+  };
+}
+
+export interface Limits {
+  /** Requests per window per client IP. */
+  limit: number;
+  windowMs: number;
+}
+
+/**
+ * A per-IP limit. `countOnly` limits only requests whose response matches (failed client
+ * authentication), so a correct client is never slowed by someone else's guessing.
+ */
+export function limiter(limits: Limits, respond: (req: Request, res: Response) => void, countOnly?: (res: Response) => boolean): RequestHandler {
+  return rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.limit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    // X-Forwarded-For from an untrusted peer is ignored on purpose (trust proxy is an explicit list).
+    validate: { xForwardedForHeader: false },
+    ...(countOnly ? { skipSuccessfulRequests: true, requestWasSuccessful: (_req: Request, res: Response) => !countOnly(res) } : {}),
+    handler: (req, res) => respond(req, res),
+  });
+}
+
+export function jsonTooMany(_req: Request, res: Response): void {
+  sendOAuthError(res, new OAuthError('temporarily_unavailable', 'too many requests; try again later', 429));
+}

@@ -1,0 +1,36 @@
+/**
+ * POST /introspect (RFC 7662), for Music Assistant only (client `music_assistant`). Anything
+ * expired, revoked, unknown or not an access token is simply `{"active": false}`.
+ */
+import type { RequestHandler } from 'express';
+import { OAuthError } from '../errors.js';
+import type { OAuthContext } from './context.js';
+import { noStore } from './http.js';
+import { formParams, required } from './params.js';
+import { authenticate } from './token.js';
+
+export function introspect(ctx: OAuthContext): RequestHandler {
+  return (req, res) => {
+    const params = formParams(req);
+    const client = authenticate(ctx, req, params);
+    if (client.role !== 'resource_server') throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
+    const info = ctx.store.tokens.introspect(required(params, 'token'));
+    noStore(res);
+    if (!info) {
+      res.json({ active: false });
+      return;
+    }
+    const { grant } = info;
+    res.json({
+      active: true,
+      sub: grant.subject.id,
+      username: grant.subject.name ?? grant.subject.displayName,
+      scope: grant.scope,
+      client_id: grant.clientId,
+      token_type: 'Bearer',
+      exp: Math.floor(info.expiresAt / 1000),
+      iat: Math.floor(info.issuedAt / 1000),
+      iss: ctx.config.publicUrl,
+    });
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The real server (startApp) on a loopback port, with options written to a real options.json in a
+ * temp data folder and the log captured in memory.
+ */
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { generateFernetKey } from '../../src/crypto/fernet.js';
+import { memoryLogger } from '../../src/log/logger.js';
+import { Browser } from './browser.js';
+import { tempDir } from './tmp.js';
+
+export const VENDOR_ID = 'M2AB3CD4EF5GH6';
+export const REDIRECT_URI = `https://layla.amazon.com/api/skill/link/${VENDOR_ID}`;
+export const CLIENT_ID = 'amzn1.application-oa2-client.test';
+export const CLIENT_SECRET = 'alexa-client-secret-0123456789-abcdefghij';
+export const RS_SECRET = 'music-assistant-secret-0123456789-abcdefghij';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  app: RunningApp;
+  config: Config;
+  base: string;
+  lines: string[];
+  dataDir: string;
+  options: Record<string, unknown>;
+  close: () => Promise<void>;
+}
+
+export async function writeOptions(dataDir: string, port: number, overrides: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const options = {
+    encryption_key: generateFernetKey(),
+    public_url: `http://127.0.0.1:${port}`,
+    alexa_client_id: CLIENT_ID,
+    alexa_client_secret: CLIENT_SECRET,
+    alexa_vendor_id: VENDOR_ID,
+    resource_server_secret: RS_SECRET,
+    log_level: 'trace',
+    ...overrides,
+  };
+  writeFileSync(join(dataDir, 'options.json'), JSON.stringify(options));
+  return options;
+}
+
+export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir = tempDir(), env: Record<string, string> = {}): Promise<TestServer> {
+  const port = await freePort();
+  const options = await writeOptions(dataDir, port, overrides);
+  const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), ...env });
+  const { logger, lines } = memoryLogger('trace');
+  const app = await startApp(config, logger);
+  return { app, config, base: `http://127.0.0.1:${port}`, lines, dataDir, options, close: () => app.close() };
+}
+
+export interface AuthorizeParams {
+  client_id?: string;
+  redirect_uri?: string;
+  response_type?: string;
+  state?: string;
+  scope?: string;
+  code_challenge?: string;
+  code_challenge_method?: string;
+}
+
+export function authorizeUrl(base: string, params: AuthorizeParams): URL {
+  const url = new URL('/authorize', base);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+  return url;
+}
+
+/** Starts a link in `browser`: GET /authorize, follow to the waiting page, read the user code from it. */
+export async function startLink(browser: Browser, base: string, params: AuthorizeParams): Promise<{ userCode: string; waitUrl: URL; page: string }> {
+  const first = await browser.get(authorizeUrl(base, params));
+  if (first.status !== 303) throw new Error(`authorize answered ${first.status}: ${await first.text()}`);
+  const waitUrl = Browser.location(first, base);
+  const wait = await browser.get(waitUrl);
+  const page = await wait.text();
+  const userCode = /data-user-code="([A-Z]{4}-[A-Z]{4})"/.exec(page)?.[1];
+  if (!userCode) throw new Error(`no user code on the waiting page: ${page}`);
+  return { userCode, waitUrl, page };
+}
+
+import { normalizeUserCode } from '../../src/crypto/random.js';
+import type { Store, Subject } from '../../src/store/index.js';
+
+/**
+ * Test stand-in for the Home Assistant panel (issue 4 builds the real one): approves or denies the
+ * request of a typed user code, through the store, as the given HA user.
+ */
+export function decide(store: Store, typedCode: string, subject: Subject, decision: 'approved' | 'denied' = 'approved'): void {
+  const code = normalizeUserCode(typedCode);
+  const request = code && store.requests.findPendingByUserCode(code);
+  if (!request || !store.requests.decide(request.handle, decision, subject)) throw new Error('no pending request for that code');
+}

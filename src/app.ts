@@ -11,13 +11,18 @@ import { PROTOCOL } from './config/options.js';
 import type { Logger } from './log/logger.js';
 import { createPublicApp } from './server/public-app.js';
 import { Events } from './events.js';
+import { createIngressApp } from './server/ingress-app.js';
+import { guardConnections } from './server/ingress-guard.js';
+import { Supervisor, addonSlug, panelUrl } from './supervisor.js';
 import { Store } from './store/index.js';
 
 export interface RunningApp {
   store: Store;
   events: Events;
   publicServer: Server;
+  ingressServer: Server;
   publicUrl: string;
+  ingressUrl: string;
   close(): Promise<void>;
 }
 
@@ -47,7 +52,16 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
     const events = new Events(logger);
-    const app = createPublicApp({ config, store, logger, events });
+    const supervisor = new Supervisor(config.supervisorUrl, config.supervisorToken, logger);
+    const panel = { url: panelUrl(config.homeAssistantUrl, addonSlug(process.env.HOSTNAME)) };
+    if (!config.homeAssistantUrl && supervisor.available) {
+      // Not awaited: start-up does not wait for the Supervisor; the waiting page links once it is known.
+      void supervisor.externalUrl().then((external) => {
+        panel.url = panelUrl(external, addonSlug(process.env.HOSTNAME));
+        if (panel.url) logger.info('Waiting pages link to the Home Assistant panel', { url: panel.url });
+      });
+    }
+    const app = createPublicApp({ config, store, logger, events, panel });
     const publicServer = config.tls
       ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
@@ -59,15 +73,24 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     logger.info(`Public listener on ${scheme}://${host}:${address.port}`, { issuer: config.publicUrl });
 
+    const ingressServer = createHttpServer(createIngressApp({ config, store, logger }));
+    ingressServer.requestTimeout = 30_000;
+    guardConnections(ingressServer, config.ingressTrustedProxies, (peer) => logger.warning('Refused a connection to the ingress listener from an untrusted peer', { peer }));
+    const ingressAddress = await listen(ingressServer, config.ingressPort, config.host);
+    const ingressHost = ingressAddress.family === 'IPv6' ? `[${ingressAddress.address}]` : ingressAddress.address;
+    logger.info(`Ingress listener on http://${ingressHost}:${ingressAddress.port}`, { trusted: config.ingressTrustedProxies });
+
     let closing: Promise<void> | undefined;
     return {
       store,
       events,
       publicServer,
+      ingressServer,
       publicUrl: `${scheme}://${host}:${address.port}`,
+      ingressUrl: `http://${ingressHost}:${ingressAddress.port}`,
       close: () => {
         closing ??= (async () => {
-          await closeServer(publicServer);
+          await Promise.all([closeServer(publicServer), closeServer(ingressServer)]);
           store.close();
           logger.info('Stopped; database closed cleanly');
         })();

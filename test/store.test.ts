@@ -7,6 +7,7 @@ import { generateFernetKey } from '../src/crypto/fernet.js';
 import { formatUserCode } from '../src/crypto/random.js';
 import { StartupError } from '../src/errors.js';
 import { DATABASE_FILE, Store } from '../src/store/index.js';
+import { MIGRATIONS } from '../src/store/schema.js';
 import { race } from './helpers/race.js';
 import { CLIENT_ID, LIFETIMES, REDIRECT_URI, clock, link, openStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
@@ -51,7 +52,7 @@ describe('store: durability', () => {
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
     expect(store.db.pragma('busy_timeout', { simple: true })).toBe(5000);
     expect(store.db.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(store.db.pragma('user_version', { simple: true })).toBe(1);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expect(store.integrityCheck()).toEqual(['ok']);
   });
 

@@ -135,7 +135,7 @@ export function waitPage(ctx: OAuthContext): RequestHandler {
       userCode: formatUserCode(link.userCode),
       expiresAt: new Date(link.expiresAt).toISOString(),
       state,
-      homeAssistantUrl: ctx.config.homeAssistantUrl,
+      panelUrl: ctx.panel.url,
     });
   };
 }

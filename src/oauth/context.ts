@@ -11,6 +11,8 @@ export interface OAuthContext {
   logger: Logger;
   events: Events;
   clients: ClientRegistry;
+  /** Link to the add-on's panel in Home Assistant, once known (option or Supervisor). */
+  panel: { url: string | undefined };
 }
 
 /** Token lifetimes from the options, in the shape the store takes. */

@@ -86,8 +86,15 @@ export interface Limits {
  * A per-IP limit. `countOnly` limits only requests whose response matches (failed client
  * authentication), so a correct client is never slowed by someone else's guessing.
  */
-export function limiter(limits: Limits, respond: (req: Request, res: Response) => void, countOnly?: (res: Response) => boolean): RequestHandler {
+export function limiter(
+  limits: Limits,
+  respond: (req: Request, res: Response) => void,
+  countOnly?: (res: Response) => boolean,
+  /** Default: the client IP (after trust proxy). */
+  key?: (req: Request, res: Response) => string,
+): RequestHandler {
   return rateLimit({
+    ...(key ? { keyGenerator: key } : {}),
     windowMs: limits.windowMs,
     limit: limits.limit,
     standardHeaders: 'draft-7',

@@ -18,6 +18,8 @@ export type Db = Database.Database;
 
 export const DATABASE_FILE = 'alexa-link.db';
 const INDEX_KEY_ROW = 'index_key';
+/** Set when this version created the database: the panel shows the relink notice until dismissed. */
+export const RELINK_NOTICE = 'notice:relink';
 
 export interface OpenedDatabase {
   db: Db;
@@ -77,15 +79,17 @@ function checkExisting(file: string, keys: KeyRing): void {
   }
 }
 
-function migrate(db: Db): void {
+/** Runs pending migrations; returns the version the file had before (0: it was just created). */
+function migrate(db: Db): number {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version >= MIGRATIONS.length) return;
+  if (version >= MIGRATIONS.length) return version;
   db.transaction(() => {
     for (let next = version; next < MIGRATIONS.length; next++) {
       db.exec(MIGRATIONS[next]!);
       db.pragma(`user_version = ${next + 1}`);
     }
   }).immediate();
+  return version;
 }
 
 export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
@@ -104,12 +108,16 @@ export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
     db.pragma('foreign_keys = ON');
     // Deleted rows are overwritten, not left in free pages.
     db.pragma('secure_delete = ON');
-    migrate(db);
+    const previousVersion = migrate(db);
     let opened = readIndexKey(db, file, keys);
     if (!opened) {
       const indexKey = randomBytes(32);
       db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(INDEX_KEY_ROW, keys.encrypt(indexKey.toString('base64')));
       opened = { indexKey, keyIndex: 0 };
+    }
+    if (previousVersion === 0) {
+      // A new database: any Alexa link made with an earlier server (which kept nothing) must be made again.
+      db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(RELINK_NOTICE, keys.encrypt(String(Date.now())));
     }
     return { db, ...opened };
   } catch (error) {

@@ -10,6 +10,7 @@ import type { StoreContext } from './context.js';
 import { DATABASE_FILE, openDatabase, type Db } from './database.js';
 import { Grants } from './grants.js';
 import { counts, keyUsage, prune, reencrypt, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
+import { Notices } from './notices.js';
 import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
 import { Tokens, type IssuedTokens, type Lifetimes } from './tokens.js';
@@ -35,6 +36,7 @@ export class Store {
   readonly tokens: Tokens;
   readonly audit: AuditLog;
   readonly sessions: EncryptedSessionStore;
+  readonly notices: Notices;
   /** Index of the key that opened the database's key-check row (0: current key). */
   readonly openedWithKey: number;
   private readonly ctx: StoreContext;
@@ -50,6 +52,7 @@ export class Store {
     this.tokens = new Tokens(ctx);
     this.audit = new AuditLog(ctx);
     this.sessions = new EncryptedSessionStore(ctx);
+    this.notices = new Notices(ctx);
   }
 
   /** Opens (creating or migrating) the database; throws StartupError on a wrong key or a damaged file. */

@@ -96,6 +96,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_events_subject ON audit_events (subject_index, id);
   CREATE INDEX audit_events_at ON audit_events (at);
   `,
+  // 2: per-user dismissal of panel notices (e.g. "links made with the earlier server must be made again").
+  `
+  CREATE TABLE notice_dismissals (
+    notice        TEXT NOT NULL,
+    subject_index BLOB NOT NULL,
+    dismissed_at  INTEGER NOT NULL,
+    PRIMARY KEY (notice, subject_index)
+  ) STRICT;
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */

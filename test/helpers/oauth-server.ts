@@ -57,7 +57,7 @@ export async function writeOptions(dataDir: string, port: number, overrides: Rec
 export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir = tempDir(), env: Record<string, string> = {}): Promise<TestServer> {
   const port = await freePort();
   const options = await writeOptions(dataDir, port, overrides);
-  const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), ...env });
+  const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: '0', INGRESS_TRUSTED_PROXIES: '127.0.0.1', ...env });
   const { logger, lines } = memoryLogger('trace');
   const app = await startApp(config, logger);
   return { app, config, base: `http://127.0.0.1:${port}`, lines, dataDir, options, close: () => app.close() };

@@ -12,6 +12,12 @@
     expired: 'This code has expired. Start linking again from the Alexa app.',
     unknown: 'This link request has ended. Start linking again from the Alexa app.'
   };
+  // The server writes times in UTC; show them in the reader's own time zone.
+  var times = document.querySelectorAll('time[datetime]');
+  for (var i = 0; i < times.length; i++) {
+    var date = new Date(times[i].getAttribute('datetime'));
+    if (!isNaN(date.getTime())) times[i].textContent = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
   function show(state) {
     status.setAttribute('data-state', state);
     if (messages[state]) status.textContent = messages[state];

@@ -1,0 +1,71 @@
+/**
+ * Link Alexa: the person types the code from the Alexa page, sees what is asking and decides.
+ * GET / · POST /code · POST /decide
+ */
+import type { RequestHandler } from 'express';
+import { normalizeUserCode } from '../crypto/random.js';
+import { renderPanel, userOf, when, type PanelContext } from './context.js';
+
+/** A short, readable description of the browser that asked (not the whole user agent). */
+export function describeBrowser(userAgent: string): string {
+  if (/Alexa|AmazonWebView|Amazon/i.test(userAgent)) return 'the Alexa app';
+  const browser = /(Edg|Firefox|Chrome|Safari)\/[\d.]+/.exec(userAgent)?.[1]?.replace('Edg', 'Edge') ?? 'a browser';
+  const platform = /(Android|iPhone|iPad|Windows|Mac OS X|Linux)/.exec(userAgent)?.[1]?.replace('Mac OS X', 'macOS') ?? 'an unknown system';
+  return `${browser} on ${platform}`;
+}
+
+export function linkPage(ctx: PanelContext): RequestHandler {
+  return (_req, res) => {
+    renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), error: undefined, code: '' });
+  };
+}
+
+export function enterCode(ctx: PanelContext): RequestHandler {
+  return (req, res) => {
+    const typed = typeof req.body?.code === 'string' ? (req.body.code as string).slice(0, 32) : '';
+    const code = normalizeUserCode(typed);
+    const request = code === undefined ? undefined : ctx.store.requests.findPendingByUserCode(code);
+    if (!request) {
+      // 404 is what the per-user limit counts: wrong codes, not successful ones.
+      renderPanel(ctx, res, 'link', {
+        title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), code: typed,
+        error: code === undefined
+          ? 'A code has 8 letters, like BCDF-GHJK.'
+          : 'No link request is waiting with this code. Check the code on the Alexa page; a code is valid for 10 minutes.',
+      }, 404);
+      return;
+    }
+    renderPanel(ctx, res, 'confirm', {
+      title: 'Approve Alexa link',
+      tab: 'link',
+      handle: request.handle,
+      redirectHost: new URL(request.redirectUri).host,
+      scopes: request.scope.split(' '),
+      askedAt: when(request.createdAt),
+      askedAtIso: new Date(request.createdAt).toISOString(),
+      ip: request.requester.ip,
+      browser: describeBrowser(request.requester.userAgent),
+    });
+  };
+}
+
+export function decide(ctx: PanelContext): RequestHandler {
+  return (req, res) => {
+    const user = userOf(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const decision = body.decision === 'approve' ? 'approved' : body.decision === 'deny' ? 'denied' : undefined;
+    const handle = typeof body.handle === 'string' ? body.handle : '';
+    if (!decision || !ctx.store.requests.decide(handle, decision, user)) {
+      renderPanel(ctx, res, 'done', { title: 'Link Alexa', tab: 'link', outcome: 'gone', continueUrl: undefined }, 409);
+      return;
+    }
+    ctx.store.audit.record(decision === 'approved' ? 'link_approved' : 'link_denied', { subjectId: user.id, details: { name: user.displayName ?? user.name } });
+    ctx.logger.info(decision === 'approved' ? 'An Alexa link request was approved' : 'An Alexa link request was denied');
+    renderPanel(ctx, res, 'done', {
+      title: 'Link Alexa',
+      tab: 'link',
+      outcome: decision,
+      continueUrl: `${ctx.config.publicUrl}/authorize/continue`,
+    });
+  };
+}

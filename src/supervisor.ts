@@ -1,0 +1,69 @@
+/**
+ * The Home Assistant Supervisor API, reached with SUPERVISOR_TOKEN (config.yaml:
+ * `homeassistant_api: true`). Used for HA's external URL (the waiting page's link to the panel)
+ * and, later, persistent notifications. Every call is bounded in time and never throws.
+ */
+import type { Logger } from './log/logger.js';
+
+const TIMEOUT_MS = 3000;
+
+export class Supervisor {
+  constructor(
+    private readonly url: string,
+    private readonly token: string | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  get available(): boolean {
+    return this.token !== undefined;
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    if (!this.token) return undefined;
+    try {
+      const response = await fetch(`${this.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      if (!response.ok) {
+        this.logger.warning(`Supervisor API ${method} ${path} answered ${response.status}`);
+        return undefined;
+      }
+      const text = await response.text();
+      return text ? (JSON.parse(text) as unknown) : {};
+    } catch (error) {
+      this.logger.warning(`Supervisor API ${method} ${path} failed`, { error: (error as Error).message });
+      return undefined;
+    }
+  }
+
+  /** Home Assistant's external URL (Settings → System → Network), if one is set. */
+  async externalUrl(): Promise<string | undefined> {
+    const config = (await this.call('GET', '/core/api/config')) as { external_url?: unknown } | undefined;
+    const url = config?.external_url;
+    return typeof url === 'string' && /^https?:\/\//.test(url) ? url.replace(/\/+$/, '') : undefined;
+  }
+
+  /** A persistent notification in Home Assistant; true if it was accepted. */
+  async notify(notificationId: string, title: string, message: string): Promise<boolean> {
+    const result = await this.call('POST', '/core/api/services/persistent_notification/create', { notification_id: notificationId, title, message });
+    return result !== undefined;
+  }
+}
+
+/**
+ * The add-on's full slug from the container's host name: Supervisor names the container
+ * `<repository hash>-alexa-link` (or `local-alexa-link`), and the panel lives at
+ * `/hassio/ingress/<repository hash>_alexa_link`.
+ */
+export function addonSlug(hostname: string | undefined): string | undefined {
+  const match = /^([0-9a-f]{8}|local)-alexa-link$/.exec(hostname ?? '');
+  return match ? `${match[1]}_alexa_link` : undefined;
+}
+
+export function panelUrl(homeAssistantUrl: string | undefined, slug: string | undefined): string | undefined {
+  if (!homeAssistantUrl) return undefined;
+  return slug ? `${homeAssistantUrl}/hassio/ingress/${slug}` : homeAssistantUrl;
+}

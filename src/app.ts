@@ -11,6 +11,8 @@ import { PROTOCOL } from './config/options.js';
 import type { Logger } from './log/logger.js';
 import { createPublicApp } from './server/public-app.js';
 import { Events } from './events.js';
+import { restoreFromSnapshot } from './backup.js';
+import { startNotifier } from './notifier.js';
 import { createIngressApp } from './server/ingress-app.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { Supervisor, addonSlug, panelUrl } from './supervisor.js';
@@ -23,6 +25,8 @@ export interface RunningApp {
   ingressServer: Server;
   publicUrl: string;
   ingressUrl: string;
+  /** Settles when the background re-encryption (if any) has finished. */
+  reencryption: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,32 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/**
+ * With previous keys configured, moves every value to the current key in the background, one
+ * batch per event-loop turn, and says when the old keys are no longer needed.
+ */
+async function reencryptInBackground(store: Store, config: Config, logger: Logger, stopped: () => boolean): Promise<void> {
+  if (config.encryptionKeys.length < 2) return;
+  logger.info('Re-encrypting stored data under the current encryption key');
+  const steps = store.reencryptSteps(200);
+  for (;;) {
+    if (stopped()) return;
+    const step = steps.next();
+    if (step.done) {
+      const usage = store.keyUsage();
+      if (usage.perKey.slice(1).every((count) => count === 0) && usage.unreadable === 0) {
+        logger.notice(`Re-encryption done (${step.value.reencrypted} values moved). Every value is under the current key: "previous_encryption_keys" can now be emptied.`);
+      } else {
+        logger.warning('Re-encryption finished, but some values still need a previous key', { perKey: usage.perKey, unreadable: usage.unreadable });
+      }
+      return;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+  restoreFromSnapshot(config.dataDir, logger);
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
   try {
     store.prune();
@@ -53,6 +82,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     const events = new Events(logger);
     const supervisor = new Supervisor(config.supervisorUrl, config.supervisorToken, logger);
+    if (config.notify && supervisor.available) startNotifier(events, supervisor);
     const panel = { url: panelUrl(config.homeAssistantUrl, addonSlug(process.env.HOSTNAME)) };
     if (!config.homeAssistantUrl && supervisor.available) {
       // Not awaited: start-up does not wait for the Supervisor; the waiting page links once it is known.
@@ -81,6 +111,9 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     logger.info(`Ingress listener on http://${ingressHost}:${ingressAddress.port}`, { trusted: config.ingressTrustedProxies });
 
     let closing: Promise<void> | undefined;
+    const reencryption = reencryptInBackground(store, config, logger, () => closing !== undefined).catch((error: unknown) =>
+      logger.error('Background re-encryption failed; it resumes at the next start', { error }),
+    );
     return {
       store,
       events,
@@ -88,9 +121,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       ingressServer,
       publicUrl: `${scheme}://${host}:${address.port}`,
       ingressUrl: `http://${ingressHost}:${ingressAddress.port}`,
+      reencryption,
       close: () => {
         closing ??= (async () => {
-          await Promise.all([closeServer(publicServer), closeServer(ingressServer)]);
+          await Promise.all([closeServer(publicServer), closeServer(ingressServer), reencryption]);
           store.close();
           logger.info('Stopped; database closed cleanly');
         })();

@@ -9,7 +9,7 @@ import { AuthorizationCodes, type RedeemedCode } from './codes.js';
 import type { StoreContext } from './context.js';
 import { DATABASE_FILE, openDatabase, type Db } from './database.js';
 import { Grants } from './grants.js';
-import { counts, keyUsage, prune, reencrypt, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
+import { counts, keyUsage, prune, reencrypt, reencryptSteps, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
 import { Notices } from './notices.js';
 import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
@@ -113,6 +113,16 @@ export class Store {
 
   reencrypt(options: { batchSize?: number; onProgress?: (progress: ReencryptProgress) => void } = {}): ReencryptResult {
     return reencrypt(this.ctx, options);
+  }
+
+  /** The same pass, one batch per step, for running between requests. */
+  reencryptSteps(batchSize?: number): Generator<ReencryptProgress, ReencryptResult> {
+    return reencryptSteps(this.ctx, batchSize);
+  }
+
+  /** A consistent copy of the database at `file` (VACUUM INTO: a snapshot of committed data, WAL included). */
+  snapshot(file: string): void {
+    this.ctx.db.prepare('VACUUM INTO ?').run(file);
   }
 
   keyUsage(): { perKey: number[]; unreadable: number } {

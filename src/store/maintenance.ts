@@ -56,17 +56,18 @@ export interface ReencryptResult {
 }
 
 /**
- * Moves every encrypted value to the current key, in batches of one transaction each. Values
+ * Moves every encrypted value to the current key, one batch (one transaction) per step. Values
  * already under the current key are skipped, so an interrupted pass resumes where it stopped, and
  * a row changed concurrently is only overwritten if it still holds the value that was read.
+ * A generator, so the server can run it in the background between requests.
  */
-export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onProgress?: (progress: ReencryptProgress) => void } = {}): ReencryptResult {
+export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<ReencryptProgress, ReencryptResult> {
   const { db, keys } = ctx;
-  const batchSize = options.batchSize ?? 500;
   const result: ReencryptResult = { reencrypted: 0, current: 0 };
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
     const total = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const page = db.prepare(`SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+    const updates = new Map(columns.map((column) => [column, db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`)]));
     let lastRowid = 0;
     let done = 0;
     for (;;) {
@@ -82,17 +83,26 @@ export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onPr
               result.current++;
               continue;
             }
-            db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`).run(keys.encrypt(opened.value), row._rowid, sealed);
+            updates.get(column)!.run(keys.encrypt(opened.value), row._rowid, sealed);
             result.reencrypted++;
           }
         }
       }).immediate();
       lastRowid = rows[rows.length - 1]!._rowid as number;
       done += rows.length;
-      options.onProgress?.({ table, done, total });
+      yield { table, done, total };
     }
   }
   return result;
+}
+
+export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onProgress?: (progress: ReencryptProgress) => void } = {}): ReencryptResult {
+  const steps = reencryptSteps(ctx, options.batchSize);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    options.onProgress?.(step.value);
+  }
 }
 
 /** For each key of the ring, how many encrypted values it opens; values no key opens are counted apart. */

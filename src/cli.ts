@@ -1,0 +1,133 @@
+/**
+ * Key and maintenance operations for the admin (and the backup hooks):
+ *
+ *   node dist/cli.js generate-key             print a new Fernet key and the !secret lines
+ *   node dist/cli.js check                    integrity, which keys open the data, counts
+ *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable)
+ *   node dist/cli.js revoke --user <HA id>    revoke every link of a Home Assistant user
+ *   node dist/cli.js backup-snapshot          consistent copy for a backup (backup_pre)
+ *   node dist/cli.js backup-cleanup           remove that copy (backup_post)
+ *
+ * It reads the same options and environment as the server (DATA_DIR=/data in the add-on) and
+ * may run while the server runs: SQLite's WAL lets both work on the database.
+ */
+import { removeSnapshot, writeSnapshot } from './backup.js';
+import { loadConfig } from './config/load.js';
+import { generateFernetKey } from './crypto/fernet.js';
+import { StartupError } from './errors.js';
+import { Store } from './store/index.js';
+
+const USAGE = `Usage: node dist/cli.js <command>
+  generate-key             print a new encryption key and how to store it with !secret
+  check                    check the database: integrity, which keys open it, counts
+  rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun)
+  revoke --user <id>       revoke every Alexa link of a Home Assistant user id
+  backup-snapshot          write a consistent snapshot for a backup
+  backup-cleanup           remove the snapshot after a backup`;
+
+type Out = (line: string) => void;
+
+function openStore(): Store {
+  const config = loadConfig();
+  return Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
+}
+
+function withStore<T>(fn: (store: Store) => T): T {
+  const store = openStore();
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+export function run(args: string[], out: Out = (line) => process.stdout.write(`${line}\n`), err: Out = (line) => process.stderr.write(`${line}\n`)): number {
+  const [command] = args;
+  switch (command) {
+    case 'generate-key': {
+      const key = generateFernetKey();
+      out(key);
+      err('');
+      err('Put it in Home Assistant\'s secrets.yaml:   alexa_link_encryption_key: "<the key above>"');
+      err('and set the add-on option:               encryption_key: "!secret alexa_link_encryption_key"');
+      err('To change keys, move the old key to previous_encryption_keys and run rotate-key (or restart).');
+      return 0;
+    }
+    case 'check':
+      return withStore((store) => {
+        const integrity = store.integrityCheck();
+        const usage = store.keyUsage();
+        out(`database:  ${store.file}`);
+        out(`integrity: ${integrity.join('; ')}`);
+        usage.perKey.forEach((count, index) => out(`key ${index + 1}${index === 0 ? ' (encryption_key)' : ' (previous)'}: opens ${count} values${index > 0 && count === 0 ? ' — no longer needed' : ''}`));
+        if (usage.unreadable > 0) out(`values no configured key opens: ${usage.unreadable}`);
+        for (const [name, count] of Object.entries(store.counts())) out(`${name}: ${count}`);
+        return integrity.length === 1 && integrity[0] === 'ok' && usage.unreadable === 0 ? 0 : 1;
+      });
+    case 'rotate-key': {
+      const batch = Number(option(args, '--batch') ?? 500);
+      if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) {
+        err('--batch takes a whole number from 1 to 100000');
+        return 2;
+      }
+      return withStore((store) => {
+        let lastTable = '';
+        const result = store.reencrypt({
+          batchSize: batch,
+          onProgress: ({ table, done, total }) => {
+            if (table !== lastTable || done === total || done % (batch * 20) === 0) err(`rotate-key: ${table} ${done}/${total}`);
+            lastTable = table;
+          },
+        });
+        const usage = store.keyUsage();
+        out(`rotate-key: ${result.reencrypted} values re-encrypted, ${result.current} already under the current key`);
+        const stillNeeded = usage.perKey.slice(1).some((count) => count > 0);
+        out(stillNeeded ? 'Some values still need a previous key (written meanwhile?): run rotate-key again.' : 'Every value is under the current key: previous_encryption_keys can be emptied.');
+        return stillNeeded || usage.unreadable > 0 ? 1 : 0;
+      });
+    }
+    case 'revoke': {
+      const user = option(args, '--user');
+      if (!user || !/^[A-Za-z0-9_-]{1,64}$/.test(user)) {
+        err('revoke needs --user <Home Assistant user id> (Settings → People → Users → the user, advanced mode)');
+        return 2;
+      }
+      return withStore((store) => {
+        const revoked = store.grants.revokeAllForSubject(user, 'admin');
+        for (const grantId of revoked) store.audit.record('grant_revoked', { grantId, subjectId: user, details: { by: 'admin' } });
+        out(`revoked ${revoked.length} link(s)`);
+        return 0;
+      });
+    }
+    case 'backup-snapshot': {
+      const config = loadConfig();
+      return withStore((store) => {
+        out(`snapshot written: ${writeSnapshot(store, config.dataDir)}`);
+        return 0;
+      });
+    }
+    case 'backup-cleanup': {
+      const config = loadConfig();
+      out(removeSnapshot(config.dataDir) ? 'snapshot removed' : 'no snapshot to remove');
+      return 0;
+    }
+    default:
+      err(USAGE);
+      return command === undefined || command === '--help' || command === 'help' ? 0 : 2;
+  }
+}
+
+// Run only as a program, not when imported by tests.
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  try {
+    process.exitCode = run(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof StartupError ? error.message : `Failed: ${(error as Error).message}`}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Home Assistant notifications through the Supervisor API. The Supervisor cannot run here: a local
+ * stand-in (test/helpers/fake-supervisor.ts) records the requests so their shape can be checked.
+ */
+import { describe, expect, it } from 'vitest';
+import { AUTH_FAILURE_ALERT } from '../src/notifier.js';
+import { startFakeSupervisor } from './helpers/fake-supervisor.js';
+import { basic, postForm } from './helpers/http.js';
+import { link, refresh } from './helpers/link.js';
+import { CLIENT_ID, startTestServer } from './helpers/oauth-server.js';
+
+const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice Example' };
+const NOTIFY = '/core/api/services/persistent_notification/create';
+
+describe('notifications', () => {
+  it('on a new link, on refresh-token reuse and on repeated failed client logins, with the right request shape', async () => {
+    const supervisor = await startFakeSupervisor();
+    const server = await startTestServer({ home_assistant_url: 'https://ha.example.net' }, undefined, { SUPERVISOR_URL: supervisor.url, SUPERVISOR_TOKEN: supervisor.token });
+    const notifications = () => supervisor.requests.filter((request) => request.path === NOTIFY);
+    try {
+      expect(server.app.events.listenerCount('linked')).toBe(1);
+      const linked = await link(server, ALICE);
+      await expect.poll(() => notifications().length).toBe(1);
+      expect(notifications()[0]).toMatchObject({
+        method: 'POST',
+        authorization: `Bearer ${supervisor.token}`,
+        contentType: 'application/json',
+        body: { notification_id: 'alexa_link_linked', title: 'Alexa linked', message: expect.stringContaining('Alice Example') },
+      });
+
+      const successor = await refresh(server, linked.refreshToken);
+      await refresh(server, successor.json!.refresh_token as string);
+      await refresh(server, linked.refreshToken); // reuse
+      await expect.poll(() => notifications().length).toBe(2);
+      expect(notifications()[1]!.body).toMatchObject({ notification_id: 'alexa_link_token_reuse', title: 'Alexa link revoked' });
+
+      for (let i = 0; i < AUTH_FAILURE_ALERT.count + 2; i++) {
+        await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic(CLIENT_ID, `wrong-${i}-${'x'.repeat(32)}`) });
+      }
+      await expect.poll(() => notifications().length).toBe(3);
+      expect(notifications()[2]!.body).toMatchObject({ notification_id: 'alexa_link_auth_failures' });
+      // Once per quiet period, not once per failure.
+      await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic(CLIENT_ID, 'y'.repeat(40)) });
+      expect(notifications()).toHaveLength(3);
+      // No notification carries a token or a secret.
+      const sent = JSON.stringify(notifications());
+      expect(sent).not.toContain(linked.refreshToken);
+      expect(sent).not.toContain(linked.accessToken);
+      expect(sent).not.toContain(server.options.alexa_client_secret as string);
+    } finally {
+      await server.close();
+      await supervisor.close();
+    }
+  });
+
+  it('an unreachable Supervisor never breaks linking; the failure is logged', async () => {
+    const server = await startTestServer({}, undefined, { SUPERVISOR_URL: 'http://127.0.0.1:9', SUPERVISOR_TOKEN: 'token-of-nobody' });
+    try {
+      const linked = await link(server, ALICE);
+      expect((await refresh(server, linked.refreshToken)).status).toBe(200);
+      await expect.poll(() => server.lines.some((line) => line.includes('Supervisor API POST /core/api/services/persistent_notification/create failed'))).toBe(true);
+      expect(server.lines.join('\n')).not.toContain('token-of-nobody');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends nothing with notify off', async () => {
+    const supervisor = await startFakeSupervisor();
+    const server = await startTestServer({ notify: false, home_assistant_url: 'https://ha.example.net' }, undefined, { SUPERVISOR_URL: supervisor.url, SUPERVISOR_TOKEN: supervisor.token });
+    try {
+      // Nothing listens for the events that would notify...
+      expect(server.app.events.listenerCount('linked')).toBe(0);
+      expect(server.app.events.listenerCount('refreshReuse')).toBe(0);
+      expect(server.app.events.listenerCount('clientAuthFailed')).toBe(0);
+      // ...so a link sends nothing.
+      await link(server, ALICE);
+      expect(supervisor.requests.filter((request) => request.path === NOTIFY)).toEqual([]);
+    } finally {
+      await server.close();
+      await supervisor.close();
+    }
+  });
+});

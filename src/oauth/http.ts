@@ -53,9 +53,33 @@ export function verifyUtf8Form(req: { headers: Record<string, string | string[] 
   }
 }
 
+/**
+ * Storage that cannot write right now (disk full, read-only, I/O error, locked): a 503 the client
+ * may retry, never a 500 and never an answer that makes Alexa unlink. Returns the SQLite code.
+ */
+export function storageFault(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|PROTOCOL)/.test(code) ? code : undefined;
+}
+
+export function storageFaultMessage(code: string): string {
+  if (code.startsWith('SQLITE_FULL')) return 'The data folder is full: Alexa Link cannot save tokens. Free some space; it recovers by itself.';
+  if (code.startsWith('SQLITE_READONLY')) return 'The data folder is read-only: Alexa Link cannot save tokens. It recovers by itself once the folder is writable.';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'The database was busy for too long; the request can be retried.';
+  return `The database could not be read or written (${code}); the request can be retried.`;
+}
+
 /** The JSON error handler for the protocol endpoints. */
 export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
+    const fault = storageFault(error);
+    if (fault) {
+      logger.error(storageFaultMessage(fault), { path: req.path, code: fault });
+      if (res.headersSent) return;
+      res.set('Retry-After', '5');
+      sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503));
+      return;
+    }
     const known = error instanceof OAuthError ? error : clientError(error);
     if (known) {
       logger.debug('OAuth request refused', { path: req.path, error: known.code, description: known.description });

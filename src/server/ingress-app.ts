@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { limiter } from '../oauth/http.js';
+import { limiter, storageFault, storageFaultMessage } from '../oauth/http.js';
 import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
 import { renderPanel, type PanelContext } from '../panel/context.js';
 import { decide, enterCode, linkPage } from '../panel/link.js';
@@ -73,7 +73,13 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found\n');
   });
-  app.use(((error, _req, res, _next) => {
+  app.use(((error, req, res, _next) => {
+    const fault = storageFault(error);
+    if (fault) {
+      deps.logger.error(storageFaultMessage(fault), { path: req.path, code: fault });
+      if (!res.headersSent) res.status(503).set('Retry-After', '5').type('text/plain').send('Alexa Link cannot save right now (see the add-on log). Try again in a moment.\n');
+      return;
+    }
     const status = typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500;
     if (status === 500) deps.logger.error('Unexpected error in the panel', { error });
     if (!res.headersSent) res.status(status).type('text/plain').send(status === 500 ? 'Something went wrong.\n' : 'Bad request\n');

@@ -64,7 +64,9 @@ function checkExisting(file: string, keys: KeyRing): void {
     let version: number;
     try {
       version = db.pragma('user_version', { simple: true }) as number;
-      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+      // quick_check reads every page: a damaged file is caught here, before anything writes to it.
+      const check = db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') throw new Error(check);
     } catch (error) {
       throw new StartupError(`The database ${file} is not readable (${(error as Error).message}); restore it from a backup. It was left as it is.`);
     }

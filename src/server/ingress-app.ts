@@ -4,7 +4,6 @@
  * protected against CSRF, every link under the X-Ingress-Path prefix.
  */
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import { limiter, storageFault, storageFaultMessage } from '../oauth/http.js';
@@ -16,6 +15,7 @@ import { Csrf } from './csrf.js';
 import { identify } from './ingress-guard.js';
 import { VIEWS_DIR } from './public-app.js';
 import { requestLog } from './request-log.js';
+import { securityHeaders } from './security-headers.js';
 
 /** Wrong user codes per HA user: 10 per 15 minutes, i.e. 40 an hour against 20^8 codes. */
 export const WRONG_CODE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
@@ -30,26 +30,8 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.set('view engine', 'ejs');
 
   app.use(requestLog(deps.logger, 'ingress'));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'none'"],
-          'script-src': ["'self'"],
-          'style-src': ["'self'"],
-          'img-src': ["'self'", 'data:'],
-          'form-action': ["'self'"],
-          'base-uri': ["'none'"],
-          // The panel lives in Home Assistant's iframe, served through the same origin.
-          'frame-ancestors': ["'self'"],
-        },
-      },
-      frameguard: { action: 'sameorigin' },
-      strictTransportSecurity: false,
-      referrerPolicy: { policy: 'same-origin' },
-    }),
-  );
+  // The panel lives in Home Assistant's iframe, served through the same origin; HA does the TLS.
+  app.use(securityHeaders({ frameAncestors: "'self'", https: false, hsts: false, referrer: 'same-origin' }));
   app.use(identify);
   app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));

@@ -3,7 +3,6 @@
  */
 import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
-import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL } from '../config/options.js';
 import { isLoopbackHost } from '../config/validate.js';
@@ -17,6 +16,7 @@ import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
 import { OAuthError } from '../errors.js';
 import { requestLog } from './request-log.js';
+import { securityHeaders } from './security-headers.js';
 
 export type AppDeps = Omit<OAuthContext, 'clients'>;
 
@@ -55,27 +55,13 @@ export function createPublicApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
 
   app.use(requestLog(logger, 'public'));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'none'"],
-          'script-src': ["'self'"],
-          'style-src': ["'self'"],
-          'img-src': ["'self'", 'data:'],
-          'connect-src': ["'self'"],
-          'base-uri': ["'none'"],
-          // Chrome applies form-action to redirects after a form submission too: allow Alexa's hosts.
-          'form-action': ["'self'", ...redirectOrigins],
-          'frame-ancestors': ["'none'"],
-          ...(https ? { 'upgrade-insecure-requests': [] } : {}),
-        },
-      },
-      strictTransportSecurity: https && !isLoopbackHost(publicUrl.hostname),
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+  app.use(securityHeaders({
+    frameAncestors: "'none'",
+    formTargets: redirectOrigins,
+    https,
+    hsts: https && !isLoopbackHost(publicUrl.hostname),
+    referrer: 'no-referrer',
+  }));
 
   app.get('/healthz', (_req, res) => {
     const ok = store.healthy();

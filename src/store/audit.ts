@@ -3,7 +3,7 @@
  * The event name and time are in clear (for counting and pruning); who, from where and any
  * detail are encrypted.
  */
-import { openJson, sealJson, subjectIndex, type StoreContext } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, sql } from './context.js';
 
 export const AUDIT_EVENTS = [
   'link_requested',
@@ -48,8 +48,7 @@ export class AuditLog {
   constructor(private readonly ctx: StoreContext) {}
 
   record(event: AuditEvent, input: AuditInput = {}): void {
-    this.ctx.db
-      .prepare('INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)')
+    sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)')
       .run(
         this.ctx.now(), event, input.grantId ?? null,
         input.subjectId === undefined ? null : subjectIndex(this.ctx, input.subjectId),
@@ -59,15 +58,14 @@ export class AuditLog {
 
   /** One person's events, newest first; `before` is the id to page from. */
   listForSubject(subjectId: string, options: { limit: number; before?: number }): AuditEntry[] {
-    const rows = this.ctx.db
-      .prepare('SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?')
+    const rows = sql(this.ctx, 'SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?')
       .all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit) as Row[];
     return rows.map((row) => this.view(row));
   }
 
   /** The newest events of any kind, for the CLI and tests. */
   recent(limit: number): AuditEntry[] {
-    const rows = this.ctx.db.prepare('SELECT id, at, event, grant_id, details_enc FROM audit_events ORDER BY id DESC LIMIT ?').all(limit) as Row[];
+    const rows = sql(this.ctx, 'SELECT id, at, event, grant_id, details_enc FROM audit_events ORDER BY id DESC LIMIT ?').all(limit) as Row[];
     return rows.map((row) => this.view(row));
   }
 

@@ -4,7 +4,7 @@
  * the loser is told the code was replayed and which grant it produced, so that grant is revoked.
  */
 import { digest, newToken } from '../crypto/random.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
 
 export interface CodeBinding {
   clientId: string;
@@ -38,8 +38,7 @@ interface Row {
 
 export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding, now: number, ttlSeconds: number): string {
   const code = newToken();
-  ctx.db
-    .prepare(`INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
+  sql(ctx, `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(
       digest(code), binding.clientId, binding.redirectUri, binding.scope, binding.codeChallenge ?? null,
@@ -56,7 +55,7 @@ export class AuthorizationCodes {
   }
 
   attachGrant(codeHash: Buffer, grantId: string): void {
-    this.ctx.db.prepare('UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?').run(grantId, codeHash);
+    sql(this.ctx, 'UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?').run(grantId, codeHash);
   }
 
   /** Marks the code consumed and returns what it is bound to; exactly once per code. */
@@ -66,10 +65,9 @@ export class AuthorizationCodes {
     const codeHash = digest(code);
     return db
       .transaction((): Redemption => {
-        const consumed = db
-          .prepare('UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
+        const consumed = sql(this.ctx, 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
           .run(now, codeHash, now);
-        const row = db.prepare('SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+        const row = sql(this.ctx, 'SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
         if (!row) return { status: 'invalid' };
         if (consumed.changes !== 1) {
           return row.consumed_at === null ? { status: 'invalid' } : { status: 'replayed', grantId: row.grant_id ?? undefined };

@@ -2,7 +2,7 @@
  * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
  */
 import { randomBytes } from 'node:crypto';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
 
@@ -46,8 +46,8 @@ export function grantView(ctx: StoreContext, row: GrantRow): Grant {
 
 /** Marks the grant and all its tokens revoked; call inside a transaction. False if already revoked or unknown. */
 export function revokeGrantRows(ctx: StoreContext, id: string, reason: RevokeReason, now: number): boolean {
-  const changed = ctx.db.prepare('UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id);
-  ctx.db.prepare('UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL').run(now, id);
+  const changed = sql(ctx, 'UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id);
+  sql(ctx, 'UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL').run(now, id);
   return changed.changes === 1;
 }
 
@@ -62,22 +62,20 @@ export class Grants {
     const now = this.ctx.now();
     const id = randomBytes(16).toString('hex');
     const expiresAt = input.maxSeconds > 0 ? now + input.maxSeconds * 1000 : null;
-    this.ctx.db
-      .prepare(`INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
+    sql(this.ctx, `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(id, subjectIndex(this.ctx, input.subject.id), sealJson(this.ctx, input.subject), input.clientId, input.scope, now, now, expiresAt);
     return { id, subject: input.subject, clientId: input.clientId, scope: input.scope, createdAt: now, lastUsedAt: now, expiresAt: expiresAt ?? undefined, revokedAt: undefined, revokedReason: undefined };
   }
 
   get(id: string): Grant | undefined {
-    const row = this.ctx.db.prepare('SELECT * FROM grants WHERE id = ?').get(id) as GrantRow | undefined;
+    const row = sql(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(id) as GrantRow | undefined;
     return row && grantView(this.ctx, row);
   }
 
   /** The links of one Home Assistant user, newest first. */
   listForSubject(subjectId: string): Grant[] {
-    const rows = this.ctx.db
-      .prepare('SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC')
+    const rows = sql(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC')
       .all(subjectIndex(this.ctx, subjectId)) as GrantRow[];
     return rows.map((row) => grantView(this.ctx, row));
   }

@@ -1,5 +1,5 @@
 /** Panel notices: whether one is active, and who has dismissed it. */
-import { subjectIndex, type StoreContext } from './context.js';
+import { subjectIndex, type StoreContext, sql } from './context.js';
 import { RELINK_NOTICE } from './database.js';
 
 export type Notice = 'relink';
@@ -12,15 +12,14 @@ export class Notices {
   /** Active notices this Home Assistant user has not dismissed. */
   forSubject(subjectId: string): Notice[] {
     return (Object.keys(META_ROW) as Notice[]).filter((notice) => {
-      const active = this.ctx.db.prepare('SELECT 1 FROM meta WHERE name = ?').get(META_ROW[notice]);
-      const dismissed = this.ctx.db.prepare('SELECT 1 FROM notice_dismissals WHERE notice = ? AND subject_index = ?').get(notice, subjectIndex(this.ctx, subjectId));
+      const active = sql(this.ctx, 'SELECT 1 FROM meta WHERE name = ?').get(META_ROW[notice]);
+      const dismissed = sql(this.ctx, 'SELECT 1 FROM notice_dismissals WHERE notice = ? AND subject_index = ?').get(notice, subjectIndex(this.ctx, subjectId));
       return active !== undefined && dismissed === undefined;
     });
   }
 
   dismiss(notice: Notice, subjectId: string): void {
-    this.ctx.db
-      .prepare('INSERT OR IGNORE INTO notice_dismissals (notice, subject_index, dismissed_at) VALUES (?, ?, ?)')
+    sql(this.ctx, 'INSERT OR IGNORE INTO notice_dismissals (notice, subject_index, dismissed_at) VALUES (?, ?, ?)')
       .run(notice, subjectIndex(this.ctx, subjectId), this.ctx.now());
   }
 }

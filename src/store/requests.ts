@@ -6,7 +6,7 @@
  */
 import { blindIndex, digest, newToken, newUserCode } from '../crypto/random.js';
 import { newAuthorizationCode } from './codes.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'completed';
 
@@ -80,12 +80,12 @@ export class PendingRequests {
     const now = this.ctx.now();
     const expiresAt = now + request.ttlSeconds * 1000;
     const requestId = newToken();
-    const insert = db.prepare(`
+    const insert = sql(this.ctx, `
       INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, state_enc,
         code_challenge, code_challenge_method, requester_enc, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     // Expired requests still hold their code until pruned: free any that collide, then retry.
-    const freeExpired = db.prepare('DELETE FROM pending_requests WHERE user_code_index = ? AND expires_at <= ?');
+    const freeExpired = sql(this.ctx, 'DELETE FROM pending_requests WHERE user_code_index = ? AND expires_at <= ?');
     for (let attempt = 1; ; attempt++) {
       const userCode = newUserCode();
       const index = this.userCodeIndex(userCode);
@@ -106,14 +106,13 @@ export class PendingRequests {
   }
 
   get(requestId: string): PendingRequest | undefined {
-    const row = this.ctx.db.prepare('SELECT * FROM pending_requests WHERE id_hash = ?').get(digest(requestId)) as Row | undefined;
+    const row = sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(digest(requestId)) as Row | undefined;
     return row && this.view(row);
   }
 
   /** The request a person typed the code of, while it is still waiting for a decision. */
   findPendingByUserCode(userCode: string): (PendingRequest & { handle: string }) | undefined {
-    const row = this.ctx.db
-      .prepare("SELECT *, hex(id_hash) AS handle FROM pending_requests WHERE user_code_index = ? AND status = 'pending' AND expires_at > ?")
+    const row = sql(this.ctx, "SELECT *, hex(id_hash) AS handle FROM pending_requests WHERE user_code_index = ? AND status = 'pending' AND expires_at > ?")
       .get(this.userCodeIndex(userCode), this.ctx.now()) as (Row & { handle: string }) | undefined;
     return row && { ...this.view(row), handle: row.handle };
   }
@@ -125,8 +124,7 @@ export class PendingRequests {
   decide(handle: string, decision: 'approved' | 'denied', subject: Subject): boolean {
     if (!/^[0-9A-F]{64}$/.test(handle)) return false;
     const now = this.ctx.now();
-    const result = this.ctx.db
-      .prepare(`UPDATE pending_requests SET status = ?, subject_index = ?, subject_enc = ?, decided_at = ?
+    const result = sql(this.ctx, `UPDATE pending_requests SET status = ?, subject_index = ?, subject_enc = ?, decided_at = ?
                 WHERE id_hash = ? AND status = 'pending' AND expires_at > ?`)
       .run(decision, subjectIndex(this.ctx, subject.id), sealJson(this.ctx, subject), now, Buffer.from(handle, 'hex'), now);
     return result.changes === 1;
@@ -143,11 +141,10 @@ export class PendingRequests {
     return db
       .transaction(() => {
         const idHash = digest(requestId);
-        const done = db
-          .prepare("UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?")
+        const done = sql(this.ctx, "UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?")
           .run(idHash, now);
         if (done.changes !== 1) return undefined;
-        const request = this.view(db.prepare('SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash) as Row);
+        const request = this.view(sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash) as Row);
         // An approved request always has its approver; the UPDATE above would not have matched otherwise.
         const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject! }, now, codeTtlSeconds);
         return { code, request };

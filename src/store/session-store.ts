@@ -5,7 +5,7 @@
  */
 import session from 'express-session';
 import { digest } from '../crypto/random.js';
-import { openJson, sealJson, type StoreContext } from './context.js';
+import { openJson, sealJson, type StoreContext, sql } from './context.js';
 
 type Callback = (error?: unknown) => void;
 
@@ -24,8 +24,7 @@ export class EncryptedSessionStore extends session.Store {
 
   override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
     try {
-      const row = this.ctx.db
-        .prepare('SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?')
+      const row = sql(this.ctx, 'SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?')
         .get(digest(sid), this.ctx.now()) as { data_enc: string } | undefined;
       callback(null, row ? openJson<session.SessionData>(this.ctx, row.data_enc) : null);
     } catch (error) {
@@ -35,8 +34,7 @@ export class EncryptedSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
-      this.ctx.db
-        .prepare('INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at')
+      sql(this.ctx, 'INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at')
         .run(digest(sid), sealJson(this.ctx, data), this.expiry(data));
       callback?.();
     } catch (error) {
@@ -46,7 +44,7 @@ export class EncryptedSessionStore extends session.Store {
 
   override touch(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
-      this.ctx.db.prepare('UPDATE sessions SET expires_at = ? WHERE sid_hash = ?').run(this.expiry(data), digest(sid));
+      sql(this.ctx, 'UPDATE sessions SET expires_at = ? WHERE sid_hash = ?').run(this.expiry(data), digest(sid));
       callback?.();
     } catch (error) {
       callback?.(error);
@@ -55,7 +53,7 @@ export class EncryptedSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: Callback): void {
     try {
-      this.ctx.db.prepare('DELETE FROM sessions WHERE sid_hash = ?').run(digest(sid));
+      sql(this.ctx, 'DELETE FROM sessions WHERE sid_hash = ?').run(digest(sid));
       callback?.();
     } catch (error) {
       callback?.(error);

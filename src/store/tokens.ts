@@ -11,7 +11,7 @@
  * retired, and its next use revokes the grant for both.
  */
 import { digest, newToken } from '../crypto/random.js';
-import type { StoreContext } from './context.js';
+import { sql, type StoreContext } from './context.js';
 import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
 
 export interface Lifetimes {
@@ -65,7 +65,7 @@ export class Tokens {
     const refreshToken = newToken();
     const accessExpiresAt = Math.min(now + lifetimes.accessTokenTtlSeconds * 1000, grant.expiresAt ?? Infinity);
     const refreshExpiresAt = Math.min(now + lifetimes.refreshTokenIdleSeconds * 1000, grant.expiresAt ?? Infinity);
-    const insert = this.ctx.db.prepare('INSERT INTO tokens (digest, kind, grant_id, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = sql(this.ctx, 'INSERT INTO tokens (digest, kind, grant_id, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
     const refreshDigest = digest(refreshToken);
     insert.run(refreshDigest, 'refresh', grant.id, parent ?? null, now, refreshExpiresAt);
     insert.run(digest(accessToken), 'access', grant.id, refreshDigest, now, accessExpiresAt);
@@ -73,11 +73,11 @@ export class Tokens {
   }
 
   private grantOf(row: TokenRow): Grant {
-    return grantView(this.ctx, this.ctx.db.prepare('SELECT * FROM grants WHERE id = ?').get(row.grant_id) as GrantRow);
+    return grantView(this.ctx, sql(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(row.grant_id) as GrantRow);
   }
 
   private find(token: string, kind: TokenRow['kind']): TokenRow | undefined {
-    return this.ctx.db.prepare('SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind) as TokenRow | undefined;
+    return sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind) as TokenRow | undefined;
   }
 
   /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
@@ -100,15 +100,15 @@ export class Tokens {
 
         const confirmed = row.used_at === null;
         if (confirmed) {
-          db.prepare('UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
+          sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
           if (row.parent !== null) {
             // The successor is confirmed: its parent and its never-used siblings are done.
-            db.prepare(`UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
+            sql(this.ctx, `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
                         AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`)
               .run(now, row.parent, row.parent, row.digest);
           }
         }
-        db.prepare('UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
+        sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
         return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest), confirmed };
       })
       .immediate();
@@ -133,7 +133,7 @@ export class Tokens {
     return db
       .transaction(() => {
         const tokenDigest = digest(token);
-        const row = db.prepare('SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
+        const row = sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
         if (!row) return undefined;
         const grant = this.grantOf(row);
         if (grant.clientId !== clientId) return undefined;
@@ -141,7 +141,7 @@ export class Tokens {
         if (row.kind === 'refresh') {
           revokeGrantRows(this.ctx, row.grant_id, 'client', now);
         } else {
-          db.prepare('UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
+          sql(this.ctx, 'UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
         }
         return { kind: row.kind, grantId: row.grant_id };
       })

@@ -9,16 +9,25 @@ import { checkScopeSubset } from '../scope.js';
 
 export function refreshTokenGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): IssuedTokens {
   const { store, config, events, logger } = ctx;
-  const result = store.tokens.refresh(required(params, 'refresh_token'), client.id, lifetimes(config));
+  const token = required(params, 'refresh_token');
+  // The rotation and its audit event in one transaction: one commit, one fsync per refresh.
+  const result = store.transaction(() => {
+    const outcome = store.tokens.refresh(token, client.id, lifetimes(config));
+    if (outcome.status === 'reuse') {
+      store.audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ip: req.ip, userAgent: req.get('user-agent') } });
+    } else if (outcome.status === 'ok') {
+      store.audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: req.ip } });
+    }
+    return outcome;
+  });
   if (result.status === 'reuse') {
     const { grant } = result;
-    store.audit.record('refresh_reuse', { grantId: grant.id, subjectId: grant.subject.id, details: { ip: req.ip, userAgent: req.get('user-agent') } });
     logger.warning('A retired refresh token was presented again; the link was revoked', { grant: grant.id });
     events.emit('refreshReuse', { grantId: grant.id, subjectName: grant.subject.displayName ?? grant.subject.name });
     throw new OAuthError('invalid_grant', 'the refresh token was already rotated; the link has been revoked');
   }
   if (result.status === 'invalid') throw new OAuthError('invalid_grant', `the refresh token is ${result.reason === 'unknown' ? 'invalid' : result.reason}`);
+  // Checked after the rotation (like every other check that needs the grant); a refused scope costs the client nothing: its token stays valid.
   checkScopeSubset(params.scope, result.tokens.grant.scope);
-  store.audit.record('token_refreshed', { grantId: result.tokens.grant.id, subjectId: result.tokens.grant.subject.id, details: { ip: req.ip } });
   return result.tokens;
 }

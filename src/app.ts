@@ -2,7 +2,7 @@
  * Start-up and shutdown, shared by `main.ts` and the tests: open the store, start the listeners,
  * and on close finish in-flight requests, checkpoint the WAL and close the database.
  */
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +43,8 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
+    // Keep-alive clients are told to go: a busy connection would otherwise hold close() open.
+    server.on('request', (_req, res: ServerResponse) => res.setHeader('Connection', 'close'));
     server.close(() => resolve());
     // Idle keep-alive sockets would hold close() open; requests in flight still finish.
     server.closeIdleConnections();
@@ -77,7 +79,6 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
   restoreFromSnapshot(config.dataDir, logger);
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
   try {
-    store.prune();
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
     const events = new Events(logger);
@@ -109,6 +110,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const ingressAddress = await listen(ingressServer, config.ingressPort, config.host);
     const ingressHost = ingressAddress.family === 'IPv6' ? `[${ingressAddress.address}]` : ingressAddress.address;
     logger.info(`Ingress listener on http://${ingressHost}:${ingressAddress.port}`, { trusted: config.ingressTrustedProxies });
+    // The first prune runs once both listeners answer, so a large database does not delay readiness.
+    setImmediate(() => {
+      try {
+        if (store.db.open) store.prune();
+      } catch (error) {
+        logger.error('Pruning expired rows failed', { error });
+      }
+    });
 
     let closing: Promise<void> | undefined;
     const reencryption = reencryptInBackground(store, config, logger, () => closing !== undefined).catch((error: unknown) =>

@@ -4,6 +4,7 @@
  * a real fault, a 500 that says nothing about the fault).
  */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { accessSync, constants } from 'node:fs';
 import { rateLimit } from 'express-rate-limit';
 import { OAuthError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -62,19 +63,34 @@ export function storageFault(error: unknown): string | undefined {
   return typeof code === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|PROTOCOL)/.test(code) ? code : undefined;
 }
 
-export function storageFaultMessage(code: string): string {
+/**
+ * The log line for a storage fault. A write refused on an open connection arrives as an I/O error
+ * (SQLITE_IOERR_WRITE/FSYNC), not SQLITE_READONLY, so the folder itself is asked whether it is
+ * writable to name the real cause.
+ */
+export function storageFaultMessage(code: string, dataDir?: string): string {
+  const readOnly = 'The data folder is read-only: Alexa Link cannot save tokens. It recovers by itself once the folder is writable.';
   if (code.startsWith('SQLITE_FULL')) return 'The data folder is full: Alexa Link cannot save tokens. Free some space; it recovers by itself.';
-  if (code.startsWith('SQLITE_READONLY')) return 'The data folder is read-only: Alexa Link cannot save tokens. It recovers by itself once the folder is writable.';
+  if (code.startsWith('SQLITE_READONLY')) return readOnly;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'The database was busy for too long; the request can be retried.';
+  if (code.startsWith('SQLITE_IOERR') && dataDir !== undefined) {
+    try {
+      accessSync(dataDir, constants.W_OK);
+    } catch (error) {
+      const errno = (error as NodeJS.ErrnoException).code;
+      if (errno === 'EROFS' || errno === 'EPERM' || errno === 'EACCES') return readOnly;
+    }
+  }
   return `The database could not be read or written (${code}); the request can be retried.`;
 }
 
 /** The JSON error handler for the protocol endpoints. */
-export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
+export function oauthErrorHandler(logger: Logger, dataDir?: string): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const fault = storageFault(error);
     if (fault) {
-      logger.error(storageFaultMessage(fault), { path: req.path, code: fault });
+      // Field "sqlite", not "code": the log redacts anything named code.
+      logger.error(storageFaultMessage(fault, dataDir), { path: req.path, sqlite: fault });
       if (res.headersSent) return;
       res.set('Retry-After', '5');
       sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503));

@@ -58,7 +58,7 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use(((error, req, res, _next) => {
     const fault = storageFault(error);
     if (fault) {
-      deps.logger.error(storageFaultMessage(fault), { path: req.path, code: fault });
+      deps.logger.error(storageFaultMessage(fault, deps.config.dataDir), { path: req.path, sqlite: fault });
       if (!res.headersSent) res.status(503).set('Retry-After', '5').type('text/plain').send('Alexa Link cannot save right now (see the add-on log). Try again in a moment.\n');
       return;
     }

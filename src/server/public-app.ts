@@ -29,6 +29,8 @@ export const RATE_LIMITS = {
   authorize: { limit: 30, windowMs: 10 * MINUTE },
   status: { limit: 600, windowMs: 10 * MINUTE },
   token: { limit: 300, windowMs: MINUTE },
+  /** Music Assistant may introspect on every request it serves: a generous budget for its one address. */
+  introspect: { limit: 6000, windowMs: MINUTE },
   failedClientAuth: { limit: 10, windowMs: 15 * MINUTE },
 } as const;
 
@@ -73,7 +75,9 @@ export function createPublicApp(deps: AppDeps): Express {
   // The browser part of the flow: a session cookie binds the request to the browser that started it.
   const browser = express.Router();
   browser.use(assetBase);
+  // Sessions only where the browser flow needs them, not on every API request.
   browser.use(
+    '/authorize',
     session({
       name: SESSION_COOKIE,
       secret: store.deriveSecret('session-cookie').toString('base64'),
@@ -98,7 +102,9 @@ export function createPublicApp(deps: AppDeps): Express {
   const api = express.Router();
   const failedAuth = limiter(RATE_LIMITS.failedClientAuth, jsonTooMany, (res) => res.statusCode === 401);
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32, type: 'application/x-www-form-urlencoded', verify: verifyUtf8Form });
-  api.use(['/token', '/revoke', '/introspect'], limiter(RATE_LIMITS.token, jsonTooMany), failedAuth);
+  api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany));
+  api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany));
+  api.use(['/token', '/revoke', '/introspect'], failedAuth);
   api.post('/token', form, token(ctx));
   api.post('/revoke', form, revoke(ctx));
   api.post('/introspect', form, introspect(ctx));
@@ -108,6 +114,6 @@ export function createPublicApp(deps: AppDeps): Express {
   app.use(api);
 
   app.use((_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'not found', 404)));
-  app.use(oauthErrorHandler(logger));
+  app.use(oauthErrorHandler(logger, config.dataDir));
   return app;
 }

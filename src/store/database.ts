@@ -65,10 +65,13 @@ function checkExisting(file: string, keys: KeyRing): void {
     try {
       version = db.pragma('user_version', { simple: true }) as number;
       // quick_check reads every page: a damaged file is caught here, before anything writes to it.
-      const check = db.pragma('quick_check', { simple: true }) as string;
+      // Its first finding is enough to refuse (the full report can run to a hundred lines).
+      const check = db.pragma('quick_check(1)', { simple: true }) as string;
       if (check !== 'ok') throw new Error(check);
     } catch (error) {
-      throw new StartupError(`The database ${file} is not readable (${(error as Error).message}); restore it from a backup. It was left as it is.`);
+      // One log line: SQLite's report has line breaks, and the advice must not end up lines below.
+      const reason = (error as Error).message.replace(/\s*\n\s*/g, ' ');
+      throw new StartupError(`The database ${file} is not readable (${reason}); restore it from a backup. It was left as it is.`);
     }
     if (version > MIGRATIONS.length) {
       throw new StartupError(`The database ${file} was written by a newer version of Alexa Link (schema ${version}); update the add-on. Nothing was changed.`);

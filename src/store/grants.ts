@@ -30,10 +30,31 @@ export interface GrantRow {
   revoked_reason: RevokeReason | null;
 }
 
+/**
+ * Decrypted subjects, by their ciphertext: every refresh and introspection needs the subject of
+ * its grant, and the same few grants are asked for again and again. Keyed by the Fernet token
+ * itself, so an entry can never be stale (re-encryption makes a new ciphertext); bounded, and
+ * holding nothing that is not also in memory while a request runs.
+ */
+const SUBJECT_CACHE_SIZE = 1024;
+const subjects = new WeakMap<StoreContext['keys'], Map<string, Subject>>();
+
+function subjectOf(ctx: StoreContext, sealed: string): Subject {
+  let cache = subjects.get(ctx.keys);
+  if (!cache) subjects.set(ctx.keys, (cache = new Map()));
+  let subject = cache.get(sealed);
+  if (!subject) {
+    subject = openJson<Subject>(ctx, sealed);
+    if (cache.size >= SUBJECT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(sealed, subject);
+  }
+  return { ...subject };
+}
+
 export function grantView(ctx: StoreContext, row: GrantRow): Grant {
   return {
     id: row.id,
-    subject: openJson<Subject>(ctx, row.subject_enc),
+    subject: subjectOf(ctx, row.subject_enc),
     clientId: row.client_id,
     scope: row.scope,
     createdAt: row.created_at,

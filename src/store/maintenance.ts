@@ -18,6 +18,20 @@ export interface PruneResult {
   auditEvents: number;
 }
 
+/**
+ * Deletes expired tokens, and marks a grant whose refresh tokens have all gone as ended (then it
+ * stays for the history). Only the grants that just lost tokens are looked at: no table scan.
+ */
+function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: number; grantsEnded: number } {
+  const deleted = ctx.db.prepare('DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now) as Array<{ grant_id: string }>;
+  const affected = new Set(deleted.map((row) => row.grant_id));
+  const end = ctx.db.prepare(`UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`);
+  let grantsEnded = 0;
+  for (const grantId of affected) grantsEnded += end.run(now, grantId).changes;
+  return { tokens: deleted.length, grantsEnded };
+}
+
 /** Deletes what has expired; keeps what replay detection and the panel's history still need. */
 export function prune(ctx: StoreContext): PruneResult {
   const { db } = ctx;
@@ -29,12 +43,7 @@ export function prune(ctx: StoreContext): PruneResult {
       // Consumed codes are kept a while so that a late replay still revokes what they produced.
       authorizationCodes: db.prepare('DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
       // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
-      tokens: db.prepare('DELETE FROM tokens WHERE expires_at <= ?').run(now).changes,
-      // A grant whose refresh tokens have all expired has ended: mark it so, then keep it for the history.
-      grantsEnded: db
-        .prepare(`UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE revoked_at IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`)
-        .run(now).changes,
+      ...endGrantsOfExpiredTokens(ctx, now),
       grants: db.prepare('DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
       sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
       auditEvents: db.prepare('DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,

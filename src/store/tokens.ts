@@ -114,14 +114,17 @@ export class Tokens {
       .immediate();
   }
 
-  /** Introspection: the token's grant and times, or undefined when it is not active. */
+  /** Introspection: the token's grant and times, or undefined when it is not active. One indexed query. */
   introspect(token: string): AccessTokenInfo | undefined {
-    const row = this.find(token, 'access');
     const now = this.ctx.now();
-    if (!row || row.revoked_at !== null || row.expires_at <= now) return undefined;
-    const grant = this.grantOf(row);
+    const row = sql(this.ctx, `SELECT g.*, t.created_at AS token_created_at, t.expires_at AS token_expires_at
+      FROM tokens t JOIN grants g ON g.id = t.grant_id
+      WHERE t.digest = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > ?`)
+      .get(digest(token), now) as (GrantRow & { token_created_at: number; token_expires_at: number }) | undefined;
+    if (!row) return undefined;
+    const grant = grantView(this.ctx, row);
     if (!isGrantActive(grant, now)) return undefined;
-    return { grant, issuedAt: row.created_at, expiresAt: row.expires_at };
+    return { grant, issuedAt: row.token_created_at, expiresAt: row.token_expires_at };
   }
 
   /**

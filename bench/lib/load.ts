@@ -1,0 +1,197 @@
+/**
+ * Load runs with autocannon's programmatic API.
+ *
+ * Each connection gets its own request state through `setupClient`: the closure made there is the
+ * connection's own (a refresh lineage, say). autocannon's per-connection `context` cannot hold it:
+ * with a single entry in `requests`, the RequestIterator resets the context to `initialContext`
+ * every time it wraps around, i.e. before every request, so a token stored by `onResponse` would be
+ * gone by the next `setupRequest`.
+ *
+ * Latencies are recorded here from autocannon's `response` events (float milliseconds from
+ * process.hrtime) rather than from its histogram, which is in whole milliseconds: p50 of a fast
+ * endpoint is well under 1 ms. Only 2xx responses count toward latency; anything else is counted
+ * by status and reported.
+ */
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+
+export interface ConnectionScript {
+  method: 'GET' | 'POST';
+  path: string;
+  /** Called before every request of this connection. */
+  headers: () => Record<string, string>;
+  body?: () => string;
+  /** Called with every response of this connection, in order. */
+  onResponse?: (status: number, body: string) => void;
+}
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  durationS: number;
+  /** A connection's script; `index` is 0..connections-1 (a fresh set for the warm-up). */
+  connection: (index: number) => ConnectionScript;
+}
+
+export interface LoadResult {
+  connections: number;
+  durationS: number;
+  requests: number;
+  ok: number;
+  non2xx: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** One non-2xx body, to say what went wrong. */
+  sampleError: string | undefined;
+  /** CPU steal (the hypervisor running someone else) during the run, % of all CPU time; undefined if unknown. */
+  stealPct?: number | undefined;
+  /** Sorted latencies of the 2xx responses (ms); not written to results.json. */
+  latencies?: Float64Array;
+}
+
+/** Cumulative CPU times from /proc/stat (jiffies): all, and steal. */
+export function cpuTimes(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((sum, value) => sum + value, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Several slices of one scenario as one result: latencies pooled, throughput over the summed duration. */
+export function mergeResults(parts: LoadResult[]): LoadResult {
+  const total = parts.reduce((sum, part) => sum + (part.latencies?.length ?? 0), 0);
+  const pooled = new Float64Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    if (part.latencies) pooled.set(part.latencies, offset);
+    offset += part.latencies?.length ?? 0;
+  }
+  pooled.sort();
+  const sum = (pick: (part: LoadResult) => number): number => parts.reduce((acc, part) => acc + pick(part), 0);
+  const statuses: Record<string, number> = {};
+  for (const part of parts) for (const [code, n] of Object.entries(part.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  const durationS = sum((part) => part.durationS);
+  const steals = parts.map((part) => part.stealPct).filter((value): value is number => value !== undefined);
+  return {
+    connections: parts[0]!.connections,
+    durationS,
+    requests: sum((part) => part.requests),
+    ok: sum((part) => part.ok),
+    non2xx: sum((part) => part.non2xx),
+    statuses,
+    errors: sum((part) => part.errors),
+    timeouts: sum((part) => part.timeouts),
+    rps: sum((part) => part.ok) / durationS,
+    p50: percentile(pooled, 50),
+    p90: percentile(pooled, 90),
+    p99: percentile(pooled, 99),
+    max: percentile(pooled, 100),
+    sampleError: parts.find((part) => part.sampleError)?.sampleError,
+    stealPct: steals.length ? steals.reduce((a, b) => a + b, 0) / steals.length : undefined,
+    latencies: pooled,
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export async function load(spec: LoadSpec): Promise<LoadResult> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  const statuses: Record<string, number> = {};
+  let non2xx = 0;
+  let sampleError: string | undefined;
+  let next = 0;
+
+  let finish!: (result: autocannon.Result) => void;
+  let fail!: (error: unknown) => void;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const instance = autocannon({
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.durationS,
+    pipelining: 1,
+    timeout: 10,
+    // autocannon stops on its sampling tick: 100 ms instead of 1 s keeps short runs short.
+    sampleInt: 100,
+    setupClient: (client) => {
+      const script = spec.connection(next++);
+      client.setRequests([
+        {
+          method: script.method,
+          path: script.path,
+          setupRequest: (request) => ({
+            ...request,
+            method: script.method,
+            path: script.path,
+            headers: script.headers(),
+            ...(script.body ? { body: script.body() } : {}),
+          }),
+          onResponse: (status, body) => {
+            if ((status < 200 || status > 299) && sampleError === undefined) sampleError = `${status} ${body.slice(0, 300)}`;
+            script.onResponse?.(status, body);
+          },
+        },
+      ]);
+    },
+  }, (error, result) => (error ? fail(error) : finish(result)));
+  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    if (statusCode < 200 || statusCode > 299) {
+      non2xx++;
+      return;
+    }
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = responseTime;
+  });
+  const cpuBefore = cpuTimes();
+  const result = await done;
+  const cpuAfter = cpuTimes();
+  const sorted = latencies.slice(0, count).sort();
+  const requests = count + non2xx;
+  return {
+    connections: spec.connections,
+    durationS: result.duration,
+    requests,
+    ok: count,
+    non2xx,
+    statuses,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    rps: count / result.duration,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: percentile(sorted, 100),
+    sampleError,
+    stealPct: cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
+    latencies: sorted,
+  };
+}
+
+/** X-Forwarded-For values from the benchmarking range (RFC 2544: 198.18.0.0/15), round robin. */
+export function forwardedFor(): () => string {
+  let n = 0;
+  return () => {
+    const i = n++ % 4096;
+    return `198.18.${i >> 8}.${i & 255}`;
+  };
+}

@@ -1,0 +1,547 @@
+/**
+ * `npm run bench`: the server's throughput, latency, start-up time, memory and database growth,
+ * each next to baselines measured in the same run on the same machine (see docs/benchmarks.md,
+ * which this writes). Loopback only; every child process is stopped before it exits.
+ *
+ * BENCH_DURATION (measured seconds per row, taken in 4 round-robin slices; default 8) and
+ * BENCH_QUICK=1 (2 s per row, 30-day year) exist for working on the bench itself; the documented
+ * figures come from the defaults. `--report-only` re-renders the doc from dist-bench/results.json.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { simulateYear } from './lib/dbsize.js';
+import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
+import { FORM, form, send } from './lib/http.js';
+import { forwardedFor, load, mergeResults, type ConnectionScript, type LoadResult } from './lib/load.js';
+import { freePort, median, rssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
+import { summarizeProfile } from './lib/profile.js';
+import { renderMarkdown, renderConsole, type LoadRow, type Results } from './lib/report.js';
+import {
+  CLIENT_ID, CLIENT_SECRET, CODE_VERIFIER, DATABASE_FILE, REDIRECT_URI, RS_CLIENT_ID, RS_SECRET,
+  basic, countRows, generateFernetKey, linkMany, openStore, seedCodes, seedGrants, writeOptions, type Store,
+} from './lib/seed.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'dist', 'main.js');
+const EXPRESS = fileURLToPath(new URL('./servers/express-baseline.js', import.meta.url));
+const OIDC = fileURLToPath(new URL('./servers/oidc-baseline.js', import.meta.url));
+const GC_PROBE = fileURLToPath(new URL('./servers/gc-probe.js', import.meta.url));
+const DOC = join(ROOT, 'docs', 'benchmarks.md');
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 2 : 8));
+const WARMUP = QUICK ? 1 : 2;
+const ROUNDS = 4;
+const SLICE = DURATION / ROUNDS;
+const YEAR_DAYS = QUICK ? 30 : 365;
+const REQUEST_GOAL = 100_000;
+const STARTS = 5;
+const SMALL_GRANTS = 100;
+const LARGE_GRANTS = 100_000;
+const MEMORY_GRANTS = 10_000;
+
+const benchStarted = performance.now();
+const log = (message: string): void => {
+  process.stdout.write(`[${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(3)} s] ${message}\n`);
+};
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'alexa-link-bench-'));
+const dir = (name: string): string => {
+  const path = join(tmpRoot, name);
+  mkdirSync(path, { recursive: true });
+  return path;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Processes under test
+
+interface Ours {
+  child: Child;
+  base: string;
+  dataDir: string;
+  key: string;
+  /** Requests sent to this process by load runs (warm-ups included). */
+  requests: number;
+  /** RSS after each load run; with the GC probe loaded, also heap and RSS after a forced GC. */
+  rssSeries: Array<{ after: string; requests: number; rss: number; heapAfterGc?: number; rssAfterGc?: number }>;
+}
+
+async function startOurs(dataDir: string, key: string, extraArgs: string[] = [], probe = false): Promise<Ours & { readyMs: number }> {
+  const port = await freePort();
+  const ingress = await freePort();
+  writeOptions(dataDir, port, key);
+  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', GC_PROBE] : []), MAIN], { DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: String(ingress), INGRESS_TRUSTED_PROXIES: '127.0.0.1' });
+  const base = `http://127.0.0.1:${port}`;
+  const readyMs = await waitReady(child, `${base}/healthz`);
+  child.probed = probe;
+  return { child, base, dataDir, key, requests: 0, rssSeries: [], readyMs };
+}
+
+/** RSS now; then, if the GC probe is loaded, heap and RSS after a forced full GC (MiB). */
+async function memoryPoint(child: Child): Promise<{ rss: number; heapAfterGc?: number; rssAfterGc?: number }> {
+  const rss = rssMiB(child.pid);
+  if (!child.probed) return { rss };
+  const before = child.output().split('GCPROBE ').length;
+  child.process.kill('SIGUSR2');
+  for (let waited = 0; waited < 5000; waited += 10) {
+    const parts = child.output().split('GCPROBE ');
+    if (parts.length > before && parts[parts.length - 1]!.includes('\n')) {
+      const probe = JSON.parse(parts[parts.length - 1]!.split('\n')[0]!) as { rss: number; heapUsed: number };
+      return { rss, heapAfterGc: probe.heapUsed / 2 ** 20, rssAfterGc: probe.rss / 2 ** 20 };
+    }
+    await sleep(10);
+  }
+  throw new Error('the GC probe did not answer');
+}
+
+async function startExpress(): Promise<{ child: Child; base: string; readyMs: number }> {
+  const port = await freePort();
+  const child = start([EXPRESS], { PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  const readyMs = await waitReady(child, `${base}/healthz`);
+  return { child, base, readyMs };
+}
+
+async function stopChecked(child: Child, what: string): Promise<void> {
+  const code = await child.stop();
+  if (code !== 0) throw new Error(`${what} exited with ${code}:\n${child.output().slice(-3000)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: per-connection request scripts
+
+const xff = forwardedFor();
+const formHeaders = (authorization: string): Record<string, string> => ({ authorization, 'content-type': FORM, 'x-forwarded-for': xff() });
+
+function refreshScript(path: string, authorization: string, lineages: string[]): (i: number) => ConnectionScript {
+  return (i) => ({
+    method: 'POST',
+    path,
+    headers: () => formHeaders(authorization),
+    body: () => `grant_type=refresh_token&refresh_token=${lineages[i]}`,
+    onResponse: (status, body) => {
+      if (status === 200) lineages[i] = (JSON.parse(body) as { refresh_token: string }).refresh_token;
+    },
+  });
+}
+
+function introspectScript(path: string, token: string): (i: number) => ConnectionScript {
+  const body = `token=${token}`;
+  return () => ({ method: 'POST', path, headers: () => formHeaders(basic(RS_CLIENT_ID, RS_SECRET)), body: () => body });
+}
+
+function codeScript(pool: string[], exhausted: { count: number }): (i: number) => ConnectionScript {
+  const tail = `&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${CODE_VERIFIER}`;
+  return () => ({
+    method: 'POST',
+    path: '/token',
+    headers: () => formHeaders(basic(CLIENT_ID, CLIENT_SECRET)),
+    body: () => {
+      const code = pool.pop();
+      if (code === undefined) exhausted.count++;
+      return `grant_type=authorization_code&code=${code ?? 'pool-exhausted'}${tail}`;
+    },
+  });
+}
+
+function getScript(path: string): (i: number) => ConnectionScript {
+  return () => ({ method: 'GET', path, headers: () => ({ 'x-forwarded-for': xff() }) });
+}
+
+function formScript(path: string): (i: number) => ConnectionScript {
+  // The same shape and size as a refresh request.
+  const body = `grant_type=refresh_token&refresh_token=${'x'.repeat(43)}`;
+  return () => ({ method: 'POST', path, headers: () => formHeaders(basic(CLIENT_ID, CLIENT_SECRET)), body: () => body });
+}
+
+const rows: LoadRow[] = [];
+
+/**
+ * One row of the table. `prepare` runs before every slice and returns the connection scripts
+ * (fresh oidc-provider tokens, a fresh pool of codes…); `counter` is the server whose requests and
+ * memory are tracked.
+ */
+interface Scenario {
+  row: Omit<LoadRow, 'result' | 'connections'>;
+  base: string;
+  connections: number;
+  prepare: (seconds: number) => Promise<(i: number) => ConnectionScript> | ((i: number) => ConnectionScript);
+  counter?: Ours;
+  after?: () => void;
+  slices: LoadResult[];
+}
+
+function logRow(row: Omit<LoadRow, 'result' | 'connections'>, connections: number, result: LoadResult): void {
+  log(
+    `${row.target.padEnd(13)} ${`${row.scenario}${row.database ? ' (large db)' : ''}`.padEnd(33)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  ` +
+      `p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}` +
+      `${result.stealPct !== undefined ? `  steal ${result.stealPct.toFixed(1)} %` : ''}${result.sampleError ? `  (${result.sampleError.slice(0, 120)})` : ''}`,
+  );
+}
+
+async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
+  const connection = await scenario.prepare(seconds);
+  const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection });
+  scenario.after?.();
+  if (scenario.counter) scenario.counter.requests += result.requests;
+  return result;
+}
+
+/**
+ * Round robin: every scenario gets one warm-up, then ROUNDS slices of DURATION/ROUNDS seconds,
+ * the scenarios taking turns (forward in even rounds, backward in odd ones). On a shared machine
+ * whose load changes by the minute, every row then sees the same mix of quiet and busy moments,
+ * so the ratios between rows hold even when the absolute numbers drift.
+ */
+async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => Promise<void>): Promise<void> {
+  for (const scenario of scenarios) await slice(scenario, WARMUP);
+  log(`warm-up done (${scenarios.length} scenarios × ${WARMUP} s); ${ROUNDS} rounds of ${SLICE} s slices`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+    for (const scenario of order) scenario.slices.push(await slice(scenario, SLICE));
+    await onRound(round);
+    log(`round ${round + 1}/${ROUNDS} done`);
+  }
+  for (const scenario of scenarios) {
+    const result = mergeResults(scenario.slices);
+    rows.push({ ...scenario.row, connections: scenario.connections, result });
+    logRow(scenario.row, scenario.connections, result);
+  }
+}
+
+/** A fresh server under `node --cpu-prof`, 16 connections for one run; the profile is summarized and kept. */
+async function profileRun(kind: 'refresh' | 'introspect', alexaAuth: string): Promise<Results['profiles']['refresh']> {
+  const profileDir = dir(`profile-${kind}`);
+  const profiled = await startOurs(dir(`profiled-${kind}`), generateFernetKey(), ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const profStore = openStore(profiled.dataDir, profiled.key);
+  const linkedProf = linkMany(profStore, 16, 0);
+  profStore.close();
+  const script = kind === 'refresh' ? refreshScript('/token', alexaAuth, linkedProf.map((l) => l.refreshToken)) : introspectScript('/introspect', linkedProf[0]!.accessToken);
+  const loadFrom = Number(process.hrtime.bigint() / 1000n);
+  const run = await load({ url: profiled.base, connections: 16, durationS: DURATION, connection: script });
+  const loadTo = Number(process.hrtime.bigint() / 1000n);
+  await stopChecked(profiled.child, `alexa-link (profiled, ${kind})`);
+  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const keep = join(ROOT, 'dist-bench', `${kind}.cpuprofile`);
+  copyFileSync(join(profileDir, file), keep);
+  const summary = { ...summarizeProfile(keep, 15, loadFrom), rps: run.rps, non2xx: run.non2xx, file: `dist-bench/${kind}.cpuprofile`, loadMs: (loadTo - loadFrom) / 1000 };
+  log(`profile (${kind}): ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms; top: ${summary.top[0]?.name}`);
+  return summary;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Which code was measured: the commit, the files of src/ that differ from it, and a hash of src/ as built. */
+function codeState(): Results['code'] {
+  const git = (...args: string[]): string => {
+    try {
+      // trimEnd only: porcelain lines start with a space (" M src/app.ts").
+      return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    } catch {
+      return '';
+    }
+  };
+  const hash = createHash('sha256');
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts')) hash.update(path.slice(ROOT.length)).update(readFileSync(path));
+    }
+  };
+  walk(join(ROOT, 'src'));
+  return {
+    commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
+    changedSrc: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((line) => line.slice(3)),
+    srcHash: hash.digest('hex').slice(0, 12),
+  };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm run bench does)`);
+  const cpu = cpus();
+  const results: Results = {
+    command: 'npm run bench',
+    code: codeState(),
+    date: new Date().toISOString(),
+    machine: {
+      node: process.version,
+      cpuCount: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      kernel: release(),
+      memoryGiB: totalmem() / 2 ** 30,
+      loadAverageAtStart: loadavg(),
+    },
+    settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, quick: QUICK },
+  } as Results;
+
+  // 1. What a durable commit costs on this disk (before any server runs).
+  results.fsync = fsyncCost(dir('fsync'));
+  log(`fsync: commit with synchronous=FULL ${results.fsync.full.medianUs.toFixed(0)} µs, NORMAL ${results.fsync.normal.medianUs.toFixed(0)} µs (median)`);
+
+  // 2. Start-up: process start → first 200 from GET /healthz, median of 5, ours and bare Express.
+  const expressStarts: number[] = [];
+  const ourStarts: number[] = [];
+  const startupDir = dir('startup');
+  const startupKey = generateFernetKey();
+  for (let i = 0; i < STARTS; i++) {
+    const express = await startExpress();
+    expressStarts.push(express.readyMs);
+    await stopChecked(express.child, 'express baseline');
+    const ours = await startOurs(startupDir, startupKey);
+    ourStarts.push(ours.readyMs);
+    await stopChecked(ours.child, 'alexa-link');
+  }
+  results.startup = { ours: ourStarts, express: expressStarts, oursLarge: [] };
+  log(`ready: alexa-link median ${median(ourStarts).toFixed(0)} ms (first start creates the database), express ${median(expressStarts).toFixed(0)} ms`);
+
+  // 3. The large database (100,000 grants), seeded before its server starts.
+  const largeDir = dir('large');
+  const largeKey = generateFernetKey();
+  let largeLineages: string[];
+  let largeAccess: string;
+  {
+    const store = openStore(largeDir, largeKey);
+    const started = performance.now();
+    const linked = linkMany(store, 17, 0);
+    seedGrants(store, LARGE_GRANTS - linked.length, 1000);
+    const seconds = (performance.now() - started) / 1000;
+    largeLineages = linked.slice(0, 16).map((l) => l.refreshToken);
+    largeAccess = linked[16]!.accessToken;
+    results.seeding = { grants: countRows(store, 'grants'), tokens: countRows(store, 'tokens'), seconds, openMs: [], pruneMs: [] };
+    store.close();
+    log(`seeded ${results.seeding.grants} grants (${results.seeding.tokens} tokens) in ${seconds.toFixed(1)} s`);
+    // What start-up and the 10-minute pruning timer cost with this database, timed here in the bench process
+    // (same code, same file): Store.open (read-only quick_check, then open) and store.prune().
+    for (let i = 0; i < 3; i++) {
+      let t = performance.now();
+      const again = openStore(largeDir, largeKey);
+      results.seeding.openMs.push(performance.now() - t);
+      t = performance.now();
+      again.prune();
+      results.seeding.pruneMs.push(performance.now() - t);
+      again.close();
+    }
+    log(`large database: Store.open ${median(results.seeding.openMs).toFixed(0)} ms, prune ${median(results.seeding.pruneMs).toFixed(0)} ms (medians of 3)`);
+  }
+  const largeStarts: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const ours = await startOurs(largeDir, largeKey);
+    largeStarts.push(ours.readyMs);
+    await stopChecked(ours.child, 'alexa-link (large)');
+  }
+
+  // 4. The servers for the load runs.
+  const express = await startExpress();
+  const oidcPort = await freePort();
+  const oidc = start([OIDC], { PORT: String(oidcPort), CLIENT_ID, CLIENT_SECRET, RS_SECRET, REDIRECT_URI, LINEAGES: '16' });
+  const oidcInfo = JSON.parse(await oidc.line('READY ')) as { port: number };
+  const oidcBase = `http://127.0.0.1:${oidcInfo.port}`;
+  const oidcMake = async <T>(path: string): Promise<T> => {
+    const reply = await send(`${oidcBase}${path}`, { method: 'POST' });
+    if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline ${path}: ${reply.status} ${reply.body}`);
+    return reply.json as T;
+  };
+  // The main server carries the GC probe (bench/servers/gc-probe.ts) for the memory series; it only acts on SIGUSR2.
+  const ours = await startOurs(dir('main'), generateFernetKey(), [], true);
+  const large = await startOurs(largeDir, largeKey);
+  largeStarts.push(large.readyMs);
+  results.startup.oursLarge = largeStarts;
+  await sleep(1500);
+  results.rss = {
+    oursIdle: rssMiB(ours.child.pid),
+    expressIdle: rssMiB(express.child.pid),
+    oidcIdle: rssMiB(oidc.pid),
+    largeIdle: rssMiB(large.child.pid),
+  } as Results['rss'];
+  log(`idle RSS: alexa-link ${results.rss.oursIdle.toFixed(1)} MiB, express ${results.rss.expressIdle.toFixed(1)} MiB, oidc-provider ${results.rss.oidcIdle.toFixed(1)} MiB`);
+
+  // 5. The small database: 100 grants, 18 of them made through the full link flow.
+  const store: Store = openStore(ours.dataDir, ours.key);
+  const linked = linkMany(store, 18, 0);
+  seedGrants(store, SMALL_GRANTS - linked.length, 1000);
+  const lineages = linked.slice(0, 16).map((l) => l.refreshToken);
+  const introspectToken = linked[16]!.accessToken;
+  let spare = linked[17]!.refreshToken;
+
+  // 6. Commits (fsyncs under synchronous=FULL) per request, from the server's WAL.
+  const wal = join(ours.dataDir, `${DATABASE_FILE}-wal`);
+  const alexaAuth = basic(CLIENT_ID, CLIENT_SECRET);
+  const post = async (path: string, body: string, authorization: string): Promise<Record<string, unknown>> => {
+    const reply = await send(`${ours.base}${path}`, { method: 'POST', headers: { authorization, 'content-type': FORM }, body });
+    if (reply.status !== 200) throw new Error(`${path} answered ${reply.status}: ${reply.body}`);
+    return reply.json!;
+  };
+  const checkCodes = seedCodes(store, 8, 5000, 600);
+  results.commits = {
+    refresh: await commitsPerRequest(wal, async () => {
+      spare = (await post('/token', form({ grant_type: 'refresh_token', refresh_token: spare }), alexaAuth)).refresh_token as string;
+    }),
+    code: await commitsPerRequest(wal, async () => {
+      await post('/token', form({ grant_type: 'authorization_code', code: checkCodes.pop()!, redirect_uri: REDIRECT_URI, code_verifier: CODE_VERIFIER }), alexaAuth);
+    }),
+    introspect: await commitsPerRequest(wal, async () => {
+      const reply = await post('/introspect', form({ token: introspectToken }), basic(RS_CLIENT_ID, RS_SECRET));
+      if (reply.active !== true) throw new Error('introspection target is not active');
+    }),
+    metadata: await commitsPerRequest(wal, async () => {
+      await send(`${ours.base}/.well-known/oauth-authorization-server`);
+    }),
+  };
+  log(`commits per request: ${JSON.stringify(results.commits)}`);
+
+  // 7. Load runs, round robin (see runRoundRobin). Code exchanges go to a third server with its own
+  //    database: each creates a grant, and the main database must keep its 100 grants.
+  const codes = await startOurs(dir('codes'), generateFernetKey());
+  const codeStore = openStore(codes.dataDir, codes.key);
+  const oidcToken = async (): Promise<string> => (await oidcMake<{ accessToken: string }>('/bench/access-token')).accessToken;
+  const oidcLineages = async (n: number): Promise<string[]> => (await oidcMake<{ refreshTokens: string[] }>(`/bench/lineages?n=${n}`)).refreshTokens;
+  const largeLabel = `${LARGE_GRANTS.toLocaleString('en')} grants`;
+  const scenarios: Scenario[] = [];
+  const add = (scenario: Omit<Scenario, 'slices'>): void => void scenarios.push({ ...scenario, slices: [] });
+  const poolStats = new Map<number, { seeded: number; seedSeconds: number; left: number; exhausted: number }>();
+  for (const c of [1, 16]) {
+    add({ row: { target: 'express', scenario: 'GET constant JSON', method: 'GET', kind: 'baseline' }, base: express.base, connections: c, prepare: () => getScript('/json') });
+    add({ row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline' }, base: express.base, connections: c, prepare: () => formScript('/form') });
+    add({ row: { target: 'alexa-link', scenario: 'metadata (RFC 8414)', method: 'GET', kind: 'metadata' }, base: ours.base, connections: c, counter: ours, prepare: () => getScript('/.well-known/oauth-authorization-server') });
+    add({ row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect' }, base: ours.base, connections: c, counter: ours, prepare: () => introspectScript('/introspect', introspectToken) });
+    // oidc-provider's tokens are made right before each slice: its in-memory adapter evicts idle entries.
+    add({ row: { target: 'oidc-provider', scenario: 'introspection', method: 'POST', kind: 'introspect' }, base: oidcBase, connections: c, prepare: async () => introspectScript('/token/introspection', await oidcToken()) });
+    add({ row: { target: 'oidc-provider', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' }, base: oidcBase, connections: c, prepare: async () => refreshScript('/token', alexaAuth, await oidcLineages(c)) });
+    add({ row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' }, base: ours.base, connections: c, counter: ours, prepare: () => refreshScript('/token', alexaAuth, lineages) });
+    // Codes are single use and live 60 s in the server: seed a fresh pool (valid 10 min) right before each slice.
+    const stats = { seeded: 0, seedSeconds: 0, left: 0, exhausted: 0 };
+    poolStats.set(c, stats);
+    let pool: string[] = [];
+    const exhausted = { count: 0 };
+    const ownSlices = (): LoadResult[] => scenarios.find((sc) => sc.row.kind === 'code' && sc.connections === c)?.slices ?? [];
+    add({
+      row: { target: 'alexa-link', scenario: 'authorization_code', method: 'POST', kind: 'code' },
+      base: codes.base,
+      connections: c,
+      prepare: (seconds) => {
+        // Twice the best rate seen so far (1,000/s before the first slice), plus a margin.
+        const rate = Math.max(1000, ...ownSlices().map((r) => r.rps));
+        const size = Math.ceil(rate * seconds * 2) + 500;
+        const started = performance.now();
+        pool = seedCodes(codeStore, size, 10_000, 600);
+        stats.seeded += size;
+        stats.seedSeconds += (performance.now() - started) / 1000;
+        return codeScript(pool, exhausted);
+      },
+      after: () => {
+        stats.left += pool.length;
+        stats.exhausted = exhausted.count;
+      },
+    });
+  }
+  add({ row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', database: largeLabel }, base: large.base, connections: 16, counter: large, prepare: () => introspectScript('/introspect', largeAccess) });
+  add({ row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', database: largeLabel }, base: large.base, connections: 16, counter: large, prepare: () => refreshScript('/token', alexaAuth, largeLineages) });
+  await runRoundRobin(scenarios, async (round) => {
+    ours.rssSeries.push({ after: `round ${round + 1} of ${ROUNDS}`, requests: ours.requests, ...(await memoryPoint(ours.child)) });
+  });
+  results.codePools = [...poolStats.entries()].map(([connections, stats]) => ({ connections, ...stats }));
+  for (const [c, stats] of poolStats) if (stats.exhausted > 0) log(`WARNING: the code pool for ${c} conn. ran dry ${stats.exhausted} times`);
+  codeStore.close();
+  await stopChecked(codes.child, 'alexa-link (codes)');
+
+  // 8. Memory after ≥ 100,000 requests (the runs above, topped up with introspection if short).
+  const topUpStarted = performance.now();
+  while (ours.requests < REQUEST_GOAL && performance.now() - topUpStarted < 60_000) {
+    const top = await load({ url: ours.base, connections: 16, durationS: 5, connection: introspectScript('/introspect', introspectToken) });
+    ours.requests += top.requests;
+    ours.rssSeries.push({ after: 'top-up: introspection, 16 conn., 5 s', requests: ours.requests, ...(await memoryPoint(ours.child)) });
+    if (top.non2xx > 0) throw new Error(`top-up run got ${top.non2xx} non-2xx: ${top.sampleError}`);
+  }
+  results.rss.series = ours.rssSeries;
+  // The last series point was read before its forced GC: that is the natural RSS after the requests.
+  results.rss.oursAfterRequests = ours.rssSeries[ours.rssSeries.length - 1]!.rss;
+  results.rss.requests = ours.requests;
+  results.rss.largeAfterRequests = rssMiB(large.child.pid);
+  results.rss.largeRequests = large.requests;
+  results.rss.expressAfter = rssMiB(express.child.pid);
+  results.rss.oidcAfter = rssMiB(oidc.pid);
+  results.mainDatabase = { grants: countRows(store, 'grants'), tokens: countRows(store, 'tokens'), auditEvents: countRows(store, 'audit_events') };
+  log(`RSS after ${ours.requests} requests: ${results.rss.oursAfterRequests.toFixed(1)} MiB`);
+  store.close();
+
+  await stopChecked(ours.child, 'alexa-link');
+  await stopChecked(large.child, 'alexa-link (large)');
+  await stopChecked(express.child, 'express baseline');
+  await stopChecked(oidc, 'oidc-provider baseline');
+
+  // 9. Memory with 10,000 grants: a fresh server, idle, then seeded, then after touching them.
+  {
+    const memory = await startOurs(dir('memory'), generateFernetKey());
+    await sleep(1500);
+    const idle = rssMiB(memory.child.pid);
+    const memStore = openStore(memory.dataDir, memory.key);
+    const linkedMem = linkMany(memStore, 50, 0);
+    seedGrants(memStore, MEMORY_GRANTS - linkedMem.length, 1000);
+    const grants = countRows(memStore, 'grants');
+    memStore.close();
+    await sleep(500);
+    const seeded = rssMiB(memory.child.pid);
+    for (const lineage of linkedMem) {
+      const reply = await send(`${memory.base}/introspect`, { method: 'POST', headers: { authorization: basic(RS_CLIENT_ID, RS_SECRET), 'content-type': FORM }, body: form({ token: lineage.accessToken }) });
+      if (reply.json?.active !== true) throw new Error(`introspection on the memory server: ${reply.status} ${reply.body}`);
+      const refreshed = await send(`${memory.base}/token`, { method: 'POST', headers: { authorization: alexaAuth, 'content-type': FORM }, body: form({ grant_type: 'refresh_token', refresh_token: lineage.refreshToken }) });
+      if (refreshed.status !== 200) throw new Error(`refresh on the memory server: ${refreshed.status} ${refreshed.body}`);
+    }
+    const touched = rssMiB(memory.child.pid);
+    results.rss.memoryServer = { idle, grants, seeded, touched, touchedGrants: linkedMem.length };
+    await stopChecked(memory.child, 'alexa-link (memory)');
+    log(`RSS: fresh server idle ${idle.toFixed(1)} MiB, with ${grants} grants ${seeded.toFixed(1)} MiB, after using 50 of them ${touched.toFixed(1)} MiB`);
+  }
+
+  // 10. Where the time goes: CPU profiles of the server under refresh and under introspection load.
+  results.profiles = {
+    refresh: await profileRun('refresh', alexaAuth),
+    introspect: await profileRun('introspect', alexaAuth),
+  };
+
+  // 11. A simulated year of hourly refreshes for 10 accounts, pruned daily.
+  results.year = simulateYear(dir('year'), 10, YEAR_DAYS);
+  log(`year: ${(results.year.afterYear.dbBytes / 2 ** 20).toFixed(1)} MiB + WAL ${(results.year.afterYear.walBytes / 2 ** 20).toFixed(1)} MiB after ${results.year.refreshes} refreshes (${results.year.seconds.toFixed(0)} s)`);
+
+  results.loads = rows;
+  results.totalSeconds = (performance.now() - benchStarted) / 1000;
+  const markdown = renderMarkdown(results);
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(DOC, markdown);
+  writeFileSync(join(ROOT, 'dist-bench', 'results.json'), `${JSON.stringify(results, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`);
+  process.stdout.write(`\n${renderConsole(results)}\n`);
+  log(`wrote ${DOC} (raw figures: dist-bench/results.json)`);
+}
+
+// Whatever happens, the bench ends: after 15 minutes it stops every child and exits 1.
+const WATCHDOG_MINUTES = 15;
+setTimeout(() => {
+  process.stderr.write(`bench: still running after ${WATCHDOG_MINUTES} minutes; giving up\n`);
+  rmSync(tmpRoot, { recursive: true, force: true });
+  process.exit(1); // the exit handler in lib/procs.ts kills every child still running
+}, WATCHDOG_MINUTES * 60_000).unref();
+
+/** `--report-only`: render docs/benchmarks.md again from dist-bench/results.json (after changing the report's wording). */
+async function reportOnly(): Promise<void> {
+  const results = JSON.parse(readFileSync(join(ROOT, 'dist-bench', 'results.json'), 'utf8')) as Results;
+  writeFileSync(DOC, renderMarkdown(results));
+  process.stdout.write(`${renderConsole(results)}\nwrote ${DOC} from dist-bench/results.json\n`);
+}
+
+(process.argv.includes('--report-only') ? reportOnly() : main())
+  .then(() => {
+    rmSync(tmpRoot, { recursive: true, force: true });
+    process.exit(0);
+  })
+  .catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    rmSync(tmpRoot, { recursive: true, force: true });
+    process.exit(1);
+  });

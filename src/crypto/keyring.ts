@@ -42,16 +42,4 @@ export class KeyRing {
   decrypt(token: string): string {
     return this.open(token).value;
   }
-
-  /** Which keys of the ring open a token (for `check`: which keys are still needed). */
-  keysThatOpen(token: string): number[] {
-    return this.#keys.flatMap((key, index) => {
-      try {
-        key.decrypt(token);
-        return [index];
-      } catch {
-        return [];
-      }
-    });
-  }
 }

@@ -83,7 +83,16 @@ describe('Fernet for data at rest', () => {
     const token = fernet.encrypt('x');
     expect(() => fernet.decrypt(`${token} `)).toThrow(FernetError);
     expect(() => fernet.decrypt(token.replace(/=+$/, ''))).toThrow(FernetError);
-    expect(() => fernet.decrypt(token.replace(/-|_/, '+'))).toThrow(FernetError);
+    // Fixed positions, not "the first - or _": a random token need not contain either.
+    const at = (index: number, char: string): string => token.slice(0, index) + char + token.slice(index + 1);
+    expect(() => fernet.decrypt(at(20, '+'))).toThrow(FernetError);
+    expect(() => fernet.decrypt(at(20, '/'))).toThrow(FernetError);
+    // 'x' makes a 73-byte token: 100 characters ending "X==" where X carries 4 unused bits that must be 0.
+    expect(token).toMatch(/[AQgw]==$/);
+    const lastData = token.length - 3;
+    const sameBytesOtherSpelling = String.fromCharCode(token.charCodeAt(lastData) + 1);
+    expect(Buffer.from(at(lastData, sameBytesOtherSpelling), 'base64url')).toEqual(Buffer.from(token, 'base64url'));
+    expect(() => fernet.decrypt(at(lastData, sameBytesOtherSpelling))).toThrow('not URL-safe base64');
   });
 
   it('accepts only 32-byte URL-safe base64 keys', () => {

@@ -125,6 +125,14 @@ describe('the panel', () => {
     expect((await postWithToken('/code', { code: 'BCDF-GHJK' }, BOB)).status).toBe(404);
   });
 
+  it(`of 30 wrong codes sent at once, exactly ${WRONG_CODE_LIMIT.limit} are looked up`, async () => {
+    const frank = { id: 'f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6', name: 'frank', displayName: 'Frank' };
+    const token = csrfOf((await get('/', frank)).body);
+    const statuses = (await Promise.all(Array.from({ length: 30 }, () => post('/code', { code: 'BCDF-GHJK', _csrf: token }, frank)))).map((response) => response.status);
+    expect(statuses.filter((status) => status === 404)).toHaveLength(WRONG_CODE_LIMIT.limit);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30 - WRONG_CODE_LIMIT.limit);
+  });
+
   it('lists only the person\'s own links and revokes them; the next refresh fails', async () => {
     const dave = { id: 'd4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', name: 'dave', displayName: 'Dave' };
     const linked = await link(server, dave);

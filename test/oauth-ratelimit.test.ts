@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMITS } from '../src/server/public-app.js';
 import { basic, postForm } from './helpers/http.js';
+import { link, refresh } from './helpers/link.js';
 import { CLIENT_ID, startTestServer, type TestServer } from './helpers/oauth-server.js';
 
 let server: TestServer;
@@ -21,6 +22,40 @@ describe('rate limits', () => {
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     const failures = server.app.store.audit.recent(50).filter((entry) => entry.event === 'client_auth_failed');
     expect(failures).toHaveLength(RATE_LIMITS.failedClientAuth.limit);
+  });
+});
+
+describe('failures are counted when they happen, never while in flight', () => {
+  const { limit } = RATE_LIMITS.failedClientAuth;
+  const wrongSecret = (target: TestServer, i: number) =>
+    postForm(`${target.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic(CLIENT_ID, `burst-${i}-${'y'.repeat(32)}`) });
+
+  it(`a burst of 40 parallel wrong secrets: exactly ${limit} are checked, the rest get 429`, async () => {
+    const fresh = await startTestServer();
+    try {
+      const statuses = (await Promise.all(Array.from({ length: 40 }, (_, i) => wrongSecret(fresh, i)))).map((response) => response.status);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(limit);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(40 - limit);
+      expect(fresh.app.store.audit.recent(100).filter((entry) => entry.event === 'client_auth_failed')).toHaveLength(limit);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('50 parallel correct refreshes from one address all succeed, with the failure budget one short of spent', async () => {
+    const fresh = await startTestServer();
+    try {
+      const linked = await link(fresh, { id: 'e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5', name: 'erin' });
+      for (let i = 0; i < limit - 1; i++) expect((await wrongSecret(fresh, i)).status).toBe(401);
+      // Each of these waits for a shared commit before it is answered: many are in flight at once.
+      const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(fresh, linked.refreshToken)));
+      expect(responses.map((response) => response.status)).toEqual(Array.from({ length: 50 }, () => 200));
+      // The budget still has exactly one failure left.
+      expect((await wrongSecret(fresh, 100)).status).toBe(401);
+      expect((await wrongSecret(fresh, 101)).status).toBe(429);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

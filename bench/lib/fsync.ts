@@ -1,14 +1,12 @@
 /**
  * Two small pieces of evidence about durable commits:
  * - what one commit costs on this disk with synchronous=FULL vs NORMAL (WAL mode, as the server);
- * - how many commits one request makes, read from the server's own WAL file (each commit ends with
- *   a frame whose "database size after commit" field is non-zero; under synchronous=FULL each
- *   commit is one fsync of the WAL).
+ * - how many commits one request makes, read from the server's own WAL file (test/helpers/wal.ts).
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { walCommits } from '../../test/helpers/wal.js';
 import { median } from './procs.js';
 
 export interface CommitCost {
@@ -57,27 +55,6 @@ export function fsyncCost(dir: string, commits = 400): FsyncResult {
   } finally {
     db.close();
   }
-}
-
-interface WalState {
-  salt: string;
-  commits: number;
-}
-
-/** Valid frames of the current WAL generation, and how many of them end a commit. */
-export function walCommits(walFile: string): WalState {
-  if (!existsSync(walFile)) return { salt: '', commits: 0 };
-  const wal = readFileSync(walFile);
-  if (wal.length < 32) return { salt: '', commits: 0 };
-  const pageSize = wal.readUInt32BE(8);
-  const salt1 = wal.readUInt32BE(16);
-  const salt2 = wal.readUInt32BE(20);
-  let commits = 0;
-  for (let offset = 32; offset + 24 + pageSize <= wal.length; offset += 24 + pageSize) {
-    if (wal.readUInt32BE(offset + 8) !== salt1 || wal.readUInt32BE(offset + 12) !== salt2) break;
-    if (wal.readUInt32BE(offset + 4) !== 0) commits++;
-  }
-  return { salt: `${salt1}:${salt2}`, commits };
 }
 
 /**

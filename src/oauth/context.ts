@@ -2,6 +2,7 @@
 import type { Config } from '../config/load.js';
 import type { Events } from '../events.js';
 import type { Logger } from '../log/logger.js';
+import type { FailureBudget } from '../server/failure-budget.js';
 import type { Store } from '../store/index.js';
 import type { ClientRegistry } from './clients.js';
 
@@ -11,6 +12,8 @@ export interface OAuthContext {
   logger: Logger;
   events: Events;
   clients: ClientRegistry;
+  /** Failed client authentications per client address (see server/failure-budget.ts). */
+  failedClientAuth: FailureBudget;
   /** Link to the add-on's panel in Home Assistant, once known (option or Supervisor). */
   panel: { url: string | undefined };
 }

@@ -122,26 +122,15 @@ export interface Limits {
   windowMs: number;
 }
 
-/**
- * A per-IP limit. `countOnly` limits only requests whose response matches (failed client
- * authentication), so a correct client is never slowed by someone else's guessing.
- */
-export function limiter(
-  limits: Limits,
-  respond: (req: Request, res: Response) => void,
-  countOnly?: (res: Response) => boolean,
-  /** Default: the client IP (after trust proxy). */
-  key?: (req: Request, res: Response) => string,
-): RequestHandler {
+/** A per-IP volume limit (failures have their own budget: server/failure-budget.ts). */
+export function limiter(limits: Limits, respond: (req: Request, res: Response) => void): RequestHandler {
   return rateLimit({
-    ...(key ? { keyGenerator: key } : {}),
     windowMs: limits.windowMs,
     limit: limits.limit,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     // X-Forwarded-For from an untrusted peer is ignored on purpose (trust proxy is an explicit list).
     validate: { xForwardedForHeader: false },
-    ...(countOnly ? { skipSuccessfulRequests: true, requestWasSuccessful: (_req: Request, res: Response) => !countOnly(res) } : {}),
     handler: (req, res) => respond(req, res),
   });
 }

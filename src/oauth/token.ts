@@ -6,10 +6,11 @@ import { authenticateClient, ClientAuthError, type Client } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
+import { clientKey } from '../server/failure-budget.js';
 import { noStore } from './http.js';
 import { formParams, required, type Params } from './params.js';
 
-type GrantHandler = (ctx: OAuthContext, req: Request, client: Client, params: Params) => IssuedTokens;
+type GrantHandler = (ctx: OAuthContext, req: Request, client: Client, params: Params) => Promise<IssuedTokens>;
 
 const GRANTS: Record<string, GrantHandler> = {
   authorization_code: authorizationCodeGrant,
@@ -22,6 +23,7 @@ export function authenticate(ctx: OAuthContext, req: Request, params: Params): C
     return authenticateClient(req, params, ctx.clients).client;
   } catch (error) {
     if (error instanceof ClientAuthError) {
+      ctx.failedClientAuth.record(clientKey(req));
       ctx.store.audit.record('client_auth_failed', { details: { path: req.path, ip: req.ip, clientId: error.attemptedClientId, userAgent: req.get('user-agent') } });
       ctx.events.emit('clientAuthFailed', { clientId: error.attemptedClientId, ip: req.ip });
     }
@@ -30,14 +32,14 @@ export function authenticate(ctx: OAuthContext, req: Request, params: Params): C
 }
 
 export function token(ctx: OAuthContext): RequestHandler {
-  return (req, res) => {
+  return async (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
     const grantType = required(params, 'grant_type');
     const handler = Object.hasOwn(GRANTS, grantType) ? GRANTS[grantType] : undefined;
     if (!handler) throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
     if (client.role !== 'alexa') throw new OAuthError('unauthorized_client', 'this client may not obtain tokens');
-    const issued = handler(ctx, req, client, params);
+    const issued = await handler(ctx, req, client, params);
     noStore(res);
     res.json({
       access_token: issued.accessToken,

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
 import type { Csrf } from '../server/csrf.js';
+import type { FailureBudget } from '../server/failure-budget.js';
 import type { Store, Subject } from '../store/index.js';
 
 export interface PanelContext {
@@ -10,6 +11,8 @@ export interface PanelContext {
   store: Store;
   logger: Logger;
   csrf: Csrf;
+  /** Wrong user codes per HA user (see server/failure-budget.ts). */
+  wrongCodes: FailureBudget;
 }
 
 /** The signed-in HA user; `identify` guarantees it on every panel route. */

@@ -2,7 +2,7 @@
  * Link Alexa: the person types the code from the Alexa page, sees what is asking and decides.
  * GET / · POST /code · POST /decide
  */
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { normalizeUserCode } from '../crypto/random.js';
 import { renderPanel, userOf, when, type PanelContext } from './context.js';
 
@@ -12,6 +12,11 @@ export function describeBrowser(userAgent: string): string {
   const browser = /(Edg|Firefox|Chrome|Safari)\/[\d.]+/.exec(userAgent)?.[1]?.replace('Edg', 'Edge') ?? 'a browser';
   const platform = /(Android|iPhone|iPad|Windows|Mac OS X|Linux)/.exec(userAgent)?.[1]?.replace('Mac OS X', 'macOS') ?? 'an unknown system';
   return `${browser} on ${platform}`;
+}
+
+/** The wrong-code budget is per HA user: the panel is only reachable signed in. */
+export function wrongCodeKey(res: Response): string {
+  return `user:${userOf(res).id}`;
 }
 
 export function linkPage(ctx: PanelContext): RequestHandler {
@@ -26,7 +31,8 @@ export function enterCode(ctx: PanelContext): RequestHandler {
     const code = normalizeUserCode(typed);
     const request = code === undefined ? undefined : ctx.store.requests.findPendingByUserCode(code);
     if (!request) {
-      // 404 is what the per-user limit counts: wrong codes, not successful ones.
+      // Only wrong codes count against the user's budget, never the right ones.
+      ctx.wrongCodes.record(wrongCodeKey(res));
       renderPanel(ctx, res, 'link', {
         title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), code: typed,
         error: code === undefined

@@ -6,10 +6,11 @@
 import express, { type Express } from 'express';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
-import { limiter, storageFault, storageFaultMessage } from '../oauth/http.js';
+import { storageFault, storageFaultMessage } from '../oauth/http.js';
+import { FailureBudget } from './failure-budget.js';
 import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
 import { renderPanel, type PanelContext } from '../panel/context.js';
-import { decide, enterCode, linkPage } from '../panel/link.js';
+import { decide, enterCode, linkPage, wrongCodeKey } from '../panel/link.js';
 import type { Store } from '../store/index.js';
 import { Csrf } from './csrf.js';
 import { identify } from './ingress-guard.js';
@@ -21,7 +22,7 @@ import { securityHeaders } from './security-headers.js';
 export const WRONG_CODE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
 
 export function createIngressApp(deps: { config: Config; store: Store; logger: Logger }): Express {
-  const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')) };
+  const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')), wrongCodes: new FailureBudget(WRONG_CODE_LIMIT) };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -37,11 +38,9 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
 
   const check = ctx.csrf.check();
-  const wrongCodes = limiter(
-    WRONG_CODE_LIMIT,
+  const wrongCodes = ctx.wrongCodes.guard(
+    (_req, res) => wrongCodeKey(res),
     (_req, res) => renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: [], code: '', error: 'Too many wrong codes. Wait 15 minutes, then try again.' }, 429),
-    (res) => res.statusCode === 404,
-    (_req, res) => `user:${res.locals.user?.id ?? ''}`,
   );
 
   app.get('/', linkPage(ctx));

@@ -15,10 +15,11 @@ import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
 import { OAuthError } from '../errors.js';
+import { clientKey, FailureBudget } from './failure-budget.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
 
-export type AppDeps = Omit<OAuthContext, 'clients'>;
+export type AppDeps = Omit<OAuthContext, 'clients' | 'failedClientAuth'>;
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
 
@@ -43,7 +44,7 @@ const assetBase: RequestHandler = (req, res, next) => {
 
 export function createPublicApp(deps: AppDeps): Express {
   const { config, store, logger } = deps;
-  const ctx: OAuthContext = { ...deps, clients: clientRegistry(config) };
+  const ctx: OAuthContext = { ...deps, clients: clientRegistry(config), failedClientAuth: new FailureBudget(RATE_LIMITS.failedClientAuth) };
   const publicUrl = new URL(config.publicUrl);
   const https = publicUrl.protocol === 'https:';
   const redirectOrigins = [...new Set(config.alexa.redirectUris.map((uri) => new URL(uri).origin))];
@@ -100,11 +101,10 @@ export function createPublicApp(deps: AppDeps): Express {
 
   // The protocol endpoints: form bodies only, small, one error format.
   const api = express.Router();
-  const failedAuth = limiter(RATE_LIMITS.failedClientAuth, jsonTooMany, (res) => res.statusCode === 401);
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32, type: 'application/x-www-form-urlencoded', verify: verifyUtf8Form });
   api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany));
   api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany));
-  api.use(['/token', '/revoke', '/introspect'], failedAuth);
+  api.use(['/token', '/revoke', '/introspect'], ctx.failedClientAuth.guard(clientKey, jsonTooMany));
   api.post('/token', form, token(ctx));
   api.post('/revoke', form, revoke(ctx));
   api.post('/introspect', form, introspect(ctx));

@@ -4,7 +4,7 @@
  * the loser is told the code was replayed and which grant it produced, so that grant is revoked.
  */
 import { digest, newToken } from '../crypto/random.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
 
 export interface CodeBinding {
   clientId: string;
@@ -60,30 +60,27 @@ export class AuthorizationCodes {
 
   /** Marks the code consumed and returns what it is bound to; exactly once per code. */
   redeem(code: string): Redemption {
-    const { db } = this.ctx;
     const now = this.ctx.now();
     const codeHash = digest(code);
-    return db
-      .transaction((): Redemption => {
-        const consumed = sql(this.ctx, 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
-          .run(now, codeHash, now);
-        const row = sql(this.ctx, 'SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
-        if (!row) return { status: 'invalid' };
-        if (consumed.changes !== 1) {
-          return row.consumed_at === null ? { status: 'invalid' } : { status: 'replayed', grantId: row.grant_id ?? undefined };
-        }
-        return {
-          status: 'ok',
-          code: {
-            codeHash,
-            clientId: row.client_id,
-            redirectUri: row.redirect_uri,
-            scope: row.scope,
-            codeChallenge: row.code_challenge ?? undefined,
-            subject: openJson<Subject>(this.ctx, row.subject_enc),
-          },
-        };
-      })
-      .immediate();
+    return transaction(this.ctx, (): Redemption => {
+      const consumed = sql(this.ctx, 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
+        .run(now, codeHash, now);
+      const row = sql(this.ctx, 'SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+      if (!row) return { status: 'invalid' };
+      if (consumed.changes !== 1) {
+        return row.consumed_at === null ? { status: 'invalid' } : { status: 'replayed', grantId: row.grant_id ?? undefined };
+      }
+      return {
+        status: 'ok',
+        code: {
+          codeHash,
+          clientId: row.client_id,
+          redirectUri: row.redirect_uri,
+          scope: row.scope,
+          codeChallenge: row.code_challenge ?? undefined,
+          subject: openJson<Subject>(this.ctx, row.subject_enc),
+        },
+      };
+    });
   }
 }

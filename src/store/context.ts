@@ -3,11 +3,14 @@ import type { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
+import type { GroupCommit } from './group-commit.js';
 
 export interface StoreContext {
   db: Db;
   keys: KeyRing;
   indexKey: Buffer;
+  /** The token endpoint's shared commits; every other use of `db` settles it first (see group-commit.ts). */
+  group: GroupCommit;
   /** Milliseconds since the epoch; replaceable in tests. */
   now: () => number;
 }
@@ -23,14 +26,24 @@ const statements = new WeakMap<Db, Map<string, Statement>>();
 
 /**
  * A prepared statement, compiled once per connection: preparing costs more than running the
- * small queries on the request path.
+ * small queries on the request path. Commits an open group first, unless called from inside it.
  */
-export function sql(ctx: Pick<StoreContext, 'db'>, text: string): Statement {
+export function sql(ctx: Pick<StoreContext, 'db' | 'group'>, text: string): Statement {
+  ctx.group.settle();
   let cache = statements.get(ctx.db);
   if (!cache) statements.set(ctx.db, (cache = new Map()));
   let statement = cache.get(text);
   if (!statement) cache.set(text, (statement = ctx.db.prepare(text)));
   return statement;
+}
+
+/**
+ * Runs `fn` in one IMMEDIATE transaction, after committing an open group (inside a group's write,
+ * or inside another transaction, it nests as a savepoint).
+ */
+export function transaction<T>(ctx: Pick<StoreContext, 'db' | 'group'>, fn: () => T): T {
+  ctx.group.settle();
+  return ctx.db.transaction(fn).immediate();
 }
 
 export function sealJson(ctx: StoreContext, value: unknown): string {

@@ -2,7 +2,7 @@
  * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
  */
 import { randomBytes } from 'node:crypto';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
 
@@ -103,7 +103,7 @@ export class Grants {
 
   /** Revokes the grant and all its tokens. Returns false if it was already revoked or unknown. */
   revoke(id: string, reason: RevokeReason): boolean {
-    return this.ctx.db.transaction(() => revokeGrantRows(this.ctx, id, reason, this.ctx.now())).immediate();
+    return transaction(this.ctx, () => revokeGrantRows(this.ctx, id, reason, this.ctx.now()));
   }
 
   /** Revokes every active grant of a Home Assistant user; returns their ids. */

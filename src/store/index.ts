@@ -6,7 +6,8 @@ import { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes, type RedeemedCode } from './codes.js';
-import type { StoreContext } from './context.js';
+import { transaction, type StoreContext } from './context.js';
+import { GroupCommit } from './group-commit.js';
 import { DATABASE_FILE, openDatabase, type Db } from './database.js';
 import { Grants } from './grants.js';
 import { counts, keyUsage, prune, reencrypt, reencryptSteps, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
@@ -60,7 +61,7 @@ export class Store {
     const file = join(options.dataDir, DATABASE_FILE);
     const keys = new KeyRing(options.encryptionKeys);
     const { db, indexKey, keyIndex } = openDatabase(file, keys);
-    return new Store(file, { db, keys, indexKey, now: options.now ?? Date.now }, keyIndex);
+    return new Store(file, { db, keys, indexKey, group: new GroupCommit(db), now: options.now ?? Date.now }, keyIndex);
   }
 
   /** A secret for `label` (e.g. signing session cookies), stable across encryption key rotation. */
@@ -68,13 +69,24 @@ export class Store {
     return blindIndex(this.ctx.indexKey, `derived:${label}`);
   }
 
+  /** The connection, for tests and tools; an open group is committed first (see group-commit.ts). */
   get db(): Db {
+    this.ctx.group.settle();
     return this.ctx.db;
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (repositories' own transactions nest as savepoints). */
   transaction<T>(fn: () => T): T {
-    return this.ctx.db.transaction(fn).immediate();
+    return transaction(this.ctx, fn);
+  }
+
+  /**
+   * Runs `fn` at once, in one savepoint of the open group commit, and resolves with its result
+   * once the group's COMMIT is on disk (see group-commit.ts): for the token endpoint, where many
+   * clients write at once and each answer must wait for its fsync.
+   */
+  durable<T>(fn: () => T): Promise<T> {
+    return this.ctx.group.run(fn);
   }
 
   /**
@@ -122,6 +134,7 @@ export class Store {
 
   /** A consistent copy of the database at `file` (VACUUM INTO: a snapshot of committed data, WAL included). */
   snapshot(file: string): void {
+    this.ctx.group.settle();
     this.ctx.db.prepare('VACUUM INTO ?').run(file);
   }
 
@@ -136,6 +149,7 @@ export class Store {
   /** Cheap liveness check for /healthz: the database answers a query. */
   healthy(): boolean {
     try {
+      this.ctx.group.settle();
       return (this.ctx.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
     } catch {
       return false;
@@ -143,6 +157,7 @@ export class Store {
   }
 
   integrityCheck(): string[] {
+    this.ctx.group.settle();
     return (this.ctx.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((row) => row.integrity_check);
   }
 
@@ -150,6 +165,7 @@ export class Store {
   close(): void {
     this.stopPruning();
     if (!this.ctx.db.open) return;
+    this.ctx.group.settle();
     this.ctx.db.pragma('wal_checkpoint(TRUNCATE)');
     this.ctx.db.close();
   }

@@ -3,7 +3,7 @@
  */
 import { PROTOCOL } from '../config/options.js';
 import { FernetError } from '../crypto/fernet.js';
-import type { StoreContext } from './context.js';
+import { transaction, type StoreContext } from './context.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
 
 const DAY_MS = 86_400_000;
@@ -37,18 +37,16 @@ export function prune(ctx: StoreContext): PruneResult {
   const { db } = ctx;
   const now = ctx.now();
   const historyCutoff = now - PROTOCOL.historyRetentionDays * DAY_MS;
-  return db
-    .transaction(() => ({
-      pendingRequests: db.prepare('DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
-      // Consumed codes are kept a while so that a late replay still revokes what they produced.
-      authorizationCodes: db.prepare('DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
-      // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
-      ...endGrantsOfExpiredTokens(ctx, now),
-      grants: db.prepare('DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
-      sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
-      auditEvents: db.prepare('DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
-    }))
-    .immediate();
+  return transaction(ctx, () => ({
+    pendingRequests: db.prepare('DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
+    // Consumed codes are kept a while so that a late replay still revokes what they produced.
+    authorizationCodes: db.prepare('DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
+    // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
+    ...endGrantsOfExpiredTokens(ctx, now),
+    grants: db.prepare('DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
+    sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
+    auditEvents: db.prepare('DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
+  }));
 }
 
 export interface ReencryptProgress {
@@ -74,15 +72,18 @@ export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<R
   const { db, keys } = ctx;
   const result: ReencryptResult = { reencrypted: 0, current: 0 };
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
+    // Between steps the token endpoint may have opened a group: read only committed rows.
+    ctx.group.settle();
     const total = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const page = db.prepare(`SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`);
     const updates = new Map(columns.map((column) => [column, db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`)]));
     let lastRowid = 0;
     let done = 0;
     for (;;) {
+      ctx.group.settle();
       const rows = page.all(lastRowid, batchSize) as Array<Record<string, string | number | null>>;
       if (rows.length === 0) break;
-      db.transaction(() => {
+      transaction(ctx, () => {
         for (const row of rows) {
           for (const column of columns) {
             const sealed = row[column];
@@ -96,7 +97,7 @@ export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<R
             result.reencrypted++;
           }
         }
-      }).immediate();
+      });
       lastRowid = rows[rows.length - 1]!._rowid as number;
       done += rows.length;
       yield { table, done, total };
@@ -116,6 +117,7 @@ export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onPr
 
 /** For each key of the ring, how many encrypted values it opens; values no key opens are counted apart. */
 export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: number } {
+  ctx.group.settle();
   const perKey = new Array<number>(ctx.keys.size).fill(0);
   let unreadable = 0;
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
@@ -134,6 +136,7 @@ export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: num
 }
 
 export function counts(ctx: StoreContext): Record<string, number> {
+  ctx.group.settle();
   const count = (sql: string): number => (ctx.db.prepare(sql).get(ctx.now()) as { n: number }).n;
   return {
     pendingRequests: count('SELECT count(*) AS n FROM pending_requests WHERE expires_at > ?'),

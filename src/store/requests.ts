@@ -6,7 +6,7 @@
  */
 import { blindIndex, digest, newToken, newUserCode } from '../crypto/random.js';
 import { newAuthorizationCode } from './codes.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'completed';
 
@@ -136,19 +136,16 @@ export class PendingRequests {
    * longer) approved, so the code is released at most once.
    */
   release(requestId: string, codeTtlSeconds: number): { code: string; request: PendingRequest } | undefined {
-    const { db } = this.ctx;
     const now = this.ctx.now();
-    return db
-      .transaction(() => {
-        const idHash = digest(requestId);
-        const done = sql(this.ctx, "UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?")
-          .run(idHash, now);
-        if (done.changes !== 1) return undefined;
-        const request = this.view(sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash) as Row);
-        // An approved request always has its approver; the UPDATE above would not have matched otherwise.
-        const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject! }, now, codeTtlSeconds);
-        return { code, request };
-      })
-      .immediate();
+    return transaction(this.ctx, () => {
+      const idHash = digest(requestId);
+      const done = sql(this.ctx, "UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?")
+        .run(idHash, now);
+      if (done.changes !== 1) return undefined;
+      const request = this.view(sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash) as Row);
+      // An approved request always has its approver; the UPDATE above would not have matched otherwise.
+      const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject! }, now, codeTtlSeconds);
+      return { code, request };
+    });
   }
 }

@@ -11,7 +11,7 @@
  * retired, and its next use revokes the grant for both.
  */
 import { digest, newToken } from '../crypto/random.js';
-import { sql, type StoreContext } from './context.js';
+import { sql, transaction, type StoreContext } from './context.js';
 import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
 
 export interface Lifetimes {
@@ -82,36 +82,33 @@ export class Tokens {
 
   /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
   refresh(token: string, clientId: string, lifetimes: Lifetimes): Refresh {
-    const { db } = this.ctx;
-    return db
-      .transaction((): Refresh => {
-        const now = this.ctx.now();
-        const row = this.find(token, 'refresh');
-        if (!row) return { status: 'invalid', reason: 'unknown' };
-        const grant = this.grantOf(row);
-        // A token of another client is as good as unknown to this one.
-        if (grant.clientId !== clientId) return { status: 'invalid', reason: 'unknown' };
-        if (row.revoked_at !== null || grant.revokedAt !== undefined) return { status: 'invalid', reason: 'revoked' };
-        if (row.retired_at !== null) {
-          revokeGrantRows(this.ctx, grant.id, 'refresh_reuse', now);
-          return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
-        }
-        if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
+    return transaction(this.ctx, (): Refresh => {
+      const now = this.ctx.now();
+      const row = this.find(token, 'refresh');
+      if (!row) return { status: 'invalid', reason: 'unknown' };
+      const grant = this.grantOf(row);
+      // A token of another client is as good as unknown to this one.
+      if (grant.clientId !== clientId) return { status: 'invalid', reason: 'unknown' };
+      if (row.revoked_at !== null || grant.revokedAt !== undefined) return { status: 'invalid', reason: 'revoked' };
+      if (row.retired_at !== null) {
+        revokeGrantRows(this.ctx, grant.id, 'refresh_reuse', now);
+        return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
+      }
+      if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
 
-        const confirmed = row.used_at === null;
-        if (confirmed) {
-          sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
-          if (row.parent !== null) {
-            // The successor is confirmed: its parent and its never-used siblings are done.
-            sql(this.ctx, `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
-                        AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`)
-              .run(now, row.parent, row.parent, row.digest);
-          }
+      const confirmed = row.used_at === null;
+      if (confirmed) {
+        sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
+        if (row.parent !== null) {
+          // The successor is confirmed: its parent and its never-used siblings are done.
+          sql(this.ctx, `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
+                      AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`)
+            .run(now, row.parent, row.parent, row.digest);
         }
-        sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
-        return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest), confirmed };
-      })
-      .immediate();
+      }
+      sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
+      return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest), confirmed };
+    });
   }
 
   /** Introspection: the token's grant and times, or undefined when it is not active. One indexed query. */
@@ -132,22 +129,19 @@ export class Tokens {
    * clients are left alone (and the caller still answers 200, as the RFC says).
    */
   revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string } | undefined {
-    const { db } = this.ctx;
-    return db
-      .transaction(() => {
-        const tokenDigest = digest(token);
-        const row = sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
-        if (!row) return undefined;
-        const grant = this.grantOf(row);
-        if (grant.clientId !== clientId) return undefined;
-        const now = this.ctx.now();
-        if (row.kind === 'refresh') {
-          revokeGrantRows(this.ctx, row.grant_id, 'client', now);
-        } else {
-          sql(this.ctx, 'UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
-        }
-        return { kind: row.kind, grantId: row.grant_id };
-      })
-      .immediate();
+    return transaction(this.ctx, () => {
+      const tokenDigest = digest(token);
+      const row = sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
+      if (!row) return undefined;
+      const grant = this.grantOf(row);
+      if (grant.clientId !== clientId) return undefined;
+      const now = this.ctx.now();
+      if (row.kind === 'refresh') {
+        revokeGrantRows(this.ctx, row.grant_id, 'client', now);
+      } else {
+        sql(this.ctx, 'UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
+      }
+      return { kind: row.kind, grantId: row.grant_id };
+    });
   }
 }

@@ -2,7 +2,6 @@
  * The real server (startApp) on a loopback port, with options written to a real options.json in a
  * temp data folder and the log captured in memory.
  */
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp, type RunningApp } from '../../src/app.js';
@@ -10,6 +9,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import { Browser } from './browser.js';
+import { freePort } from './net.js';
 import { tempDir } from './tmp.js';
 
 export const VENDOR_ID = 'M2AB3CD4EF5GH6';
@@ -18,16 +18,7 @@ export const CLIENT_ID = 'amzn1.application-oa2-client.test';
 export const CLIENT_SECRET = 'alexa-client-secret-0123456789-abcdefghij';
 export const RS_SECRET = 'music-assistant-secret-0123456789-abcdefghij';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface TestServer {
   app: RunningApp;

@@ -21,15 +21,16 @@ function mismatch(bound: RedeemedCode, client: Client, redirectUri: string, veri
   return undefined;
 }
 
-export function authorizationCodeGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): IssuedTokens {
+export async function authorizationCodeGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): Promise<IssuedTokens> {
   const { store, config, events } = ctx;
   const code = required(params, 'code');
   const redirectUri = required(params, 'redirect_uri');
   const verifier = params.code_verifier;
 
-  // One transaction (one fsync): consume the code, check it, create the grant and its tokens, audit.
-  // Failures are returned, not thrown, so that the consumption of the code is committed with them.
-  const outcome = store.transaction((): { tokens: IssuedTokens; subjectName: string | undefined } | OAuthError => {
+  // One savepoint of a group commit (see store/group-commit.ts): consume the code, check it, create
+  // the grant and its tokens, audit. Failures are returned, not thrown, so that the consumption of
+  // the code is committed with them.
+  const outcome = await store.durable((): { tokens: IssuedTokens; subjectName: string | undefined } | OAuthError => {
     const redemption = store.codes.redeem(code);
     if (redemption.status === 'replayed') {
       // RFC 6749 §4.1.2: a code used twice revokes what it produced; one of the two users is an attacker.

@@ -1,0 +1,91 @@
+/**
+ * A budget of failures (wrong client secrets, wrong user codes) per key in a fixed window.
+ *
+ * Failures are counted by the handler that detects them, at that moment: client authentication
+ * and the user-code lookup are synchronous, so of a burst of parallel guesses exactly `limit` are
+ * tried, and correct requests are never counted however many are in flight. (express-rate-limit's
+ * skipSuccessfulRequests counts every request until its response has finished and only then takes
+ * the good ones back: with token answers waiting for a shared commit, parallel correct requests
+ * were refused with 429.) Plain volume limits stay with express-rate-limit (oauth/http.ts).
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
+import type { Limits } from '../oauth/http.js';
+
+/** Memory bound: beyond this many keys, expired windows and then the oldest are forgotten. */
+const MAX_KEYS = 10_000;
+
+interface Window {
+  failures: number;
+  resetAt: number;
+}
+
+export class FailureBudget {
+  private readonly windows = new Map<string, Window>();
+
+  constructor(
+    readonly limits: Limits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** How many keys have a window (bounded by MAX_KEYS). */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  /** Seconds until `key` may try again; 0 while it has budget left. */
+  retryAfterSeconds(key: string): number {
+    const window = this.windows.get(key);
+    if (!window) return 0;
+    const left = window.resetAt - this.now();
+    if (left <= 0) {
+      this.windows.delete(key);
+      return 0;
+    }
+    return window.failures >= this.limits.limit ? Math.ceil(left / 1000) : 0;
+  }
+
+  /** Counts one failure for `key`. */
+  record(key: string): void {
+    const now = this.now();
+    let window = this.windows.get(key);
+    if (!window || window.resetAt <= now) {
+      this.windows.delete(key);
+      this.evict(now);
+      window = { failures: 0, resetAt: now + this.limits.windowMs };
+      this.windows.set(key, window);
+    }
+    window.failures++;
+  }
+
+  /** Middleware: while the key's budget is spent, answers with `respond` and a Retry-After. */
+  guard(key: (req: Request, res: Response) => string, respond: (req: Request, res: Response) => void): RequestHandler {
+    return (req, res, next) => {
+      const wait = this.retryAfterSeconds(key(req, res));
+      if (wait === 0) {
+        next();
+        return;
+      }
+      res.set('Retry-After', String(wait));
+      respond(req, res);
+    };
+  }
+
+  private evict(now: number): void {
+    if (this.windows.size < MAX_KEYS) return;
+    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+    // Still full (someone with thousands of addresses): a Map iterates oldest first.
+    for (const key of this.windows.keys()) {
+      if (this.windows.size < MAX_KEYS) break;
+      this.windows.delete(key);
+    }
+  }
+}
+
+/**
+ * The client address as the limits see it (after `trust proxy`); IPv6 by its /56, as
+ * express-rate-limit does, because one household holds a whole IPv6 prefix.
+ */
+export function clientKey(req: Request): string {
+  return ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '', 56);
+}

@@ -20,7 +20,7 @@ import { FORM, form, send } from './lib/http.js';
 import { forwardedFor, load, mergeResults, type ConnectionScript, type LoadResult } from './lib/load.js';
 import { freePort, median, rssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
-import { renderMarkdown, renderConsole, type LoadRow, type Results } from './lib/report.js';
+import { renderMarkdown, renderConsole, type GroupCommitCounts, type LoadRow, type Results } from './lib/report.js';
 import {
   CLIENT_ID, CLIENT_SECRET, CODE_VERIFIER, DATABASE_FILE, REDIRECT_URI, RS_CLIENT_ID, RS_SECRET,
   basic, countRows, generateFernetKey, linkMany, openStore, seedCodes, seedGrants, writeOptions, type Store,
@@ -30,7 +30,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
 const EXPRESS = fileURLToPath(new URL('./servers/express-baseline.js', import.meta.url));
 const OIDC = fileURLToPath(new URL('./servers/oidc-baseline.js', import.meta.url));
-const GC_PROBE = fileURLToPath(new URL('./servers/gc-probe.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('./servers/probe.js', import.meta.url));
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -67,7 +67,7 @@ interface Ours {
   key: string;
   /** Requests sent to this process by load runs (warm-ups included). */
   requests: number;
-  /** RSS after each load run; with the GC probe loaded, also heap and RSS after a forced GC. */
+  /** RSS after each load run; with the probe loaded, also heap and RSS after a forced GC. */
   rssSeries: Array<{ after: string; requests: number; rss: number; heapAfterGc?: number; rssAfterGc?: number }>;
 }
 
@@ -75,28 +75,44 @@ async function startOurs(dataDir: string, key: string, extraArgs: string[] = [],
   const port = await freePort();
   const ingress = await freePort();
   writeOptions(dataDir, port, key);
-  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', GC_PROBE] : []), MAIN], { DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: String(ingress), INGRESS_TRUSTED_PROXIES: '127.0.0.1' });
+  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], { DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: String(ingress), INGRESS_TRUSTED_PROXIES: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}`;
   const readyMs = await waitReady(child, `${base}/healthz`);
   child.probed = probe;
   return { child, base, dataDir, key, requests: 0, rssSeries: [], readyMs };
 }
 
-/** RSS now; then, if the GC probe is loaded, heap and RSS after a forced full GC (MiB). */
+interface ProbeReading {
+  rss: number;
+  heapUsed: number;
+  groupCommit: GroupCommitCounts;
+}
+
+/** Asks the probe (bench/servers/probe.ts) of a server started with `probe` for its reading. */
+async function probeReading(child: Child): Promise<ProbeReading> {
+  const before = child.output().split('PROBE ').length;
+  child.process.kill('SIGUSR2');
+  for (let waited = 0; waited < 5000; waited += 10) {
+    const parts = child.output().split('PROBE ');
+    if (parts.length > before && parts[parts.length - 1]!.includes('\n')) return JSON.parse(parts[parts.length - 1]!.split('\n')[0]!) as ProbeReading;
+    await sleep(10);
+  }
+  throw new Error('the probe did not answer');
+}
+
+/** RSS now; then, if the probe is loaded, heap and RSS after a forced full GC (MiB). */
 async function memoryPoint(child: Child): Promise<{ rss: number; heapAfterGc?: number; rssAfterGc?: number }> {
   const rss = rssMiB(child.pid);
   if (!child.probed) return { rss };
-  const before = child.output().split('GCPROBE ').length;
-  child.process.kill('SIGUSR2');
-  for (let waited = 0; waited < 5000; waited += 10) {
-    const parts = child.output().split('GCPROBE ');
-    if (parts.length > before && parts[parts.length - 1]!.includes('\n')) {
-      const probe = JSON.parse(parts[parts.length - 1]!.split('\n')[0]!) as { rss: number; heapUsed: number };
-      return { rss, heapAfterGc: probe.heapUsed / 2 ** 20, rssAfterGc: probe.rss / 2 ** 20 };
-    }
-    await sleep(10);
-  }
-  throw new Error('the GC probe did not answer');
+  const probe = await probeReading(child);
+  return { rss, heapAfterGc: probe.heapUsed / 2 ** 20, rssAfterGc: probe.rss / 2 ** 20 };
+}
+
+/** Group commits between two probe readings. */
+function commitsBetween(before: GroupCommitCounts, after: GroupCommitCounts): GroupCommitCounts {
+  const sizes = new Map(after.sizes);
+  for (const [size, count] of before.sizes) sizes.set(size, (sizes.get(size) ?? 0) - count);
+  return { writes: after.writes - before.writes, commits: after.commits - before.commits, sizes: [...sizes].filter(([, count]) => count > 0) };
 }
 
 async function startExpress(): Promise<{ child: Child; base: string; readyMs: number }> {
@@ -217,20 +233,23 @@ async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => 
 /** A fresh server under `node --cpu-prof`, 16 connections for one run; the profile is summarized and kept. */
 async function profileRun(kind: 'refresh' | 'introspect', alexaAuth: string): Promise<Results['profiles']['refresh']> {
   const profileDir = dir(`profile-${kind}`);
-  const profiled = await startOurs(dir(`profiled-${kind}`), generateFernetKey(), ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const profiled = await startOurs(dir(`profiled-${kind}`), generateFernetKey(), ['--cpu-prof', `--cpu-prof-dir=${profileDir}`], true);
   const profStore = openStore(profiled.dataDir, profiled.key);
   const linkedProf = linkMany(profStore, 16, 0);
   profStore.close();
   const script = kind === 'refresh' ? refreshScript('/token', alexaAuth, linkedProf.map((l) => l.refreshToken)) : introspectScript('/introspect', linkedProf[0]!.accessToken);
+  // The probe forces a GC when read: read it before the load starts and after it ends, never during.
+  const countsBefore = (await probeReading(profiled.child)).groupCommit;
   const loadFrom = Number(process.hrtime.bigint() / 1000n);
   const run = await load({ url: profiled.base, connections: 16, durationS: DURATION, connection: script });
   const loadTo = Number(process.hrtime.bigint() / 1000n);
+  const groupCommit = commitsBetween(countsBefore, (await probeReading(profiled.child)).groupCommit);
   await stopChecked(profiled.child, `alexa-link (profiled, ${kind})`);
   const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');
   const keep = join(ROOT, 'dist-bench', `${kind}.cpuprofile`);
   copyFileSync(join(profileDir, file), keep);
-  const summary = { ...summarizeProfile(keep, 15, loadFrom), rps: run.rps, non2xx: run.non2xx, file: `dist-bench/${kind}.cpuprofile`, loadMs: (loadTo - loadFrom) / 1000 };
+  const summary = { ...summarizeProfile(keep, 15, loadFrom), rps: run.rps, non2xx: run.non2xx, file: `dist-bench/${kind}.cpuprofile`, loadMs: (loadTo - loadFrom) / 1000, groupCommit };
   log(`profile (${kind}): ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms; top: ${summary.top[0]?.name}`);
   return summary;
 }
@@ -348,7 +367,7 @@ async function main(): Promise<void> {
     if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline ${path}: ${reply.status} ${reply.body}`);
     return reply.json as T;
   };
-  // The main server carries the GC probe (bench/servers/gc-probe.ts) for the memory series; it only acts on SIGUSR2.
+  // The main server carries the probe (bench/servers/probe.ts) for the memory series; it only acts on SIGUSR2.
   const ours = await startOurs(dir('main'), generateFernetKey(), [], true);
   const large = await startOurs(largeDir, largeKey);
   largeStarts.push(large.readyMs);

@@ -33,7 +33,7 @@ export interface Child {
   /** Resolves with the first line of stdout that starts with `prefix` (rest of the line). */
   line: (prefix: string, timeoutMs?: number) => Promise<string>;
   stop: (timeoutMs?: number) => Promise<number | null>;
-  /** Set by the caller when the process was started with the GC probe. */
+  /** Set by the caller when the process was started with the probe (bench/servers/probe.ts). */
   probed?: boolean;
 }
 

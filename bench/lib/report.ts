@@ -18,6 +18,14 @@ export interface LoadRow {
   result: LoadResult;
 }
 
+/** Token writes and the commits they shared (src/store/group-commit.ts), counted by bench/servers/probe.ts. */
+export interface GroupCommitCounts {
+  writes: number;
+  commits: number;
+  /** [writes in one commit, how many commits had that many]. */
+  sizes: Array<[number, number]>;
+}
+
 export interface Results {
   command: string;
   code: { commit: string; changedSrc: string[]; srcHash: string };
@@ -45,7 +53,7 @@ export interface Results {
   loads: LoadRow[];
   codePools: Array<{ connections: number; seeded: number; seedSeconds: number; left: number; exhausted: number }>;
   mainDatabase: { grants: number; tokens: number; auditEvents: number };
-  profiles: Record<'refresh' | 'introspect', ProfileSummary & { rps: number; non2xx: number; file: string; loadMs: number }>;
+  profiles: Record<'refresh' | 'introspect', ProfileSummary & { rps: number; non2xx: number; file: string; loadMs: number; groupCommit: GroupCommitCounts }>;
   year: YearResult;
   totalSeconds: number;
 }
@@ -190,7 +198,7 @@ function profileTables(title: string, p: Results['profiles']['refresh']): string
 function memoryVerdict(series: Results['rss']['series']): string[] {
   const heaps = series.map((s) => s.heapAfterGc).filter((h): h is number => h !== undefined);
   const rssValues = series.map((s) => s.rss);
-  if (heaps.length < 3) return [`RSS ranged ${f1(Math.min(...rssValues))}–${f1(Math.max(...rssValues))} MiB over the runs (no GC probe readings).`];
+  if (heaps.length < 3) return [`RSS ranged ${f1(Math.min(...rssValues))}–${f1(Math.max(...rssValues))} MiB over the runs (no probe readings).`];
   const first = heaps[0]!;
   const last = heaps[heaps.length - 1]!;
   const requests = series[series.length - 1]!.requests - series[0]!.requests;
@@ -223,6 +231,7 @@ export function renderMarkdown(results: Results): string {
   const oidcRefresh16 = oidcRef(results, refresh16)!;
   const oidcRefresh1 = oidcRef(results, refresh1)!;
   const code16 = ours(results, 'code', 16)!;
+  const slowest16 = [refresh16, code16].reduce((a, b) => (b.result.p99 > a.result.p99 ? b : a));
   const fullMs = fs.full.medianUs / 1000;
   const refreshFsyncMs = c.refresh * fullMs;
   const ceiling = 1000 / refreshFsyncMs;
@@ -235,12 +244,16 @@ export function renderMarkdown(results: Results): string {
   const refreshMet = all.filter((t) => t.name.startsWith('refresh throughput')).every((t) => t.met);
   const introMet = all.filter((t) => t.name.startsWith('introspection throughput')).every((t) => t.met);
   const p99Met = all[0]!.met;
-  // V8 charges time inside better-sqlite3's native methods to the JavaScript function that called them.
-  const commitShare =
-    topShare(pr, (n) => n.startsWith('sqliteTransaction ')) + (c.refresh > 1 ? topShare(pr, (n) => n.startsWith('record dist/store/audit.js')) : 0);
+  // V8 charges time inside better-sqlite3's native methods to the JavaScript function that called
+  // them: the group's COMMIT (and its fsync) to GroupCommit.settle.
+  const isCommit = (n: string): boolean => n.startsWith('settle dist/store/group-commit.js');
+  const commitShare = topShare(pr, isCommit) + (c.refresh > 1 ? topShare(pr, (n) => n.startsWith('record dist/store/audit.js')) : 0);
   const dbShareRefresh = areaShare(pr, 'better-sqlite3') + areaShare(pr, 'alexa-link store');
-  const commitMs = pr.top.filter((t) => t.name.startsWith('sqliteTransaction ')).reduce((sum, t) => sum + t.selfMs, 0);
-  const commitMsPerRefresh = commitMs / Math.max(1, (pr.rps * pr.loadMs) / 1000);
+  const commitMs = pr.top.filter((t) => isCommit(t.name)).reduce((sum, t) => sum + t.selfMs, 0);
+  const gc = pr.groupCommit;
+  const perCommit = gc.writes / Math.max(1, gc.commits);
+  const commitMsPerRefresh = commitMs / Math.max(1, gc.writes);
+  const sizeList = gc.sizes.map(([size, count]) => `${size}: ${f0(count)}`).join(', ');
   const dbShareIntro = areaShare(pi, 'better-sqlite3') + areaShare(pi, 'alexa-link store');
   const prepareShare = Math.max(topShare(pr, (n) => n.startsWith('prepare better-sqlite3')), topShare(pi, (n) => n.startsWith('prepare better-sqlite3')));
   const sessionShareIntro = areaShare(pi, 'express-session');
@@ -359,7 +372,7 @@ export function renderMarkdown(results: Results): string {
     `process: \`Store.open\` ${results.seeding.openMs.map(f0).join(', ')} ms, \`store.prune()\` ${results.seeding.pruneMs.map(f0).join(', ')} ms. RSS is VmRSS from /proc/<pid>/status.`,
     `At the end the main database held ${f0(results.mainDatabase.grants)} grants (100 seeded, the rest from the exchanges that counted commits), ${f0(results.mainDatabase.tokens)} tokens and ${f0(results.mainDatabase.auditEvents)} audit events.`,
     '',
-    'The main server after each round of load. It was started with `--expose-gc` and a bench preload (`bench/servers/gc-probe.ts`)',
+    'The main server after each round of load. It was started with `--expose-gc` and a bench preload (`bench/servers/probe.ts`)',
     'that, on SIGUSR2 only, forces a full garbage collection and reports `process.memoryUsage()`: RSS is read first, then the',
     'probe runs, so the RSS column is the natural one.',
     '',
@@ -371,8 +384,8 @@ export function renderMarkdown(results: Results): string {
     '',
     '## Durable commits and where the time goes',
     '',
-    'Commits per request, read from the server\'s own WAL around one request (frames that end a transaction); in WAL mode with',
-    '`synchronous=FULL`, each commit is one fsync of the WAL file:',
+    'Commits per request, read from the server\'s own WAL around one request sent alone (frames that end a transaction); in WAL',
+    'mode with `synchronous=FULL`, each commit is one fsync of the WAL file:',
     '',
     '| request | commits |',
     '| --- | ---: |',
@@ -386,16 +399,21 @@ export function renderMarkdown(results: Results): string {
     `synchronous=NORMAL ${f0(fs.normal.medianUs)} µs median (mean ${f0(fs.normal.meanUs)}, p90 ${f0(fs.normal.p90Us)}): FULL costs ${ratio(fs.full.medianUs / fs.normal.medianUs)}.`,
     '',
     'better-sqlite3 is synchronous: while SQLite waits for the fsync, the server\'s only JavaScript thread waits with it and',
-    'nothing else is served. The fsyncs alone bound refresh throughput at',
-    `${c.refresh} × ${f2(fullMs)} ms = ${f2(refreshFsyncMs)} ms per refresh → ≈ ${f0(ceiling)} refreshes/s on this disk${c.refresh > 1 ? ` (one commit per refresh: ≈ ${f0(ceilingOne)}/s)` : ''};`,
-    `measured ${f0(refresh1.result.rps)} at 1 connection and ${f0(refresh16.result.rps)} at 16. A real refresh commit writes more pages than that single row`,
-    `(token rows, their three indexes, the grant, the audit row and its indexes): under refresh load, BEGIN/COMMIT took ${f2(commitMsPerRefresh)} ms per`,
-    `refresh, ${f1(commitShare)} % of the server\'s busy time (profile below). The other ${f1(100 - commitShare)} % is CPU work.`,
+    `nothing else is served. One commit per refresh would bound refresh throughput at ${c.refresh} × ${f2(fullMs)} ms = ${f2(refreshFsyncMs)} ms per refresh →`,
+    `≈ ${f0(ceiling)} refreshes/s on this disk. So the token endpoint\'s writes use a group commit (\`src/store/group-commit.ts\`): each runs at once`,
+    'in its own savepoint, the transaction stays open until the end of the event-loop turn, and one COMMIT makes all of its writes',
+    'durable before any of them is answered. A request sent alone still gets its own commit (table above); under load they share:',
+    `in the profiled 16-connection refresh run below, ${f0(gc.writes)} refreshes made ${f0(gc.commits)} commits, **${f1(perCommit)} refreshes per commit**`,
+    `(refreshes in one commit: number of commits — ${sizeList}).`,
+    `Measured ${f0(refresh1.result.rps)} refreshes/s at 1 connection (nothing to share: each waits for its own fsync) and ${f0(refresh16.result.rps)} at 16.`,
+    `Under that refresh load the COMMITs took ${f2(commitMsPerRefresh)} ms per refresh (${f2(commitMs / Math.max(1, gc.commits))} ms per commit, which writes the pages of all`,
+    `its refreshes: token rows, their indexes, the grant, the audit row), ${f1(commitShare)} % of the server\'s busy time (profile below).`,
+    `The other ${f1(100 - commitShare)} % is CPU work.`,
     '',
     'CPU profiles (`node --cpu-prof`) of a fresh server under each load. V8 charges the time spent inside better-sqlite3\'s native',
-    'methods to the JavaScript function that calls them: `sqliteTransaction` is BEGIN/COMMIT (the COMMIT waits for the fsync),',
-    '`prepare` is SQL compilation, and a store function\'s self time includes the statements it runs' +
-      (c.refresh > 1 ? ' (`record` in `dist/store/audit.js` is an autocommitted INSERT, with its own fsync).' : '.'),
+    'methods to the JavaScript function that calls them: `settle` in `dist/store/group-commit.js` is the group\'s COMMIT (it waits for',
+    'the fsync), `transaction` in better-sqlite3 the savepoints, `prepare` SQL compilation, and a store function\'s self time includes',
+    'the statements it runs' + (c.refresh > 1 ? ' (`record` in `dist/store/audit.js` is an autocommitted INSERT, with its own fsync).' : '.'),
     '',
     ...profileTables('Refresh', pr),
     ...profileTables('Introspection', pi),
@@ -410,8 +428,9 @@ export function renderMarkdown(results: Results): string {
           `Ours: ${f0(refresh1.result.rps)} / ${f0(refresh16.result.rps)} req/s at 1 / 16 connections; oidc-provider: ${f0(oidcRefresh1.result.rps)} / ${f0(oidcRefresh16.result.rps)}.`,
           'The two do different work. oidc-provider, configured by default for a confidential client, stores one access token in a',
           'JavaScript Map and returns the same refresh token: no rotation, nothing on disk. Ours rotates with successor confirmation',
-          `(3 UPDATEs, 2 INSERTs) and an audit INSERT, and answers only once that is on disk: ${c.refresh === 1 ? 'one commit' : `${c.refresh} commits`} with an fsync (≈ ${f2(fullMs)} ms for one row here, ${f2(commitMsPerRefresh)} ms per refresh under load)`,
-          `during which the event loop is blocked. In the refresh profile, BEGIN/COMMIT${c.refresh > 1 ? ' and the autocommitted audit INSERT' : ' (the COMMIT includes the fsync)'}`,
+          `(3 UPDATEs, 2 INSERTs) and an audit INSERT, and answers only once that is on disk: a commit with an fsync, during which the`,
+          `event loop is blocked, shared with the refreshes of the same moment (${f1(perCommit)} per commit at 16 connections, ${f2(commitMsPerRefresh)} ms per refresh;`,
+          `at 1 connection each refresh waits for its own, ≈ ${f2(fullMs)} ms for one row here). In the refresh profile the COMMITs`,
           `take ${f1(commitShare)} % of the busy time, and all SQLite work together (better-sqlite3 plus the store\'s statements) ${f1(dbShareRefresh)} %;`,
           'the rest is Node\'s HTTP stack, Express and its middleware, crypto (two new tokens, SHA-256 digests, Fernet for the audit',
           'row) and garbage collection.',
@@ -439,8 +458,10 @@ export function renderMarkdown(results: Results): string {
           '### Why p99 at 16 connections is above 50 ms',
           '',
           'With one thread and synchronous SQLite, 16 concurrent requests wait in line: latency ≈ 16 × the time one request',
-          'occupies the event loop. A refresh occupies it for ≈ ' + `${f2(1000 / refresh16.result.rps)} ms (1 / throughput), so p50 is ≈ ${f0((16 * 1000) / refresh16.result.rps)} ms and p99 adds`,
-          'fsync variance and garbage-collection pauses. Fewer commits per request and less per-request middleware lower both.',
+          `occupies the event loop. ${slowest16.scenario} (the slowest here: p50 ${f2(slowest16.result.p50)} ms, p99 ${f2(slowest16.result.p99)} ms) occupies it for ≈ ` +
+            `${f2(1000 / slowest16.result.rps)} ms (1 / throughput), so p50 is ≈ ${f0((16 * 1000) / slowest16.result.rps)} ms and p99 adds`,
+          `fsync variance (one commit here: median ${f0(fs.full.medianUs)} µs, p90 ${f0(fs.full.p90Us)} µs), CPU steal by other guests (last column of the table) and`,
+          'garbage-collection pauses; the load generator shares the two CPUs. Less CPU per request lowers all of it.',
           '',
         ]),
     '## Database size after a simulated year',

@@ -544,9 +544,8 @@ export function renderMarkdown(results: Results): string {
     findings.push(
       `**Start-up grows with the database**: ${f0(readyOurs)} ms with a small database, ${f0(readyLarge)} ms with ${f0(results.seeding.grants)} grants ` +
         `(still under the target). \`Store.open\` takes ${f0(openMs)} ms there, most of it the \`PRAGMA quick_check\` (reads every page) of the ` +
-        `read-only pre-check in \`src/store/database.ts\`; \`startApp\` then runs \`store.prune()\` (${f0(pruneMs)} ms, previous finding) before it listens. ` +
-        'The quick_check is deliberate (a damaged file is caught before anything writes to it); the prune could run after listening ' +
-        '(its timer runs it anyway), or get cheaper as proposed above.',
+        'read-only pre-check in `src/store/database.ts` (the first prune runs only once the server listens). ' +
+        'The quick_check is deliberate: a damaged file is caught before anything writes to it.',
     );
   }
   findings.push(

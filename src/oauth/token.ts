@@ -1,12 +1,12 @@
 /** POST /token (RFC 6749 §3.2): client authentication, then the grant type's handler. */
 import type { Request, RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
+import { clientKey } from '../server/failure-budget.js';
 import type { IssuedTokens } from '../store/index.js';
 import { authenticateClient, ClientAuthError, type Client } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
-import { clientKey } from '../server/failure-budget.js';
 import { noStore } from './http.js';
 import { formParams, required, type Params } from './params.js';
 

@@ -44,4 +44,22 @@ describe('50 parallel requests', () => {
     expect((await refresh(server, successors[3]!)).json).toMatchObject({ error: 'invalid_grant' });
     expect((await refresh(server, linked.refreshToken)).json).toMatchObject({ error: 'invalid_grant' });
   });
+
+  it('50 successors of one refresh token, presented at once: exactly one success; the others are reuse, and the grant is revoked', async () => {
+    // Its own server: the 101 token calls here would otherwise share the per-IP budget (300/min) with the tests above.
+    const own = await startTestServer({ log_level: 'warning' });
+    try {
+      const linked = await link(own, ALICE);
+      const successors: string[] = [];
+      for (let i = 0; i < 50; i++) successors.push((await refresh(own, linked.refreshToken)).json!.refresh_token as string);
+      const responses = await Promise.all(successors.map((successor) => refresh(own, successor)));
+      const winners = responses.filter((response) => response.status === 200);
+      expect(winners).toHaveLength(1);
+      expect(responses.filter((response) => response.json?.error === 'invalid_grant')).toHaveLength(49);
+      // Two lineages in use at once means a copied token: nobody keeps the link.
+      expect((await introspect(own, winners[0]!.json!.access_token as string, RS_SECRET)).json).toEqual({ active: false });
+    } finally {
+      await own.close();
+    }
+  });
 });

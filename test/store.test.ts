@@ -203,6 +203,26 @@ describe('store: single-use operations under real concurrency (separate processe
     const children = reopened.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number };
     expect(children.n).toBe(4);
   });
+
+  it('racing the confirmation (8 processes, each with another successor of one token): exactly one succeeds, and the grant is revoked', async () => {
+    const { store, dataDir, keys } = openStore();
+    const linked = link(store, ALICE);
+    // Eight presentations of the unconfirmed token: eight sibling successors.
+    const successors = Array.from({ length: 8 }, () => {
+      const outcome = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
+      if (outcome.status !== 'ok') throw new Error('setup refresh failed');
+      return outcome.tokens.refreshToken;
+    });
+    store.close();
+    const outcomes = await race(8, (racer) => [dataDir, keys[0]!, 'refresh', successors[racer]!, CLIENT_ID]);
+    // The first use of any successor retires the parent and every sibling in the same transaction.
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
+    // A second lineage presented afterwards is reuse: the grant is revoked, so the rest are refused.
+    expect(outcomes.filter((outcome) => outcome === 'reuse')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'invalid')).toHaveLength(6);
+    const reopened = track(openStore({ dataDir, keys })).store;
+    expect(reopened.grants.get(linked.tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
+  });
 });
 
 describe('store: refresh rotation with successor confirmation', () => {

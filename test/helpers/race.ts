@@ -4,8 +4,10 @@ import { createInterface } from 'node:readline';
 
 const WORKER = new URL('./race-worker.mjs', import.meta.url).pathname;
 
-export async function race(count: number, args: string[]): Promise<string[]> {
-  const children = Array.from({ length: count }, () => spawn(process.execPath, [WORKER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+/** `args` are the worker's arguments, the same for every racer or per racer (by index). */
+export async function race(count: number, args: string[] | ((racer: number) => string[])): Promise<string[]> {
+  const argsOf = typeof args === 'function' ? args : () => args;
+  const children = Array.from({ length: count }, (_, racer) => spawn(process.execPath, [WORKER, ...argsOf(racer)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const outputs = children.map((child) => {
     const lines = createInterface({ input: child.stdout });
     const all: string[] = [];

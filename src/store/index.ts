@@ -6,7 +6,7 @@ import { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes, type RedeemedCode } from './codes.js';
-import { transaction, type StoreContext } from './context.js';
+import { sql, transaction, type StoreContext } from './context.js';
 import { GroupCommit } from './group-commit.js';
 import { DATABASE_FILE, openDatabase, type Db } from './database.js';
 import { Grants } from './grants.js';
@@ -149,8 +149,7 @@ export class Store {
   /** Cheap liveness check for /healthz: the database answers a query. */
   healthy(): boolean {
     try {
-      this.ctx.group.settle();
-      return (this.ctx.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+      return (sql(this.ctx, 'SELECT 1 AS ok').get() as { ok: number }).ok === 1;
     } catch {
       return false;
     }

@@ -3,7 +3,7 @@
  */
 import { PROTOCOL } from '../config/options.js';
 import { FernetError } from '../crypto/fernet.js';
-import { transaction, type StoreContext } from './context.js';
+import { sql, transaction, type StoreContext } from './context.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
 
 const DAY_MS = 86_400_000;
@@ -23,9 +23,9 @@ export interface PruneResult {
  * stays for the history). Only the grants that just lost tokens are looked at: no table scan.
  */
 function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: number; grantsEnded: number } {
-  const deleted = ctx.db.prepare('DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now) as Array<{ grant_id: string }>;
+  const deleted = sql(ctx, 'DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now) as Array<{ grant_id: string }>;
   const affected = new Set(deleted.map((row) => row.grant_id));
-  const end = ctx.db.prepare(`UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
+  const end = sql(ctx, `UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`);
   let grantsEnded = 0;
   for (const grantId of affected) grantsEnded += end.run(now, grantId).changes;
@@ -34,18 +34,17 @@ function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: num
 
 /** Deletes what has expired; keeps what replay detection and the panel's history still need. */
 export function prune(ctx: StoreContext): PruneResult {
-  const { db } = ctx;
   const now = ctx.now();
   const historyCutoff = now - PROTOCOL.historyRetentionDays * DAY_MS;
   return transaction(ctx, () => ({
-    pendingRequests: db.prepare('DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
+    pendingRequests: sql(ctx, 'DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
     // Consumed codes are kept a while so that a late replay still revokes what they produced.
-    authorizationCodes: db.prepare('DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
+    authorizationCodes: sql(ctx, 'DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
     // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
     ...endGrantsOfExpiredTokens(ctx, now),
-    grants: db.prepare('DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
-    sessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
-    auditEvents: db.prepare('DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
+    grants: sql(ctx, 'DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
+    sessions: sql(ctx, 'DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
+    auditEvents: sql(ctx, 'DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
   }));
 }
 
@@ -69,19 +68,17 @@ export interface ReencryptResult {
  * A generator, so the server can run it in the background between requests.
  */
 export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<ReencryptProgress, ReencryptResult> {
-  const { db, keys } = ctx;
+  const { keys } = ctx;
   const result: ReencryptResult = { reencrypted: 0, current: 0 };
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
-    // Between steps the token endpoint may have opened a group: read only committed rows.
-    ctx.group.settle();
-    const total = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    const page = db.prepare(`SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`);
-    const updates = new Map(columns.map((column) => [column, db.prepare(`UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`)]));
+    // Through sql() at every use: between steps the token endpoint may have opened a group, and
+    // sql() commits it first, so a step reads only committed rows.
+    const total = (sql(ctx, `SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const page = `SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`;
     let lastRowid = 0;
     let done = 0;
     for (;;) {
-      ctx.group.settle();
-      const rows = page.all(lastRowid, batchSize) as Array<Record<string, string | number | null>>;
+      const rows = sql(ctx, page).all(lastRowid, batchSize) as Array<Record<string, string | number | null>>;
       if (rows.length === 0) break;
       transaction(ctx, () => {
         for (const row of rows) {
@@ -93,7 +90,7 @@ export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<R
               result.current++;
               continue;
             }
-            updates.get(column)!.run(keys.encrypt(opened.value), row._rowid, sealed);
+            sql(ctx, `UPDATE ${table} SET ${column} = ? WHERE rowid = ? AND ${column} = ?`).run(keys.encrypt(opened.value), row._rowid, sealed);
             result.reencrypted++;
           }
         }
@@ -117,12 +114,11 @@ export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onPr
 
 /** For each key of the ring, how many encrypted values it opens; values no key opens are counted apart. */
 export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: number } {
-  ctx.group.settle();
   const perKey = new Array<number>(ctx.keys.size).fill(0);
   let unreadable = 0;
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
     for (const column of columns) {
-      for (const row of ctx.db.prepare(`SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).iterate() as Iterable<{ v: string }>) {
+      for (const row of sql(ctx, `SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).iterate() as Iterable<{ v: string }>) {
         try {
           perKey[ctx.keys.open(row.v).keyIndex]!++;
         } catch (error) {
@@ -136,8 +132,7 @@ export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: num
 }
 
 export function counts(ctx: StoreContext): Record<string, number> {
-  ctx.group.settle();
-  const count = (sql: string): number => (ctx.db.prepare(sql).get(ctx.now()) as { n: number }).n;
+  const count = (text: string): number => (sql(ctx, text).get(ctx.now()) as { n: number }).n;
   return {
     pendingRequests: count('SELECT count(*) AS n FROM pending_requests WHERE expires_at > ?'),
     activeGrants: count('SELECT count(*) AS n FROM grants WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),

@@ -16,7 +16,7 @@ import { startNotifier } from './notifier.js';
 import { createIngressApp } from './server/ingress-app.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { Supervisor, addonSlug, panelUrl } from './supervisor.js';
-import { Store } from './store/index.js';
+import { previousKeysInUse, Store } from './store/index.js';
 
 export interface RunningApp {
   store: Store;
@@ -38,6 +38,11 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** host:port of a listening address, IPv6 in brackets, for URLs. */
+function hostPort(address: AddressInfo): string {
+  return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -64,7 +69,7 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
     const step = steps.next();
     if (step.done) {
       const usage = store.keyUsage();
-      if (usage.perKey.slice(1).every((count) => count === 0) && usage.unreadable === 0) {
+      if (!previousKeysInUse(usage) && usage.unreadable === 0) {
         logger.notice(`Re-encryption done (${step.value.reencrypted} values moved). Every value is under the current key: "previous_encryption_keys" can now be emptied.`);
       } else {
         logger.warning('Re-encryption finished, but some values still need a previous key', { perKey: usage.perKey, unreadable: usage.unreadable });
@@ -84,11 +89,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const events = new Events(logger);
     const supervisor = new Supervisor(config.supervisorUrl, config.supervisorToken, logger);
     if (config.notify && supervisor.available) startNotifier(events, supervisor);
-    const panel = { url: panelUrl(config.homeAssistantUrl, addonSlug(process.env.HOSTNAME)) };
+    const slug = addonSlug(process.env.HOSTNAME);
+    const panel = { url: panelUrl(config.homeAssistantUrl, slug) };
     if (!config.homeAssistantUrl && supervisor.available) {
       // Not awaited: start-up does not wait for the Supervisor; the waiting page links once it is known.
       void supervisor.externalUrl().then((external) => {
-        panel.url = panelUrl(external, addonSlug(process.env.HOSTNAME));
+        panel.url = panelUrl(external, slug);
         if (panel.url) logger.info('Waiting pages link to the Home Assistant panel', { url: panel.url });
       });
     }
@@ -101,15 +107,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     publicServer.headersTimeout = 10_000;
     const address = await listen(publicServer, config.publicPort, config.host);
     const scheme = config.tls ? 'https' : 'http';
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    logger.info(`Public listener on ${scheme}://${host}:${address.port}`, { issuer: config.publicUrl });
+    const publicUrl = `${scheme}://${hostPort(address)}`;
+    logger.info(`Public listener on ${publicUrl}`, { issuer: config.publicUrl });
 
     const ingressServer = createHttpServer(createIngressApp({ config, store, logger }));
     ingressServer.requestTimeout = 30_000;
     guardConnections(ingressServer, config.ingressTrustedProxies, (peer) => logger.warning('Refused a connection to the ingress listener from an untrusted peer', { peer }));
     const ingressAddress = await listen(ingressServer, config.ingressPort, config.host);
-    const ingressHost = ingressAddress.family === 'IPv6' ? `[${ingressAddress.address}]` : ingressAddress.address;
-    logger.info(`Ingress listener on http://${ingressHost}:${ingressAddress.port}`, { trusted: config.ingressTrustedProxies });
+    const ingressUrl = `http://${hostPort(ingressAddress)}`;
+    logger.info(`Ingress listener on ${ingressUrl}`, { trusted: config.ingressTrustedProxies });
     // The first prune runs once both listeners answer, so a large database does not delay readiness.
     setImmediate(() => {
       try {
@@ -128,8 +134,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       events,
       publicServer,
       ingressServer,
-      publicUrl: `${scheme}://${host}:${address.port}`,
-      ingressUrl: `http://${ingressHost}:${ingressAddress.port}`,
+      publicUrl,
+      ingressUrl,
       reencryption,
       close: () => {
         closing ??= (async () => {

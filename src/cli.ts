@@ -12,10 +12,11 @@
  * may run while the server runs: SQLite's WAL lets both work on the database.
  */
 import { removeSnapshot, writeSnapshot } from './backup.js';
-import { loadConfig } from './config/load.js';
+import { loadConfig, type Config } from './config/load.js';
 import { generateFernetKey } from './crypto/fernet.js';
+import { HA_USER_ID } from './server/ingress-guard.js';
 import { StartupError } from './errors.js';
-import { Store } from './store/index.js';
+import { previousKeysInUse, Store } from './store/index.js';
 
 const USAGE = `Usage: node dist/cli.js <command>
   generate-key             print a new encryption key and how to store it with !secret
@@ -27,15 +28,11 @@ const USAGE = `Usage: node dist/cli.js <command>
 
 type Out = (line: string) => void;
 
-function openStore(): Store {
+function withStore<T>(fn: (store: Store, config: Config) => T): T {
   const config = loadConfig();
-  return Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
-}
-
-function withStore<T>(fn: (store: Store) => T): T {
-  const store = openStore();
+  const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
   try {
-    return fn(store);
+    return fn(store, config);
   } finally {
     store.close();
   }
@@ -86,14 +83,14 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         });
         const usage = store.keyUsage();
         out(`rotate-key: ${result.reencrypted} values re-encrypted, ${result.current} already under the current key`);
-        const stillNeeded = usage.perKey.slice(1).some((count) => count > 0);
+        const stillNeeded = previousKeysInUse(usage);
         out(stillNeeded ? 'Some values still need a previous key (written meanwhile?): run rotate-key again.' : 'Every value is under the current key: previous_encryption_keys can be emptied.');
         return stillNeeded || usage.unreadable > 0 ? 1 : 0;
       });
     }
     case 'revoke': {
       const user = option(args, '--user');
-      if (!user || !/^[A-Za-z0-9_-]{1,64}$/.test(user)) {
+      if (!user || !HA_USER_ID.test(user)) {
         err('revoke needs --user <Home Assistant user id> (Settings → People → Users → the user, advanced mode)');
         return 2;
       }
@@ -104,13 +101,11 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         return 0;
       });
     }
-    case 'backup-snapshot': {
-      const config = loadConfig();
-      return withStore((store) => {
+    case 'backup-snapshot':
+      return withStore((store, config) => {
         out(`snapshot written: ${writeSnapshot(store, config.dataDir)}`);
         return 0;
       });
-    }
     case 'backup-cleanup': {
       const config = loadConfig();
       out(removeSnapshot(config.dataDir) ? 'snapshot removed' : 'no snapshot to remove');

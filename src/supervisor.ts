@@ -1,7 +1,7 @@
 /**
  * The Home Assistant Supervisor API, reached with SUPERVISOR_TOKEN (config.yaml:
  * `homeassistant_api: true`). Used for HA's external URL (the waiting page's link to the panel)
- * and, later, persistent notifications. Every call is bounded in time and never throws.
+ * and persistent notifications. Every call is bounded in time and never throws.
  */
 import type { Logger } from './log/logger.js';
 

@@ -28,6 +28,11 @@ declare module 'express-session' {
 
 const MAX_STATE_LENGTH = 2048;
 
+/** A state we accept and echo: printable ASCII (VSCHAR), at most MAX_STATE_LENGTH characters. */
+function usableState(state: string): boolean {
+  return state.length <= MAX_STATE_LENGTH && VSCHAR.test(state);
+}
+
 /** A page for the person in Alexa's browser: an error that must not be redirected anywhere. */
 export function errorPage(res: Response, status: number, title: string, message: string): void {
   res.status(status).render('error', { title, message });
@@ -62,7 +67,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
 
     // An unusable state is not echoed back (it could be huge or carry anything).
     const rawState = single(query.state);
-    const stateValue = rawState !== undefined && rawState.length <= MAX_STATE_LENGTH && VSCHAR.test(rawState) ? rawState : undefined;
+    const stateValue = rawState !== undefined && usableState(rawState) ? rawState : undefined;
     const back = (error: OAuthError): void =>
       redirectWith(res, redirectUri, { error: error.code, error_description: error.description, state: stateValue, iss: config.publicUrl });
 
@@ -70,7 +75,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
     try {
       params = readParams(query);
       if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'response_type must be code');
-      if (params.state !== undefined && (params.state.length > MAX_STATE_LENGTH || !VSCHAR.test(params.state))) {
+      if (params.state !== undefined && !usableState(params.state)) {
         throw new OAuthError('invalid_request', 'state must be printable ASCII of at most 2048 characters');
       }
       if (params.code_challenge_method !== undefined && params.code_challenge_method !== 'S256') {

@@ -17,12 +17,17 @@ const NAMED: Record<string, Array<[string, number, 'ipv4' | 'ipv6']>> = {
   uniquelocal: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
 };
 
+/** "a.b.c.d", "a.b.c.d/n" or an IPv6 address with or without /n; no prefix means the one address. */
+function subnet(entry: string): [string, number, 'ipv4' | 'ipv6'] {
+  const [address, prefix] = entry.split('/') as [string, string | undefined];
+  const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  return [address, Number(prefix ?? (family === 'ipv6' ? 128 : 32)), family];
+}
+
 export function peerList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
-    for (const [address, prefix, family] of NAMED[entry] ?? [[entry.split('/')[0]!, Number(entry.split('/')[1] ?? (isIP(entry) === 6 ? 128 : 32)), isIP(entry.split('/')[0]!) === 6 ? 'ipv6' : 'ipv4'] as [string, number, 'ipv4' | 'ipv6']]) {
-      list.addSubnet(address, prefix, family);
-    }
+    for (const [address, prefix, family] of NAMED[entry] ?? [subnet(entry)]) list.addSubnet(address, prefix, family);
   }
   return list;
 }
@@ -49,7 +54,8 @@ export function guardConnections(server: Server, trusted: readonly string[], onR
   });
 }
 
-const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The shape of a Home Assistant user id (also what `cli.js revoke --user` accepts). */
+export const HA_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 function headerText(value: string | string[] | undefined, max: number): string | undefined {
@@ -69,7 +75,7 @@ declare module 'express-serve-static-core' {
 /** Sets res.locals.user from the ingress headers, or answers 401. Also the path prefix. */
 export const identify: RequestHandler = (req, res, next) => {
   const id = req.headers['x-remote-user-id'];
-  if (typeof id !== 'string' || !USER_ID.test(id)) {
+  if (typeof id !== 'string' || !HA_USER_ID.test(id)) {
     res.status(401).type('text/plain').send('Open Alexa Link from the Home Assistant sidebar.\n');
     return;
   }

@@ -10,7 +10,7 @@ import { sql, transaction, type StoreContext } from './context.js';
 import { GroupCommit } from './group-commit.js';
 import { DATABASE_FILE, openDatabase, type Db } from './database.js';
 import { Grants } from './grants.js';
-import { counts, keyUsage, prune, reencrypt, reencryptSteps, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
+import { counts, keyUsage, prune, reencrypt, reencryptSteps, type KeyUsage, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
 import { Notices } from './notices.js';
 import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
@@ -21,6 +21,7 @@ export type { Grant } from './grants.js';
 export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export type { RedeemedCode, Redemption } from './codes.js';
 export { DATABASE_FILE };
+export { previousKeysInUse, type KeyUsage } from './maintenance.js';
 
 export interface StoreOptions {
   dataDir: string;
@@ -138,7 +139,7 @@ export class Store {
     this.ctx.db.prepare('VACUUM INTO ?').run(file);
   }
 
-  keyUsage(): { perKey: number[]; unreadable: number } {
+  keyUsage(): KeyUsage {
     return keyUsage(this.ctx);
   }
 

@@ -112,8 +112,20 @@ export function reencrypt(ctx: StoreContext, options: { batchSize?: number; onPr
   }
 }
 
+export interface KeyUsage {
+  /** Values each key of the ring opens (index 0: the current key). */
+  perKey: number[];
+  /** Values no configured key opens. */
+  unreadable: number;
+}
+
+/** Whether any value still needs one of the previous keys. */
+export function previousKeysInUse(usage: KeyUsage): boolean {
+  return usage.perKey.slice(1).some((count) => count > 0);
+}
+
 /** For each key of the ring, how many encrypted values it opens; values no key opens are counted apart. */
-export function keyUsage(ctx: StoreContext): { perKey: number[]; unreadable: number } {
+export function keyUsage(ctx: StoreContext): KeyUsage {
   const perKey = new Array<number>(ctx.keys.size).fill(0);
   let unreadable = 0;
   for (const { table, columns } of ENCRYPTED_COLUMNS) {

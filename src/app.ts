@@ -80,9 +80,10 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
   }
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+/** `now`: the store's clock (token times, expiry); tests set it to step over time-based rules. */
+export async function startApp(config: Config, logger: Logger, options: { now?: () => number } = {}): Promise<RunningApp> {
   restoreFromSnapshot(config.dataDir, logger);
-  const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys });
+  const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, ...(options.now ? { now: options.now } : {}) });
   try {
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 

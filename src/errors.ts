@@ -41,15 +41,19 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
 export class OAuthError extends Error {
   override name = 'OAuthError';
   readonly status: number;
+  /** Sent as Retry-After when set: the error is temporary and the client should come back. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: OAuthErrorCode,
     /** Safe to show to the client: never contains a token, code or secret. */
     readonly description: string,
     status?: number,
+    retryAfterSeconds?: number,
   ) {
     super(`${code}: ${description}`);
     this.status = status ?? DEFAULT_STATUS[code];
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 
   /** RFC 6749 §5.2 body. */

@@ -1,13 +1,19 @@
 /** Refresh rotation over HTTP, revocation and introspection edge cases. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROTOCOL } from '../src/config/options.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, refresh } from './helpers/link.js';
 import { CLIENT_ID, CLIENT_SECRET, RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { clock } from './helpers/store.js';
+import { tempDir } from './helpers/tmp.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };
+const REPEAT_MS = PROTOCOL.refreshRepeatSeconds * 1000;
+// The store's clock, stepped over the repeat window instead of waiting it out.
+const time = clock(Date.now());
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({}, tempDir(), {}, time);
 });
 afterAll(() => server.close());
 
@@ -17,6 +23,7 @@ describe('refresh rotation with successor confirmation', () => {
   it('the old refresh token keeps working until its successor is used', async () => {
     const linked = await link(server, ALICE);
     const first = await refresh(server, linked.refreshToken);
+    time.advance(REPEAT_MS);
     const again = await refresh(server, linked.refreshToken);
     expect([first.status, again.status]).toEqual([200, 200]);
     expect(first.headers.get('cache-control')).toBe('no-store');
@@ -45,6 +52,7 @@ describe('refresh rotation with successor confirmation', () => {
     for (let round = 0; round < 5; round++) {
       // The response to this refresh is "lost": the client never sees the successor.
       expect((await refresh(server, current)).status).toBe(200);
+      time.advance(REPEAT_MS);
       const delivered = await refresh(server, current);
       expect(delivered.status).toBe(200);
       current = tokenOf(delivered).refresh;
@@ -52,6 +60,27 @@ describe('refresh rotation with successor confirmation', () => {
     const final = await refresh(server, current);
     expect(final.status).toBe(200);
     expect((await introspect(server, tokenOf(final).access, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
+  });
+
+  it(`presented again within ${PROTOCOL.refreshRepeatSeconds} s of its rotation: 429 with Retry-After, never invalid_grant, and the token stays valid`, async () => {
+    const linked = await link(server, ALICE);
+    const first = tokenOf(await refresh(server, linked.refreshToken));
+    const soon = await refresh(server, linked.refreshToken);
+    expect(soon.status).toBe(429);
+    expect(soon.json).toMatchObject({ error: 'temporarily_unavailable' });
+    expect(soon.headers.get('retry-after')).toBe(String(PROTOCOL.refreshRepeatSeconds));
+    expect(soon.headers.get('cache-control')).toBe('no-store');
+    time.advance(REPEAT_MS - 1000);
+    expect((await refresh(server, linked.refreshToken)).headers.get('retry-after')).toBe('1');
+    time.advance(1000);
+    // Once the window has passed it rotates again (the retry of a client whose answer was lost) ...
+    const later = await refresh(server, linked.refreshToken);
+    expect(later.status).toBe(200);
+    // ... and nothing was revoked: the first successor still carries the link on.
+    expect((await refresh(server, first.refresh)).status).toBe(200);
+    expect((await introspect(server, first.access, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
+    expect(server.lines.some((line) => line.includes('presented again right after its rotation'))).toBe(true);
+    expect(server.lines.join('\n')).not.toContain(linked.refreshToken);
   });
 
   it('an unknown refresh token and one asking for more scope are refused', async () => {

@@ -5,6 +5,7 @@ import session from 'express-session';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { formatUserCode } from '../src/crypto/random.js';
+import { PROTOCOL } from '../src/config/options.js';
 import { StartupError } from '../src/errors.js';
 import { DATABASE_FILE, Store } from '../src/store/index.js';
 import { MIGRATIONS } from '../src/store/schema.js';
@@ -192,29 +193,36 @@ describe('store: single-use operations under real concurrency (separate processe
     expect(reopened.grants.get(linked.tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
   });
 
-  it('racing one unconfirmed refresh token: all racers get successors, but only one lineage can survive', async () => {
-    const { store, dataDir, keys } = openStore();
+  it('racing one unconfirmed refresh token (8 processes at one moment): exactly one rotates it, the others are told to try again', async () => {
+    const time = clock();
+    const { store, dataDir, keys } = openStore({ clock: time });
     const linked = link(store, ALICE);
     store.close();
-    const outcomes = await race(4, [dataDir, keys[0]!, 'refresh', linked.tokens.refreshToken, CLIENT_ID]);
-    // Successor confirmation (brief): the presented token stays valid until a successor is used.
-    expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok']);
-    const reopened = track(openStore({ dataDir, keys })).store;
+    // Every racer's clock stands at the same moment: all of them are within the repeat window of the winner.
+    const outcomes = await race(8, [dataDir, keys[0]!, 'refresh', linked.tokens.refreshToken, CLIENT_ID, String(time.now())]);
+    expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'repeat')).toHaveLength(7);
+    const reopened = track(openStore({ dataDir, keys, clock: time })).store;
     const children = reopened.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number };
-    expect(children.n).toBe(4);
+    expect(children.n).toBe(1);
+    // Nothing was revoked: the token still rotates once the window has passed (a retry after a lost answer).
+    time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
+    expect(reopened.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
   });
 
   it('racing the confirmation (8 processes, each with another successor of one token): exactly one succeeds, and the grant is revoked', async () => {
-    const { store, dataDir, keys } = openStore();
+    const time = clock();
+    const { store, dataDir, keys } = openStore({ clock: time });
     const linked = link(store, ALICE);
-    // Eight presentations of the unconfirmed token: eight sibling successors.
+    // Eight presentations of the unconfirmed token, each after the repeat window: eight sibling successors.
     const successors = Array.from({ length: 8 }, () => {
+      time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
       const outcome = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
       if (outcome.status !== 'ok') throw new Error('setup refresh failed');
       return outcome.tokens.refreshToken;
     });
     store.close();
-    const outcomes = await race(8, (racer) => [dataDir, keys[0]!, 'refresh', successors[racer]!, CLIENT_ID]);
+    const outcomes = await race(8, (racer) => [dataDir, keys[0]!, 'refresh', successors[racer]!, CLIENT_ID, String(time.now())]);
     // The first use of any successor retires the parent and every sibling in the same transaction.
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
     // A second lineage presented afterwards is reuse: the grant is revoked, so the rest are refused.
@@ -227,10 +235,12 @@ describe('store: single-use operations under real concurrency (separate processe
 
 describe('store: refresh rotation with successor confirmation', () => {
   it('keeps the old token valid until its successor is used, then treats it as reuse and revokes the grant', () => {
-    const { store } = track(openStore());
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
     const { tokens } = link(store, ALICE);
     const r1 = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
-    // Lost response: the client retries with the token it still has.
+    // Lost response: the client retries with the token it still has (after the repeat window).
+    time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
     const r1again = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
     expect([r1.status, r1again.status]).toEqual(['ok', 'ok']);
     if (r1again.status !== 'ok' || r1.status !== 'ok') return;
@@ -243,6 +253,36 @@ describe('store: refresh rotation with successor confirmation', () => {
       expect(store.tokens.refresh(r2.tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
       expect(store.tokens.introspect(r2.tokens.accessToken)).toBeUndefined();
     }
+  });
+
+  it('a token presented again within the repeat window is not rotated: repeat, with the time left; nothing changes', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const { tokens } = link(store, ALICE);
+    const window = PROTOCOL.refreshRepeatSeconds * 1000;
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    const childCount = () => (store.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number }).n;
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toMatchObject({ status: 'repeat', retryAfterMs: window });
+    time.advance(window - 500);
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toMatchObject({ status: 'repeat', retryAfterMs: 500 });
+    expect(childCount()).toBe(1);
+    time.advance(500);
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    expect(childCount()).toBe(2);
+    // A clock set back must not hold the token for the length of the jump.
+    time.advance(-3_600_000);
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    expect(store.grants.get(tokens.grant.id)?.revokedAt).toBeUndefined();
+  });
+
+  it('a retired token is reuse even inside the repeat window', () => {
+    const { store } = track(openStore({ clock: clock() }));
+    const { tokens } = link(store, ALICE);
+    const first = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    if (first.status !== 'ok') throw new Error('refresh failed');
+    expect(store.tokens.refresh(first.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('reuse');
+    expect(store.grants.get(tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
   });
 
   it('refuses a refresh token presented by another client', () => {

@@ -84,6 +84,12 @@ export const PROTOCOL = {
   scopes: ['music_assistant'],
   /** RFC 6749 §4.1.2 recommends at most 10 minutes; Alexa exchanges codes within seconds. */
   authorizationCodeTtlSeconds: 60,
+  /**
+   * A refresh token presented again within this many seconds of its last rotation is answered 429
+   * with Retry-After, and not rotated: of parallel presentations exactly one succeeds. Shorter than
+   * the 4.5 s Alexa waits for a token answer, so a retry after a lost answer gets a successor.
+   */
+  refreshRepeatSeconds: 2,
   /** How long a person has to approve in Home Assistant. */
   pendingRequestTtlSeconds: 600,
   /** Consumed codes are kept this long so that a replay is recognised and revokes its tokens. */

@@ -18,6 +18,7 @@ export function noStore(res: Response): void {
 export function sendOAuthError(res: Response, error: OAuthError): void {
   noStore(res);
   if (error instanceof ClientAuthError && error.basic) res.set('WWW-Authenticate', 'Basic realm="alexa-link", charset="UTF-8"');
+  if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
   res.status(error.status).json(error.toJSON());
 }
 
@@ -92,8 +93,7 @@ export function oauthErrorHandler(logger: Logger, dataDir?: string): ErrorReques
       // Field "sqlite", not "code": the log redacts anything named code.
       logger.error(storageFaultMessage(fault, dataDir), { path: req.path, sqlite: fault });
       if (res.headersSent) return;
-      res.set('Retry-After', '5');
-      sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503));
+      sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503, 5));
       return;
     }
     const known = error instanceof OAuthError ? error : clientError(error);

@@ -6,10 +6,13 @@
  * - the first time a successor is presented it is confirmed: its parent and its unused siblings are
  *   retired, in the same transaction;
  * - a retired token presented again is reuse: the whole grant is revoked.
+ * - a token presented again within `PROTOCOL.refreshRepeatSeconds` of its newest successor is a
+ *   parallel duplicate: refused for now (`repeat`), nothing changes, so exactly one of them succeeds.
  * So a client that lost a response simply retries with the token it has, and a thief and the
  * real client cannot both keep going: as soon as either uses a successor, the other's token is
  * retired, and its next use revokes the grant for both.
  */
+import { PROTOCOL } from '../config/options.js';
 import { digest, newToken } from '../crypto/random.js';
 import { sql, transaction, type StoreContext } from './context.js';
 import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
@@ -32,6 +35,8 @@ export type Refresh =
   | { status: 'ok'; tokens: IssuedTokens; confirmed: boolean }
   /** A retired token came back: the grant has been revoked. */
   | { status: 'reuse'; grant: Grant }
+  /** Rotated less than `PROTOCOL.refreshRepeatSeconds` ago: try again after `retryAfterMs`; nothing changed. */
+  | { status: 'repeat'; grant: Grant; retryAfterMs: number }
   | { status: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
 
 export interface AccessTokenInfo {
@@ -97,7 +102,13 @@ export class Tokens {
       if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
 
       const confirmed = row.used_at === null;
-      if (confirmed) {
+      if (!confirmed) {
+        // Presented before (only then can it have successors, so the first use costs no query).
+        const newest = sql(this.ctx, "SELECT max(created_at) AS at FROM tokens WHERE parent = ? AND kind = 'refresh'").get(row.digest) as { at: number | null };
+        const elapsed = newest.at === null ? Infinity : now - newest.at;
+        // A clock set back (elapsed < 0) must not hold a token for the length of the jump.
+        if (elapsed >= 0 && elapsed < PROTOCOL.refreshRepeatSeconds * 1000) return { status: 'repeat', grant, retryAfterMs: PROTOCOL.refreshRepeatSeconds * 1000 - elapsed };
+      } else {
         sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
         if (row.parent !== null) {
           // The successor is confirmed: its parent and its never-used siblings are done.

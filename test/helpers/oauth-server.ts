@@ -10,6 +10,7 @@ import { generateFernetKey } from '../../src/crypto/fernet.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import { Browser } from './browser.js';
 import { freePort } from './net.js';
+import type { Clock } from './store.js';
 import { tempDir } from './tmp.js';
 
 export const VENDOR_ID = 'M2AB3CD4EF5GH6';
@@ -45,12 +46,13 @@ export async function writeOptions(dataDir: string, port: number, overrides: Rec
   return options;
 }
 
-export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir = tempDir(), env: Record<string, string> = {}): Promise<TestServer> {
+/** `clock`: the store's clock, for tests that step over a time-based rule instead of waiting it out. */
+export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir = tempDir(), env: Record<string, string> = {}, clock?: Clock): Promise<TestServer> {
   const port = await freePort();
   const options = await writeOptions(dataDir, port, overrides);
   const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: '0', INGRESS_TRUSTED_PROXIES: '127.0.0.1', ...env });
   const { logger, lines } = memoryLogger('trace');
-  const app = await startApp(config, logger);
+  const app = await startApp(config, logger, clock ? { now: clock.now } : {});
   return { app, config, base: `http://127.0.0.1:${port}`, lines, dataDir, options, close: () => app.close() };
 }
 

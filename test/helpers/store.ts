@@ -25,9 +25,9 @@ export function openStore(options: { dataDir?: string; keys?: string[]; clock?: 
 }
 
 /** Walks one request through the store: create, approve, release, redeem, grant, tokens. */
-export function link(store: Store, subject: Subject, requester = { ip: '192.0.2.10', userAgent: 'TestBrowser/1.0' }) {
+export function link(store: Store, subject: Subject, requester = { ip: '192.0.2.10', userAgent: 'TestBrowser/1.0' }, clientId = CLIENT_ID) {
   const request = store.requests.create({
-    clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'st=ate/1',
+    clientId, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'st=ate/1',
     codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', requester, ttlSeconds: 600,
   });
   const found = store.requests.findPendingByUserCode(request.userCode);

@@ -1,5 +1,6 @@
 /** grant_type=refresh_token (RFC 6749 §6) with successor confirmation (see store/tokens.ts). */
 import type { Request } from 'express';
+import { PROTOCOL } from '../../config/options.js';
 import { OAuthError } from '../../errors.js';
 import type { IssuedTokens } from '../../store/index.js';
 import type { Client } from '../clients.js';
@@ -26,6 +27,13 @@ export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client:
     logger.warning('A retired refresh token was presented again; the link was revoked', { grant: grant.id });
     events.emit('refreshReuse', { grantId: grant.id, subjectName: grant.subject.displayName ?? grant.subject.name });
     throw new OAuthError('invalid_grant', 'the refresh token was already rotated; the link has been revoked');
+  }
+  if (result.status === 'repeat') {
+    // A parallel duplicate, or a retry sooner than a lost answer can be noticed: not a wrong token,
+    // so no invalid_grant (Alexa would unlink) but "try again", and the token stays valid.
+    const seconds = Math.ceil(result.retryAfterMs / 1000);
+    logger.info('A refresh token was presented again right after its rotation; answered 429 so that only one request succeeds', { grant: result.grant.id, retryAfterSeconds: seconds });
+    throw new OAuthError('temporarily_unavailable', `this refresh token was redeemed by another request less than ${PROTOCOL.refreshRepeatSeconds} s ago; try again in ${seconds} s`, 429, seconds);
   }
   if (result.status === 'invalid') throw new OAuthError('invalid_grant', `the refresh token is ${result.reason === 'unknown' ? 'invalid' : result.reason}`);
   // Checked after the rotation (like every other check that needs the grant); a refused scope costs the client nothing: its token stays valid.

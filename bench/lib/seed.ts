@@ -8,11 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as StoreModule from '../../src/store/index.js';
 import type * as FernetModule from '../../src/crypto/fernet.js';
+import type * as OptionsModule from '../../src/config/options.js';
 
 const DIST = new URL('../../../dist/', import.meta.url);
 
 export const { Store, DATABASE_FILE } = (await import(new URL('store/index.js', DIST).href)) as typeof StoreModule;
 export const { generateFernetKey } = (await import(new URL('crypto/fernet.js', DIST).href)) as typeof FernetModule;
+export const { PROTOCOL } = (await import(new URL('config/options.js', DIST).href)) as typeof OptionsModule;
 export type Store = StoreModule.Store;
 export type Subject = StoreModule.Subject;
 

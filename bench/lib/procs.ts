@@ -115,6 +115,23 @@ export async function waitReady(child: Child, url: string, timeoutMs = 30_000): 
 }
 
 /** Resident set size of a process, in MiB, from /proc/<pid>/status (VmRSS). */
+/**
+ * Idle RSS: sampled every 500 ms until four samples in a row lie within 0.25 MiB (at most 20 s).
+ * A few seconds after start, once the process is idle, V8's memory reducer gives back heap that
+ * start-up used; a reading taken before that is a start-up figure, not the idle one.
+ */
+export async function settledRssMiB(pid: number): Promise<{ settled: number; first: number; seconds: number }> {
+  const samples = [rssMiB(pid)];
+  const started = performance.now();
+  while (performance.now() - started < 20_000) {
+    await sleep(500);
+    samples.push(rssMiB(pid));
+    const last = samples.slice(-4);
+    if (last.length === 4 && Math.max(...last) - Math.min(...last) <= 0.25) break;
+  }
+  return { settled: samples.at(-1)!, first: samples[0]!, seconds: (performance.now() - started) / 1000 };
+}
+
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);

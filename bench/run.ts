@@ -18,7 +18,7 @@ import { simulateYear } from './lib/dbsize.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
 import { FORM, form, send } from './lib/http.js';
 import { forwardedFor, load, mergeResults, type ConnectionScript, type LoadResult } from './lib/load.js';
-import { freePort, median, rssMiB, settledRssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
+import { freePort, median, rssMiB, idleRssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
 import { renderMarkdown, renderConsole, type GroupCommitCounts, type LoadRow, type Results } from './lib/report.js';
 import {
@@ -379,14 +379,13 @@ async function main(): Promise<void> {
   const large = await startOurs(largeDir, largeKey);
   largeStarts.push(large.readyMs);
   results.startup.oursLarge = largeStarts;
-  const [oursIdle, expressIdle, oidcIdle, largeIdle] = await Promise.all([ours.child.pid, express.child.pid, oidc.pid, large.child.pid].map((pid) => settledRssMiB(pid)));
+  const [oursIdle, expressIdle, oidcIdle, largeIdle] = await Promise.all([ours.child.pid, express.child.pid, oidc.pid, large.child.pid].map((pid) => idleRssMiB(pid)));
   results.rss = {
-    oursIdle: oursIdle!.settled,
+    oursIdle: oursIdle!.idle,
     oursIdleFirst: oursIdle!.first,
-    oursIdleSeconds: oursIdle!.seconds,
-    expressIdle: expressIdle!.settled,
-    oidcIdle: oidcIdle!.settled,
-    largeIdle: largeIdle!.settled,
+    expressIdle: expressIdle!.idle,
+    oidcIdle: oidcIdle!.idle,
+    largeIdle: largeIdle!.idle,
   } as Results['rss'];
   log(`idle RSS: alexa-link ${results.rss.oursIdle.toFixed(1)} MiB, express ${results.rss.expressIdle.toFixed(1)} MiB, oidc-provider ${results.rss.oidcIdle.toFixed(1)} MiB`);
 
@@ -507,7 +506,7 @@ async function main(): Promise<void> {
   // 9. Memory with 10,000 grants: a fresh server, idle, then seeded, then after touching them.
   {
     const memory = await startOurs(dir('memory'), generateFernetKey());
-    const idle = (await settledRssMiB(memory.child.pid)).settled;
+    const { idle } = await idleRssMiB(memory.child.pid);
     const memStore = openStore(memory.dataDir, memory.key);
     const linkedMem = linkMany(memStore, 50, 0);
     seedGrants(memStore, MEMORY_GRANTS - linkedMem.length, 1000);

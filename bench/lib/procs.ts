@@ -115,21 +115,18 @@ export async function waitReady(child: Child, url: string, timeoutMs = 30_000): 
 }
 
 /** Resident set size of a process, in MiB, from /proc/<pid>/status (VmRSS). */
+/** How long a server is left alone before its idle RSS is read. */
+export const IDLE_SECONDS = 12;
+
 /**
- * Idle RSS: sampled every 500 ms until four samples in a row lie within 0.25 MiB (at most 20 s).
- * A few seconds after start, once the process is idle, V8's memory reducer gives back heap that
- * start-up used; a reading taken before that is a start-up figure, not the idle one.
+ * Idle RSS: read right away, then again after IDLE_SECONDS with nothing sent to the process.
+ * About 8 s after start V8's memory reducer first runs and gives back heap that start-up used
+ * (5–6 MiB here); a reading before that is a start-up figure, not the idle one.
  */
-export async function settledRssMiB(pid: number): Promise<{ settled: number; first: number; seconds: number }> {
-  const samples = [rssMiB(pid)];
-  const started = performance.now();
-  while (performance.now() - started < 20_000) {
-    await sleep(500);
-    samples.push(rssMiB(pid));
-    const last = samples.slice(-4);
-    if (last.length === 4 && Math.max(...last) - Math.min(...last) <= 0.25) break;
-  }
-  return { settled: samples.at(-1)!, first: samples[0]!, seconds: (performance.now() - started) / 1000 };
+export async function idleRssMiB(pid: number): Promise<{ idle: number; first: number }> {
+  const first = rssMiB(pid);
+  await sleep(IDLE_SECONDS * 1000);
+  return { idle: rssMiB(pid), first };
 }
 
 export function rssMiB(pid: number): number {

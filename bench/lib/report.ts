@@ -2,7 +2,7 @@
 import type { YearResult } from './dbsize.js';
 import type { FsyncResult } from './fsync.js';
 import type { LoadResult } from './load.js';
-import { median } from './procs.js';
+import { IDLE_SECONDS, median } from './procs.js';
 import type { ProfileSummary } from './profile.js';
 
 export type Kind = 'baseline' | 'metadata' | 'introspect' | 'refresh' | 'code';
@@ -36,10 +36,9 @@ export interface Results {
   startup: { ours: number[]; express: number[]; oursLarge: number[] };
   seeding: { grants: number; tokens: number; seconds: number; openMs: number[]; pruneMs: number[] };
   rss: {
-    /** Settled idle RSS (bench/lib/procs.ts settledRssMiB); `oursIdleFirst` is the reading right after ready. */
+    /** Idle RSS (bench/lib/procs.ts idleRssMiB); `oursIdleFirst` is the reading right after ready. */
     oursIdle: number;
     oursIdleFirst: number;
-    oursIdleSeconds: number;
     expressIdle: number;
     oidcIdle: number;
     largeIdle: number;
@@ -364,7 +363,7 @@ export function renderMarkdown(results: Results): string {
     '| --- | ---: | ---: | ---: |',
     `| process start → first 200 from \`GET /healthz\`, median of ${results.startup.ours.length} (ms) | ${f0(readyOurs)} | ${f0(readyExpress)} | ${ratio(readyOurs / readyExpress)} |`,
     `| the same with ${f0(results.seeding.grants)} grants in the database, median of ${results.startup.oursLarge.length} (ms) | ${f0(readyLarge)} | ${f0(readyExpress)} | ${ratio(readyLarge / readyExpress)} |`,
-    `| RSS idle, once settled (MiB; right after ready: ${f1(rss.oursIdleFirst)}, settled ${f1(rss.oursIdleSeconds)} s later) | ${f1(rss.oursIdle)} | ${f1(expressIdle)} | ${ratio(rss.oursIdle / expressIdle)} |`,
+    `| RSS idle, ${IDLE_SECONDS} s after ready (MiB; right after ready: ${f1(rss.oursIdleFirst)}) | ${f1(rss.oursIdle)} | ${f1(expressIdle)} | ${ratio(rss.oursIdle / expressIdle)} |`,
     `| RSS of another fresh server, idle (MiB) | ${f1(rss.memoryServer.idle)} | ${f1(expressIdle)} | ${ratio(rss.memoryServer.idle / expressIdle)} |`,
     `| … once ${f0(rss.memoryServer.grants)} grants exist in its database (seeded) (MiB) | ${f1(rss.memoryServer.seeded)} | ${f1(expressIdle)} | ${ratio(rss.memoryServer.seeded / expressIdle)} |`,
     `| … after ${rss.memoryServer.touchedGrants} of them were introspected and refreshed (MiB) | ${f1(rss.memoryServer.touched)} | ${f1(expressIdle)} | ${ratio(rss.memoryServer.touched / expressIdle)} |`,
@@ -375,8 +374,9 @@ export function renderMarkdown(results: Results): string {
     `Every start (ms): alexa-link ${results.startup.ours.map(f0).join(', ')} (the first creates the database); with ${f0(results.seeding.grants)} grants`,
     `${results.startup.oursLarge.map(f0).join(', ')}; bare Express ${results.startup.express.map(f0).join(', ')}. On the ${f0(results.seeding.grants)}-grant database, timed in the bench`,
     `process: \`Store.open\` ${results.seeding.openMs.map(f0).join(', ')} ms, \`store.prune()\` ${results.seeding.pruneMs.map(f0).join(', ')} ms. RSS is VmRSS from /proc/<pid>/status.`,
-    'Idle RSS is read once it has settled (every 500 ms until four readings agree within 0.25 MiB, `settledRssMiB` in',
-    'bench/lib/procs.ts), the same way for every server: a few seconds after start, V8 gives back heap that start-up used.',
+    `Idle RSS is read ${IDLE_SECONDS} s after the server was ready, with nothing sent to it, the same way for every server`,
+    '(`idleRssMiB` in bench/lib/procs.ts): about 8 s after start V8\'s memory reducer first runs and gives back heap that',
+    'start-up used, 5–6 MiB here, so a reading taken earlier is a start-up figure.',
     `At the end the main database held ${f0(results.mainDatabase.grants)} grants (100 seeded, the rest from the exchanges that counted commits), ${f0(results.mainDatabase.tokens)} tokens and ${f0(results.mainDatabase.auditEvents)} audit events.`,
     '',
     'The main server after each round of load. It was started with `--expose-gc` and a bench preload (`bench/servers/probe.ts`)',

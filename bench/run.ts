@@ -205,8 +205,9 @@ function logRow(row: Omit<LoadRow, 'result' | 'connections'>, connections: numbe
 async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
   // A refresh cut off at the end of a slice had its token rotated, and its lineage presents that
   // token again, as Alexa does after a lost answer. Within the repeat window the server rightly
-  // answers 429, so where the round robin turns, two slices of one refresh row are kept apart.
-  if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined) await sleep(scenario.endedAt + PROTOCOL.refreshRepeatSeconds * 1000 - performance.now());
+  // answers 429, so where the round robin turns, two slices of one refresh row are kept apart: the
+  // window, plus a second for requests the server finished after the load generator had stopped.
+  if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined) await sleep(scenario.endedAt + (PROTOCOL.refreshRepeatSeconds + 1) * 1000 - performance.now());
   const connection = await scenario.prepare(seconds);
   const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection });
   scenario.endedAt = performance.now();

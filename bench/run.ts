@@ -18,7 +18,7 @@ import { simulateYear } from './lib/dbsize.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
 import { FORM, form, send } from './lib/http.js';
 import { forwardedFor, load, mergeResults, type ConnectionScript, type LoadResult } from './lib/load.js';
-import { freePort, median, rssMiB, idleRssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
+import { freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
 import { renderMarkdown, renderConsole, type GroupCommitCounts, type LoadRow, type Results } from './lib/report.js';
 import {

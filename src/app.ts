@@ -83,7 +83,7 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
 /** `now`: the store's clock (token times, expiry); tests set it to step over time-based rules. */
 export async function startApp(config: Config, logger: Logger, options: { now?: () => number } = {}): Promise<RunningApp> {
   restoreFromSnapshot(config.dataDir, logger);
-  const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, ...(options.now ? { now: options.now } : {}) });
+  const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 

@@ -114,7 +114,6 @@ export async function waitReady(child: Child, url: string, timeoutMs = 30_000): 
   }
 }
 
-/** Resident set size of a process, in MiB, from /proc/<pid>/status (VmRSS). */
 /** How long a server is left alone before its idle RSS is read. */
 export const IDLE_SECONDS = 12;
 
@@ -129,6 +128,7 @@ export async function idleRssMiB(pid: number): Promise<{ idle: number; first: nu
   return { idle: rssMiB(pid), first };
 }
 
+/** Resident set size of a process, in MiB, from /proc/<pid>/status (VmRSS). */
 export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);

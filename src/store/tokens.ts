@@ -106,8 +106,9 @@ export class Tokens {
         // Presented before (only then can it have successors, so the first use costs no query).
         const newest = sql(this.ctx, "SELECT max(created_at) AS at FROM tokens WHERE parent = ? AND kind = 'refresh'").get(row.digest) as { at: number | null };
         const elapsed = newest.at === null ? Infinity : now - newest.at;
+        const windowMs = PROTOCOL.refreshRepeatSeconds * 1000;
         // A clock set back (elapsed < 0) must not hold a token for the length of the jump.
-        if (elapsed >= 0 && elapsed < PROTOCOL.refreshRepeatSeconds * 1000) return { status: 'repeat', grant, retryAfterMs: PROTOCOL.refreshRepeatSeconds * 1000 - elapsed };
+        if (elapsed >= 0 && elapsed < windowMs) return { status: 'repeat', grant, retryAfterMs: windowMs - elapsed };
       } else {
         sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
         if (row.parent !== null) {

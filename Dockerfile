@@ -1,6 +1,7 @@
 # Alexa Link: Home Assistant app image.
-# There is no build.yaml (retired by Home Assistant): the base image, labels and
-# build arguments live here. Supervisor and the HA builder actions build this
+# There is no build.yaml (deprecated by Home Assistant in 2026.04; the Supervisor
+# still reads one, with a warning): the base image, labels and build arguments
+# live here. Supervisor and the HA builder actions build this
 # file with Docker BuildKit and pass BUILD_VERSION and BUILD_ARCH.
 
 # Home Assistant's Alpine base image, pinned to Alpine 3.24 of the docker-base

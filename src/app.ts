@@ -11,7 +11,7 @@ import { PROTOCOL } from './config/options.js';
 import type { Logger } from './log/logger.js';
 import { createPublicApp } from './server/public-app.js';
 import { Events } from './events.js';
-import { restoreFromSnapshot } from './backup.js';
+import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js';
 import { startNotifier } from './notifier.js';
 import { createIngressApp } from './server/ingress-app.js';
 import { guardConnections } from './server/ingress-guard.js';
@@ -82,9 +82,10 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
 
 /** `now`: the store's clock (token times, expiry); tests set it to step over time-based rules. */
 export async function startApp(config: Config, logger: Logger, options: { now?: () => number } = {}): Promise<RunningApp> {
-  restoreFromSnapshot(config.dataDir, logger);
+  restoreFromSnapshot(config.dataDir, config.encryptionKeys, logger);
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
+    ensureSnapshot(store, config.dataDir, logger);
     store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
     const events = new Events(logger);
@@ -141,6 +142,12 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
       close: () => {
         closing ??= (async () => {
           await Promise.all([closeServer(publicServer), closeServer(ingressServer), reencryption]);
+          // A backup taken while the add-on is stopped holds this snapshot (backup_pre does not run then).
+          try {
+            writeSnapshot(store, config.dataDir);
+          } catch (error) {
+            logger.error('Writing the backup snapshot failed; the previous one is kept', { error });
+          }
           store.close();
           logger.info('Stopped; database closed cleanly');
         })();

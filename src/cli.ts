@@ -6,12 +6,12 @@
  *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable)
  *   node dist/cli.js revoke --user <HA id>    revoke every link of a Home Assistant user
  *   node dist/cli.js backup-snapshot          consistent copy for a backup (backup_pre)
- *   node dist/cli.js backup-cleanup           remove that copy (backup_post)
+ *   node dist/cli.js backup-cleanup           remove temporary files after a backup (backup_post)
  *
  * It reads the same options and environment as the server (DATA_DIR=/data in the add-on) and
  * may run while the server runs: SQLite's WAL lets both work on the database.
  */
-import { removeSnapshot, writeSnapshot } from './backup.js';
+import { removeSnapshotLeftovers, writeSnapshot } from './backup.js';
 import { loadConfig, type Config } from './config/load.js';
 import { generateFernetKey } from './crypto/fernet.js';
 import { HA_USER_ID } from './server/ingress-guard.js';
@@ -24,7 +24,7 @@ const USAGE = `Usage: node dist/cli.js <command>
   rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun)
   revoke --user <id>       revoke every Alexa link of a Home Assistant user id
   backup-snapshot          write a consistent snapshot for a backup
-  backup-cleanup           remove the snapshot after a backup`;
+  backup-cleanup           remove temporary files after a backup (the snapshot stays)`;
 
 type Out = (line: string) => void;
 
@@ -108,7 +108,8 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
       });
     case 'backup-cleanup': {
       const config = loadConfig();
-      out(removeSnapshot(config.dataDir) ? 'snapshot removed' : 'no snapshot to remove');
+      const removed = removeSnapshotLeftovers(config.dataDir);
+      out(`${removed} temporary file(s) removed; the snapshot stays for backups taken while the add-on is stopped`);
       return 0;
     }
     default:

@@ -55,15 +55,22 @@ export class Supervisor {
 
 /**
  * The add-on's full slug from the container's host name: Supervisor names the container
- * `<repository hash>-alexa-link` (or `local-alexa-link`), and the panel lives at
- * `/hassio/ingress/<repository hash>_alexa_link`.
+ * `<repository hash>-alexa-link` (or `local-alexa-link`) after the slug `<hash>_alexa_link`.
  */
 export function addonSlug(hostname: string | undefined): string | undefined {
   const match = /^([0-9a-f]{8}|local)-alexa-link$/.exec(hostname ?? '');
   return match ? `${match[1]}_alexa_link` : undefined;
 }
 
+/**
+ * Where a person opens the panel. Home Assistant's frontend routes an app's ingress panel at
+ * `/app/<slug>` (home-assistant/frontend `src/panels/app/ha-panel-app.ts`); the old
+ * `/hassio/ingress/<slug>` went with the removed hassio panel and now lands on the dashboard.
+ * Without a Home Assistant URL, My Home Assistant's `supervisor_addon` redirect opens the app's
+ * page in the person's own Home Assistant ("Open web UI" is there); its `supervisor_ingress`
+ * redirect is no longer supported by the frontend.
+ */
 export function panelUrl(homeAssistantUrl: string | undefined, slug: string | undefined): string | undefined {
-  if (!homeAssistantUrl) return undefined;
-  return slug ? `${homeAssistantUrl}/hassio/ingress/${slug}` : homeAssistantUrl;
+  if (!homeAssistantUrl) return slug ? `https://my.home-assistant.io/redirect/supervisor_addon/?addon=${encodeURIComponent(slug)}` : undefined;
+  return slug ? `${homeAssistantUrl}/app/${slug}` : homeAssistantUrl;
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
+import * as mdi from '@mdi/js';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ const readYaml = (path: string): Dict => parseYaml(readText(path), { version: '1
 const config = readYaml('config.yaml');
 const translations = readYaml('translations/en.yaml');
 const packageJson = JSON.parse(readText('package.json')) as { version: string };
-const linterSchema = JSON.parse(readText('test/fixtures/addon-linter/config.schema.json')) as {
+const linterSchema = JSON.parse(readText('test/fixtures/addon-linter/addon-config.schema.json')) as {
   properties: Record<string, { default?: unknown }>;
 };
 
@@ -103,7 +104,7 @@ describe('config.yaml against the add-on linter (frenck/action-addon-linter)', (
     // The schema was written for Python's jsonschema: the `services` pattern uses Python's named
     // group syntax `(?P<name>...)`, which JavaScript regular expressions reject. Rewrite it to the
     // equivalent `(?<name>...)` before compiling.
-    const schemaText = readText('test/fixtures/addon-linter/config.schema.json').replaceAll('(?P<', '(?<');
+    const schemaText = readText('test/fixtures/addon-linter/addon-config.schema.json').replaceAll('(?P<', '(?<');
     // strict: false because Ajv's strict mode refuses parts of this schema that draft-07 allows
     // (union types such as apparmor's ["string", "boolean"], formats it does not know).
     // validateFormats: false because the linter's Draft7Validator runs without a format checker,
@@ -166,10 +167,18 @@ describe('config.yaml settings of this add-on', () => {
     expect(readOnly, 'ssl must be mapped read-only').toBe(true);
   });
 
-  it('excludes the live database files from backups', () => {
-    expect(config.backup_exclude, 'backup_exclude must list the database and its WAL/SHM files').toEqual(
-      expect.arrayContaining(['alexa-link.db', 'alexa-link.db-wal', 'alexa-link.db-shm']),
+  it('excludes the live database files and options.json (it holds the resolved key) from backups', () => {
+    expect(config.backup_exclude, 'backup_exclude must list the database, its WAL/SHM files and options.json').toEqual(
+      expect.arrayContaining(['alexa-link.db', 'alexa-link.db-wal', 'alexa-link.db-shm', 'options.json']),
     );
+  });
+
+  it('has a sidebar icon that exists in @mdi/js, the icon set Home Assistant\'s frontend ships', () => {
+    const icon = config.panel_icon;
+    expect(icon).toMatch(/^mdi:[a-z0-9-]+$/);
+    // The frontend's name for mdi:speaker-message is mdiSpeakerMessage.
+    const exported = `mdi${String(icon).slice(4).split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`;
+    expect(Object.keys(mdi), `${exported} is not in @mdi/js`).toContain(exported);
   });
 
   it('runs the CLI snapshot and cleanup as backup hooks', () => {
@@ -365,8 +374,34 @@ describe('apparmor.txt', () => {
     expect(bad, 'apparmor.txt capability rules that must go').toEqual([]);
   });
 
+  it('lets run.sh use busybox where Alpine keeps it (/bin or the /usr-merged /usr/bin)', () => {
+    expect(rules).toContain('/{usr/,}bin/busybox ix,');
+  });
+
   it('has no bare file rule (which would allow every file access)', () => {
     const bare = rules.filter((line) => /^(audit\s+)?(allow\s+)?file\s*,/.test(line));
     expect(bare, 'apparmor.txt bare file rules').toEqual([]);
+  });
+});
+
+describe('store artwork', () => {
+  /** Width and height from a PNG's IHDR chunk (bytes 16-23), after checking the signature. */
+  function pngSize(path: string): { width: number; height: number } {
+    const png = readFileSync(new URL(path, root));
+    expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${path} is not a PNG`).toBe(true);
+    return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+  }
+
+  it('icon.png beside config.yaml is square and at least 128 px', () => {
+    const { width, height } = pngSize('icon.png');
+    expect(width).toBe(height);
+    expect(width).toBeGreaterThanOrEqual(128);
+  });
+
+  it('logo.png beside config.yaml exists, landscape, at least 128 px high; both have their SVG source', () => {
+    const { width, height } = pngSize('logo.png');
+    expect(width).toBeGreaterThan(height);
+    expect(height).toBeGreaterThanOrEqual(128);
+    for (const source of ['art/icon.svg', 'art/logo.svg']) expect(readText(source)).toMatch(/<svg[\s>]/);
   });
 });

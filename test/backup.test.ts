@@ -1,112 +1,225 @@
 /**
- * A hot backup as the Supervisor takes it: backup_pre (our CLI, a separate process) while Alexa
- * keeps refreshing, a copy of the data folder that honours backup_exclude, backup_post, and a
- * restore into a fresh folder.
+ * The backup snapshot and the restore rules: a snapshot is always there (start, backup_pre, clean
+ * stop), backup_post keeps it, a live database is never overwritten, an empty one counts as
+ * missing, and a kill while a snapshot is being written leaves the previous one whole.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SNAPSHOT_FILE } from '../src/backup.js';
+import { generateFernetKey } from '../src/crypto/fernet.js';
+import { DATABASE_FILE } from '../src/store/index.js';
 import { introspect, link, refresh, type Linked } from './helpers/link.js';
-import { RS_SECRET, startTestServer } from './helpers/oauth-server.js';
+import { RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { openStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-const config = parse(readFileSync(new URL('../config.yaml', import.meta.url), 'utf8')) as { backup_pre: string; backup_post: string; backup_exclude: string[] };
+const config = parse(readFileSync(new URL('../config.yaml', import.meta.url), 'utf8')) as { backup_pre: string; backup_post: string };
 const person = (i: number) => ({ id: `${String(i).padStart(4, '0')}${'e'.repeat(28)}`, name: `user${i}` });
-
-/** Supervisor matches backup_exclude with PurePath.match: a bare pattern matches the file name. */
-function excluded(name: string): boolean {
-  return config.backup_exclude.some((pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`).test(name));
-}
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const RESTORED = /Restored (\d+) links? from the backup snapshot of (\d{4}-\d\d-\d\dT[\d:.]+Z)/;
 
 /** Runs a backup hook the way the Supervisor does (docker exec in the container): the configured command line. */
-function hook(command: string, dataDir: string): Promise<{ code: number | null; output: string }> {
+function hook(command: string, dataDir: string, key: string): Promise<{ code: number | null; output: string }> {
   const [program, script, ...args] = command.split(' ');
   expect(program).toBe('node');
   expect(script).toBe('/app/dist/cli.js');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
+  return cli(args, dataDir, key).done;
 }
 
-describe('backup and restore', () => {
-  it('a snapshot taken under load restores into a working server; every token issued before it works', async () => {
-    const source = await startTestServer({ log_level: 'info' });
-    const probes: Linked[] = [];
-    for (let i = 0; i < 5; i++) probes.push(await link(source, person(i)));
-    // Busy clients refresh continuously while the snapshot is taken.
-    const busy = await Promise.all([10, 11, 12].map((i) => link(source, person(i))));
-    const received = busy.map((linked) => [linked.refreshToken]);
-    let running = true;
-    const load = Promise.all(busy.map(async (_linked, index) => {
-      while (running) {
-        const response = await refresh(source, received[index]!.at(-1)!);
-        expect(response.status).toBe(200);
-        received[index]!.push(response.json!.refresh_token as string);
-      }
-    }));
+function cli(args: string[], dataDir: string, key: string) {
+  const optionsFile = join(tempDir(), 'options.json');
+  writeFileSync(optionsFile, JSON.stringify({ encryption_key: key, alexa_client_id: 'x', alexa_client_secret: 'y'.repeat(32), public_url: 'https://alexa.example.net', alexa_vendor_id: 'M2AB3CD4EF5GH6' }));
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, OPTIONS_FILE: optionsFile } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('exit', (code) => resolve({ code, output })));
+  return { child, done };
+}
 
-    const pre = await hook(config.backup_pre, source.dataDir);
-    running = false;
-    await load;
+async function linkPeople(server: TestServer, from: number, count: number): Promise<Linked[]> {
+  const linked: Linked[] = [];
+  for (let i = from; i < from + count; i++) linked.push(await link(server, person(i)));
+  return linked;
+}
+
+async function expectWorking(server: TestServer, linked: Linked[], firstPerson: number): Promise<void> {
+  for (const [i, probe] of linked.entries()) {
+    expect((await introspect(server, probe.accessToken, RS_SECRET)).json).toMatchObject({ active: true, sub: person(firstPerson + i).id });
+    expect((await refresh(server, probe.refreshToken)).status).toBe(200);
+  }
+}
+
+describe('the backup snapshot is always there', () => {
+  it('is written at start, by backup_pre and on a clean stop; backup_post keeps it and removes only temporary files', async () => {
+    const server = await startTestServer({ log_level: 'info' });
+    const key = server.options.encryption_key as string;
+    const snapshot = join(server.dataDir, SNAPSHOT_FILE);
+    expect(existsSync(snapshot)).toBe(true);
+    const atStart = sha256(snapshot);
+
+    await linkPeople(server, 0, 2);
+    const pre = await hook(config.backup_pre, server.dataDir, key);
     expect(pre.code).toBe(0);
     expect(pre.output).toContain('snapshot written');
-    expect(received.every((tokens) => tokens.length > 2)).toBe(true);
+    const afterPre = sha256(snapshot);
+    expect(afterPre).not.toBe(atStart);
 
-    // The Supervisor's copy: everything in the data folder except backup_exclude.
-    const restored = tempDir();
-    const copied: string[] = [];
-    for (const name of readdirSync(source.dataDir)) {
-      if (excluded(name)) continue;
-      copyFileSync(join(source.dataDir, name), join(restored, name));
-      copied.push(name);
-    }
-    expect(copied).toContain(SNAPSHOT_FILE);
-    expect(copied.some((name) => name.startsWith('alexa-link.db'))).toBe(false);
-    const post = await hook(config.backup_post, source.dataDir);
+    writeFileSync(join(server.dataDir, `${SNAPSHOT_FILE}.4242.partial`), 'left over by a killed writer');
+    const post = await hook(config.backup_post, server.dataDir, key);
     expect(post.code).toBe(0);
-    expect(existsSync(join(source.dataDir, SNAPSHOT_FILE))).toBe(false);
-    await source.close();
+    expect(existsSync(snapshot)).toBe(true);
+    expect(sha256(snapshot)).toBe(afterPre);
+    expect(readdirSync(server.dataDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
 
-    const target = await startTestServer({ encryption_key: source.options.encryption_key }, restored);
+    await linkPeople(server, 2, 1);
+    await server.close();
+    expect(sha256(snapshot)).not.toBe(afterPre);
+    const db = new Database(snapshot, { readonly: true });
     try {
-      expect(target.lines.some((line) => line.includes('Restored the database from the backup snapshot'))).toBe(true);
-      expect(target.app.store.integrityCheck()).toEqual(['ok']);
-      for (const [i, probe] of probes.entries()) {
-        expect((await introspect(target, probe.accessToken, RS_SECRET)).json).toMatchObject({ active: true, sub: person(i).id });
-        expect((await refresh(target, probe.refreshToken)).status).toBe(200);
-      }
-      // Busy clients: their newest token that the snapshot holds works (newer ones are simply unknown, never "reuse").
-      for (const tokens of received) {
-        let outcome: number | undefined;
-        for (const token of [...tokens].reverse()) {
-          const response = await refresh(target, token);
-          if (response.status === 200) {
-            outcome = 200;
-            break;
-          }
-          expect(response.json).toMatchObject({ error: 'invalid_grant', error_description: 'the refresh token is invalid' });
-        }
-        expect(outcome).toBe(200);
-      }
+      expect((db.prepare('SELECT count(*) AS n FROM grants').get() as { n: number }).n).toBe(3);
+      // One self-contained file: no WAL needed to read it.
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('restore rules', () => {
+  it('no live database and a snapshot: restores it and says how many links and from when', async () => {
+    const source = await startTestServer({ log_level: 'info' });
+    const linked = await linkPeople(source, 0, 3);
+    await source.close();
+    const closedAt = Date.now();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(source.dataDir, `${DATABASE_FILE}${suffix}`), { force: true });
+
+    const target = await startTestServer({ encryption_key: source.options.encryption_key, log_level: 'info' }, source.dataDir);
+    try {
+      const line = target.lines.find((l) => RESTORED.test(l));
+      expect(line, target.lines.join('\n')).toBeDefined();
+      const [, count, time] = RESTORED.exec(line!)!;
+      expect(Number(count)).toBe(3);
+      expect(Math.abs(Date.parse(time!) - closedAt)).toBeLessThan(60_000);
+      await expectWorking(target, linked, 0);
     } finally {
       await target.close();
     }
   });
 
+  it('a live database is never overwritten by an older snapshot', async () => {
+    const server = await startTestServer({ log_level: 'info' });
+    const key = server.options.encryption_key as string;
+    const early = await linkPeople(server, 0, 1);
+    expect((await hook(config.backup_pre, server.dataDir, key)).code).toBe(0);
+    const older = join(tempDir(), 'older.db');
+    copyFileSync(join(server.dataDir, SNAPSHOT_FILE), older);
+    const late = await linkPeople(server, 1, 1);
+    await server.close();
+    copyFileSync(older, join(server.dataDir, SNAPSHOT_FILE));
+
+    const again = await startTestServer({ encryption_key: key, log_level: 'info' }, server.dataDir);
+    try {
+      expect(again.lines.some((l) => RESTORED.test(l))).toBe(false);
+      await expectWorking(again, early, 0);
+      await expectWorking(again, late, 1);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('a 0-byte database counts as missing: restored from the snapshot, not given an empty schema', async () => {
+    const source = await startTestServer({ log_level: 'info' });
+    const linked = await linkPeople(source, 0, 2);
+    await source.close();
+    truncateSync(join(source.dataDir, DATABASE_FILE), 0);
+
+    const target = await startTestServer({ encryption_key: source.options.encryption_key, log_level: 'info' }, source.dataDir);
+    try {
+      expect(target.lines.some((l) => l.includes('is empty (0 bytes); restoring it from the backup snapshot'))).toBe(true);
+      expect(target.lines.find((l) => RESTORED.test(l))).toMatch(/Restored 2 links/);
+      await expectWorking(target, linked, 0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('a 0-byte database and no snapshot: a new database, with a warning', async () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, DATABASE_FILE), '');
+    const server = await startTestServer({ log_level: 'info' }, dataDir);
+    try {
+      expect(server.lines.some((l) => l.includes('is empty (0 bytes) and there is no backup snapshot: starting with a new, empty database'))).toBe(true);
+      expect(server.app.store.integrityCheck()).toEqual(['ok']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a snapshot that no configured key opens stops start-up and changes nothing', async () => {
+    const source = await startTestServer({ log_level: 'info' });
+    await linkPeople(source, 0, 1);
+    await source.close();
+    rmSync(join(source.dataDir, DATABASE_FILE));
+    const before = sha256(join(source.dataDir, SNAPSHOT_FILE));
+    await expect(startTestServer({ encryption_key: generateFernetKey() }, source.dataDir)).rejects.toThrow(/None of the 1 configured encryption key\(s\) opens the backup snapshot/);
+    expect(existsSync(join(source.dataDir, DATABASE_FILE))).toBe(false);
+    expect(sha256(join(source.dataDir, SNAPSHOT_FILE))).toBe(before);
+  });
+
   it('a damaged snapshot stops start-up with a clear message and is left as it is', async () => {
     const dataDir = tempDir();
-    mkdirSync(dataDir, { recursive: true });
     writeFileSync(join(dataDir, SNAPSHOT_FILE), Buffer.alloc(8192, 7));
-    await expect(startTestServer({}, dataDir)).rejects.toThrow(/backup snapshot .* is damaged|not a database/);
+    await expect(startTestServer({}, dataDir)).rejects.toThrow(/backup snapshot .* is not readable|not a database/);
     expect(readFileSync(join(dataDir, SNAPSHOT_FILE)).equals(Buffer.alloc(8192, 7))).toBe(true);
-    expect(existsSync(join(dataDir, 'alexa-link.db'))).toBe(false);
+    expect(existsSync(join(dataDir, DATABASE_FILE))).toBe(false);
+  });
+
+  it('a SIGKILL while a snapshot is being written leaves the previous snapshot whole', async () => {
+    // A database large enough that writing its snapshot takes a while.
+    const { store, dataDir, keys } = openStore();
+    store.transaction(() => {
+      for (let i = 0; i < 40_000; i++) store.audit.record('link_requested', { details: { ip: '192.0.2.1', userAgent: `agent ${i} ${'x'.repeat(200)}` } });
+    });
+    store.close();
+    const first = await cli(['backup-snapshot'], dataDir, keys[0]!).done;
+    expect(first.code, first.output).toBe(0);
+    const snapshot = join(dataDir, SNAPSHOT_FILE);
+    const previous = sha256(snapshot);
+
+    let killedMidWrite = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const run = cli(['backup-snapshot'], dataDir, keys[0]!);
+      // Kill as soon as the temporary file appears: between writing it and renaming it.
+      while (!readdirSync(dataDir).some((name) => name.endsWith('.partial'))) {
+        if (run.child.exitCode !== null) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const wasWriting = run.child.exitCode === null;
+      run.child.kill('SIGKILL');
+      const { code } = await run.done;
+      if (wasWriting && code === null) {
+        killedMidWrite++;
+        expect(sha256(snapshot)).toBe(previous);
+      }
+      const db = new Database(snapshot, { readonly: true });
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        db.close();
+      }
+    }
+    expect(killedMidWrite).toBeGreaterThan(0);
+
+    // The next start restores from it (the live database gone), and backup_post clears the leftovers.
+    expect(readdirSync(dataDir).some((name) => name.endsWith('.partial'))).toBe(true);
+    expect((await hook(config.backup_post, dataDir, keys[0]!)).code).toBe(0);
+    expect(readdirSync(dataDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 });

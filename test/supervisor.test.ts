@@ -11,9 +11,12 @@ describe('link to the panel', () => {
     expect(addonSlug('a0d7b954-alexa-link')).toBe('a0d7b954_alexa_link');
     expect(addonSlug('local-alexa-link')).toBe('local_alexa_link');
     expect(addonSlug('somethingelse')).toBeUndefined();
-    expect(panelUrl('https://ha.example', 'a0d7b954_alexa_link')).toBe('https://ha.example/hassio/ingress/a0d7b954_alexa_link');
+    // The 2026 frontend routes app panels at /app/<slug>; /hassio/ingress/<slug> no longer resolves.
+    expect(panelUrl('https://ha.example', 'a0d7b954_alexa_link')).toBe('https://ha.example/app/a0d7b954_alexa_link');
     expect(panelUrl('https://ha.example', undefined)).toBe('https://ha.example');
-    expect(panelUrl(undefined, 'x')).toBeUndefined();
+    // No Home Assistant URL known: My Home Assistant opens the app's page in the person's own instance.
+    expect(panelUrl(undefined, 'a0d7b954_alexa_link')).toBe('https://my.home-assistant.io/redirect/supervisor_addon/?addon=a0d7b954_alexa_link');
+    expect(panelUrl(undefined, undefined)).toBeUndefined();
   });
 
   it('uses Home Assistant\'s external URL from the Supervisor when no option is set', async () => {

@@ -312,7 +312,7 @@ export function renderMarkdown(results: Results): string {
     '  refresh token returned by its previous response, as Alexa does. So every request confirms a successor, retires its parent,',
     '  issues a new access and refresh token and records an audit event. A request cut off at the end of a slice leaves its',
     '  lineage holding a token that was just rotated; presented again within 2 s it would be answered 429 (the repeat window,',
-    '  README "Refresh-token rotation"), so where the round robin turns, two slices of one refresh row start at least 3 s apart',
+    '  docs/development.md "Refresh-token rotation"), so where the round robin turns, two slices of one refresh row start at least 3 s apart',
     '  (the window, plus a second for requests the server finished after the load generator had stopped).',
     '- **authorization_code**: one fresh code per request, seeded through the store right before the run (valid 10 minutes here',
     `  instead of 60 s), with PKCE S256; a fresh pool right before each slice. Codes seeded in all: ${results.codePools.map((pool) => `${f0(pool.seeded)} for ${pool.connections} conn. in ${f1(pool.seedSeconds)} s (${f0(pool.left)} unused)`).join(', ')}.`,

@@ -20,6 +20,8 @@ export const DATABASE_FILE = 'alexa-link.db';
 const INDEX_KEY_ROW = 'index_key';
 /** Set when this version created the database: the panel shows the relink notice until dismissed. */
 export const RELINK_NOTICE = 'notice:relink';
+/** In a backup snapshot only: when it was taken (encrypted, like every meta value). */
+export const SNAPSHOT_TAKEN_AT = 'snapshot:taken_at';
 
 export interface OpenedDatabase {
   db: Db;
@@ -29,36 +31,37 @@ export interface OpenedDatabase {
   keyIndex: number;
 }
 
-function wrongKeyMessage(file: string, keys: KeyRing): string {
+function wrongKeyMessage(file: string, keys: KeyRing, what: string): string {
   return (
-    `None of the ${keys.size} configured encryption key(s) opens the database ${file}. ` +
+    `None of the ${keys.size} configured encryption key(s) opens the ${what} ${file}. ` +
     'If you changed "encryption_key", put the old key back, or keep it in "previous_encryption_keys" while the new one is first. ' +
     'Nothing was changed on disk.'
   );
 }
 
-function readIndexKey(db: Db, file: string, keys: KeyRing): { indexKey: Buffer; keyIndex: number } | undefined {
+function readIndexKey(db: Db, file: string, keys: KeyRing, what = 'database'): { indexKey: Buffer; keyIndex: number } | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(INDEX_KEY_ROW) as { value: string } | undefined;
   if (!row) return undefined;
   try {
     const opened = keys.open(row.value);
     return { indexKey: Buffer.from(opened.value, 'base64'), keyIndex: opened.keyIndex };
   } catch {
-    throw new StartupError(wrongKeyMessage(file, keys));
+    throw new StartupError(wrongKeyMessage(file, keys, what));
   }
 }
 
 /**
  * Read-only look at an existing file: version and key. Throws StartupError; never writes the
  * database. (SQLite may create an empty -wal/-shm beside it; they are not removed, because
- * another process, such as the CLI beside the server, may be using them.)
+ * another process, such as the CLI beside the server, may be using them.) `what` names the file
+ * in messages: the live database, or a backup snapshot about to be restored.
  */
-function checkExisting(file: string, keys: KeyRing): void {
+export function checkExisting(file: string, keys: KeyRing, what = 'database'): void {
   let db: Db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (error) {
-    throw new StartupError(`Cannot open the database ${file}: ${(error as Error).message}`);
+    throw new StartupError(`Cannot open the ${what} ${file}: ${(error as Error).message}`);
   }
   try {
     let version: number;
@@ -71,13 +74,13 @@ function checkExisting(file: string, keys: KeyRing): void {
     } catch (error) {
       // One log line: SQLite's report has line breaks, and the advice must not end up lines below.
       const reason = (error as Error).message.replace(/\s*\n\s*/g, ' ');
-      throw new StartupError(`The database ${file} is not readable (${reason}); restore it from a backup. It was left as it is.`);
+      throw new StartupError(`The ${what} ${file} is not readable (${reason}); ${what === 'database' ? 'restore it from a backup. ' : ''}It was left as it is.`);
     }
     if (version > MIGRATIONS.length) {
-      throw new StartupError(`The database ${file} was written by a newer version of Alexa Link (schema ${version}); update the add-on. Nothing was changed.`);
+      throw new StartupError(`The ${what} ${file} was written by a newer version of Alexa Link (schema ${version}); update the add-on. Nothing was changed.`);
     }
-    if (version > 0 && !readIndexKey(db, file, keys)) {
-      throw new StartupError(`The database ${file} has no key-check row; it is damaged. Restore it from a backup. It was left as it is.`);
+    if (version > 0 && !readIndexKey(db, file, keys, what)) {
+      throw new StartupError(`The ${what} ${file} has no key-check row; it is damaged.${what === 'database' ? ' Restore it from a backup.' : ''} It was left as it is.`);
     }
   } finally {
     db.close();

@@ -1,6 +1,7 @@
 /**
  * The store: one SQLite database in DATA_DIR, and the repositories that work on it.
  */
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
@@ -8,7 +9,7 @@ import { AuditLog } from './audit.js';
 import { AuthorizationCodes, type RedeemedCode } from './codes.js';
 import { sql, transaction, type StoreContext } from './context.js';
 import { GroupCommit } from './group-commit.js';
-import { DATABASE_FILE, openDatabase, type Db } from './database.js';
+import { DATABASE_FILE, openDatabase, SNAPSHOT_TAKEN_AT, type Db } from './database.js';
 import { Grants } from './grants.js';
 import { counts, keyUsage, prune, reencrypt, reencryptSteps, type KeyUsage, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
 import { Notices } from './notices.js';
@@ -20,7 +21,7 @@ export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
 export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export type { RedeemedCode, Redemption } from './codes.js';
-export { DATABASE_FILE };
+export { DATABASE_FILE, SNAPSHOT_TAKEN_AT };
 export { previousKeysInUse, type KeyUsage } from './maintenance.js';
 
 export interface StoreOptions {
@@ -133,10 +134,21 @@ export class Store {
     return reencryptSteps(this.ctx, batchSize);
   }
 
-  /** A consistent copy of the database at `file` (VACUUM INTO: a snapshot of committed data, WAL included). */
+  /**
+   * A consistent copy of the database at `file` (VACUUM INTO: committed data, WAL included), as
+   * one self-contained file (rollback journal, not WAL) that records when it was taken.
+   */
   snapshot(file: string): void {
     this.ctx.group.settle();
     this.ctx.db.prepare('VACUUM INTO ?').run(file);
+    const copy = new Database(file, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+      copy.pragma('synchronous = FULL');
+      copy.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)').run(SNAPSHOT_TAKEN_AT, this.ctx.keys.encrypt(String(this.ctx.now())));
+    } finally {
+      copy.close();
+    }
   }
 
   keyUsage(): KeyUsage {

@@ -111,6 +111,11 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const scheme = config.tls ? 'https' : 'http';
     const publicUrl = `${scheme}://${hostPort(address)}`;
     logger.info(`Public listener on ${publicUrl}`, { issuer: config.publicUrl });
+    logger.info(
+      config.trustedProxies.length > 0
+        ? `X-Forwarded-For is believed only from trusted_proxies: ${config.trustedProxies.join(', ')}`
+        : 'trusted_proxies is empty: X-Forwarded-For is ignored, and limits count the connecting address',
+    );
 
     const ingressServer = createHttpServer(createIngressApp({ config, store, logger }));
     ingressServer.requestTimeout = 30_000;

@@ -2,6 +2,7 @@
  * Key and maintenance operations for the admin (and the backup hooks):
  *
  *   node dist/cli.js generate-key             print a new Fernet key and the !secret lines
+ *   node dist/cli.js generate-secret          print a new client secret (Alexa console, Music Assistant)
  *   node dist/cli.js check                    integrity, which keys open the data, counts
  *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable)
  *   node dist/cli.js revoke --user <HA id>    revoke every link of a Home Assistant user
@@ -11,6 +12,7 @@
  * It reads the same options and environment as the server (DATA_DIR=/data in the add-on) and
  * may run while the server runs: SQLite's WAL lets both work on the database.
  */
+import { randomBytes } from 'node:crypto';
 import { removeSnapshotLeftovers, writeSnapshot } from './backup.js';
 import { loadConfig, type Config } from './config/load.js';
 import { generateFernetKey } from './crypto/fernet.js';
@@ -20,6 +22,7 @@ import { previousKeysInUse, Store } from './store/index.js';
 
 const USAGE = `Usage: node dist/cli.js <command>
   generate-key             print a new encryption key and how to store it with !secret
+  generate-secret          print a new client secret for the Alexa console or Music Assistant
   check                    check the database: integrity, which keys open it, counts
   rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun)
   revoke --user <id>       revoke every Alexa link of a Home Assistant user id
@@ -53,6 +56,14 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
       err('Put it in Home Assistant\'s secrets.yaml:   alexa_link_encryption_key: "<the key above>"');
       err('and set the add-on option:               encryption_key: "!secret alexa_link_encryption_key"');
       err('To change keys, move the old key to previous_encryption_keys and run rotate-key (or restart).');
+      return 0;
+    }
+    case 'generate-secret': {
+      // 256 bits in base64url: no "+", "/" or "=", so no client or form can mangle it on the way.
+      out(randomBytes(32).toString('base64url'));
+      err('');
+      err('Paste it as "Your Secret" in the Alexa developer console (Account Linking) and as the option');
+      err('alexa_client_secret (or, for Music Assistant, as resource_server_secret), ideally with !secret.');
       return 0;
     }
     case 'check':

@@ -22,8 +22,10 @@ describe('rate limits', () => {
     expect(limited.status).toBe(429);
     expect(limited.json).toMatchObject({ error: 'temporarily_unavailable' });
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    // One audit row for the address and window, counting every checked failure.
     const failures = server.app.store.audit.recent(50).filter((entry) => entry.event === 'client_auth_failed');
-    expect(failures).toHaveLength(RATE_LIMITS.failedClientAuth.limit);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.details).toMatchObject({ count: RATE_LIMITS.failedClientAuth.limit });
   });
 });
 
@@ -38,7 +40,8 @@ describe('failures are counted when they happen, never while in flight', () => {
       const statuses = (await Promise.all(Array.from({ length: 40 }, (_, i) => wrongSecret(fresh, i)))).map((response) => response.status);
       expect(statuses.filter((status) => status === 401)).toHaveLength(limit);
       expect(statuses.filter((status) => status === 429)).toHaveLength(40 - limit);
-      expect(fresh.app.store.audit.recent(100).filter((entry) => entry.event === 'client_auth_failed')).toHaveLength(limit);
+      const failures = fresh.app.store.audit.recent(100).filter((entry) => entry.event === 'client_auth_failed');
+      expect(failures.map((entry) => entry.details.count)).toEqual([limit]);
     } finally {
       await fresh.close();
     }

@@ -7,9 +7,20 @@
  * The second net catches what the first misses (a URL with ?code=..., an error message quoting a
  * header), so a mistake in one call site does not leak.
  */
+import { createHash } from 'node:crypto';
+
 export const REDACTED = '[redacted]';
 
-const SENSITIVE_NAME = /token|secret|passw|authori[sz]ation|cookie|verifier|challenge|^code$|_code$|^sid$|session|^state$|keys?$|credential|assertion/i;
+/**
+ * A Home Assistant user as the log names them: 8 hex digits of the SHA-256 of their id. Enough to
+ * tell people apart in one log, and not their name (the database encrypts names; the log must not
+ * hold them in clear).
+ */
+export function pseudonym(userId: string): string {
+  return `user-${createHash('sha256').update(userId).digest('hex').slice(0, 8)}`;
+}
+
+const SENSITIVE_NAME = /token|secret|passw|authori[sz]ation|cookie|verifier|challenge|^code$|_code$|^sid$|session|^state$|keys?$|credential|assertion|user-(display-)?name|display_?name|subject_?name|user_?name/i;
 /** Names that match the pattern above but hold no secret. */
 const SAFE_NAMES = new Set(['statusCode', 'status_code', 'keyIndex', 'token_type', 'token_type_hint', 'grant_type', 'error_code']);
 

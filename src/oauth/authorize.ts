@@ -14,6 +14,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { PROTOCOL } from '../config/options.js';
 import { formatUserCode } from '../crypto/random.js';
 import { OAuthError } from '../errors.js';
+import { requestFacts } from '../server/request-facts.js';
 import type { OAuthContext } from './context.js';
 import { readParams, VSCHAR, type Params } from './params.js';
 import { CHALLENGE } from './pkce.js';
@@ -90,6 +91,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         res.status(400).render('pkce-required', { title: 'PKCE is required' });
         return;
       }
+      const requester = requestFacts(req);
       const created = store.requests.create({
         clientId: client.id,
         redirectUri,
@@ -97,16 +99,21 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         state: params.state,
         codeChallenge: params.code_challenge,
         codeChallengeMethod: params.code_challenge_method,
-        requester: { ip: req.ip ?? '', userAgent: (req.get('user-agent') ?? '').slice(0, 512) },
+        requester,
         ttlSeconds: PROTOCOL.pendingRequestTtlSeconds,
       });
-      store.audit.record('link_requested', { details: { ip: req.ip, userAgent: req.get('user-agent'), scope } });
-      req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt };
-      req.session.cookie.maxAge = PROTOCOL.pendingRequestTtlSeconds * 1000;
-      req.session.save((error) => {
-        if (error) return next(error);
-        // Relative, so it works behind a proxy that serves us under a path prefix.
-        res.set('Cache-Control', 'no-store').redirect(303, 'authorize/wait');
+      store.audit.record('link_requested', { details: { ...requester, scope } });
+      // A new session id for the new request: a session id planted in this browser beforehand
+      // (from a sibling subdomain, over plain http) must not see or receive what this request gets.
+      req.session.regenerate((regenerateError) => {
+        if (regenerateError) return next(regenerateError);
+        req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt };
+        req.session.cookie.maxAge = PROTOCOL.pendingRequestTtlSeconds * 1000;
+        req.session.save((error) => {
+          if (error) return next(error);
+          // Relative, so it works behind a proxy that serves us under a path prefix.
+          res.set('Cache-Control', 'no-store').redirect(303, 'authorize/wait');
+        });
       });
     } catch (error) {
       if (error instanceof OAuthError) back(error);
@@ -163,7 +170,8 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
     const finish = (values: Record<string, string | undefined>): void => {
       req.session.destroy((error) => {
         if (error) return next(error);
-        res.clearCookie(SESSION_COOKIE, { path: '/' });
+        const https = new URL(config.publicUrl).protocol === 'https:';
+        res.clearCookie(sessionCookieName(https), { path: '/', secure: https, httpOnly: true, sameSite: 'lax' });
         redirectWith(res, request.redirectUri, { ...values, state: request.state, iss: config.publicUrl });
       });
     };
@@ -174,7 +182,7 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
     if (request.status === 'approved') {
       const released = store.requests.release(link.requestId, PROTOCOL.authorizationCodeTtlSeconds);
       if (released) {
-        store.audit.record('code_issued', { subjectId: released.request.subject?.id, details: { ip: req.ip } });
+        store.audit.record('code_issued', { subjectId: released.request.subject?.id, details: { ip: requestFacts(req).ip } });
         finish({ code: released.code });
         return;
       }
@@ -187,4 +195,7 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
   };
 }
 
-export const SESSION_COOKIE = 'alexa_link_session';
+/** `__Host-` (RFC 6265bis): only over https, only from this exact host, path `/`, no Domain. */
+export function sessionCookieName(https: boolean): string {
+  return https ? '__Host-alexa_link_session' : 'alexa_link_session';
+}

@@ -48,41 +48,60 @@ export class ClientAuthError extends OAuthError {
 /** Same cost for unknown clients: compare against this instead of returning early. */
 const DUMMY_SECRET = 'x'.repeat(64);
 
-function decodeBasic(header: string): { id: string; secret: string } | undefined {
+/**
+ * Basic credentials as clients really send them. RFC 6749 §2.3.1 says both parts are
+ * form-urlencoded before being joined, but many clients (Authlib among them) put a secret with
+ * `+`, `/` and `=` in unencoded, and form-decoding turns its `+` into a space. So each part is
+ * taken both as sent and form-decoded (when that decodes); either may match.
+ */
+function decodeBasic(header: string): { ids: string[]; secrets: string[] } | undefined {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
   if (!match) return undefined;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  try {
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before being joined.
-    const unescape = (part: string): string => decodeURIComponent(part.replace(/\+/g, ' '));
-    return { id: unescape(decoded.slice(0, colon)), secret: unescape(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined;
-  }
+  const readings = (part: string): string[] => {
+    try {
+      const formDecoded = decodeURIComponent(part.replace(/\+/g, ' '));
+      return formDecoded === part ? [part] : [formDecoded, part];
+    } catch {
+      return [part];
+    }
+  };
+  return { ids: readings(decoded.slice(0, colon)), secrets: readings(decoded.slice(colon + 1)) };
+}
+
+/** Constant time over every candidate: the answer does not depend on which one matched, or where. */
+function anyMatches(candidates: readonly string[], secret: string): boolean {
+  let matched = false;
+  for (const candidate of candidates) matched = safeEqual(candidate, secret) || matched;
+  return matched;
 }
 
 export function authenticateClient(req: Request, params: Params, registry: ClientRegistry): { client: Client; method: AuthMethod } {
   const header = req.headers.authorization;
   const inBody = params.client_secret !== undefined;
-  let credentials: { id: string; secret: string } | undefined;
+  let ids: string[];
+  let secrets: string[];
   let method: AuthMethod;
   if (header !== undefined) {
     if (inBody) throw new OAuthError('invalid_request', 'use one client authentication method, not two');
-    credentials = decodeBasic(header);
+    const credentials = decodeBasic(header);
     method = 'client_secret_basic';
     if (!credentials) throw new ClientAuthError(undefined, true);
-    if (params.client_id !== undefined && params.client_id !== credentials.id) {
+    ({ ids, secrets } = credentials);
+    if (params.client_id !== undefined && !ids.includes(params.client_id)) {
       throw new OAuthError('invalid_request', 'client_id in the body differs from the authenticated client');
     }
   } else {
     method = 'client_secret_post';
     if (params.client_id === undefined || params.client_secret === undefined) throw new ClientAuthError(params.client_id, false);
-    credentials = { id: params.client_id, secret: params.client_secret };
+    ids = [params.client_id];
+    secrets = [params.client_secret];
   }
-  const client = registry.find(credentials.id);
-  const matches = safeEqual(credentials.secret, client?.secret ?? DUMMY_SECRET);
-  if (!client || !matches) throw new ClientAuthError(credentials.id, method === 'client_secret_basic');
+  const id = ids.find((candidate) => registry.find(candidate) !== undefined) ?? ids[0]!;
+  const client = registry.find(id);
+  const matches = anyMatches(secrets, client?.secret ?? DUMMY_SECRET);
+  if (!client || !matches) throw new ClientAuthError(id, method === 'client_secret_basic');
   return { client, method };
 }

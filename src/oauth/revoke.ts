@@ -2,6 +2,7 @@
  * POST /revoke (RFC 7009). Revoking a refresh token ends the link (its grant); an access token
  * only itself. The answer is 200 whether or not the token was known (§2.2), so it tells nothing.
  */
+import { requestFacts } from '../server/request-facts.js';
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import type { OAuthContext } from './context.js';
@@ -25,7 +26,7 @@ export function revoke(ctx: OAuthContext): RequestHandler {
       ctx.store.audit.record(revoked.kind === 'refresh' ? 'grant_revoked' : 'token_revoked', {
         grantId: revoked.grantId,
         subjectId: grant?.subject.id,
-        details: { by: 'client', kind: revoked.kind, ip: req.ip },
+        details: { by: 'client', kind: revoked.kind, ip: requestFacts(req).ip },
       });
     }
     noStore(res);

@@ -2,6 +2,7 @@
 import type { Request, RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import { clientKey } from '../server/failure-budget.js';
+import { clip, requestFacts, STORED_LENGTH } from '../server/request-facts.js';
 import type { IssuedTokens } from '../store/index.js';
 import { authenticateClient, ClientAuthError, type Client } from './clients.js';
 import type { OAuthContext } from './context.js';
@@ -17,16 +18,27 @@ const GRANTS: Record<string, GrantHandler> = {
   refresh_token: refreshTokenGrant,
 };
 
-/** Authenticates the client; failures are audited and announced before they are rethrown. */
+/**
+ * Authenticates the client. Correct credentials always pass, whatever failed before from the same
+ * address: behind a proxy every caller shares one address, and a lockout would let anyone cut
+ * Alexa off. A failure is checked like any other, then refused with 429 once the address has spent
+ * its failure budget (neither counted nor recorded then); within the budget it is counted, recorded
+ * (one audit row per address and window) and announced.
+ */
 export function authenticate(ctx: OAuthContext, req: Request, params: Params): Client {
   try {
     return authenticateClient(req, params, ctx.clients).client;
   } catch (error) {
-    if (error instanceof ClientAuthError) {
-      ctx.failedClientAuth.record(clientKey(req));
-      ctx.store.audit.record('client_auth_failed', { details: { path: req.path, ip: req.ip, clientId: error.attemptedClientId, userAgent: req.get('user-agent') } });
-      ctx.events.emit('clientAuthFailed', { clientId: error.attemptedClientId, ip: req.ip });
-    }
+    if (!(error instanceof ClientAuthError)) throw error;
+    const key = clientKey(req);
+    const wait = ctx.failedClientAuth.retryAfterSeconds(key);
+    if (wait > 0) throw new OAuthError('temporarily_unavailable', 'too many failed client authentications from this address; try again later', 429, wait);
+    ctx.failedClientAuth.record(key);
+    const facts = requestFacts(req);
+    ctx.store.audit.recordRepeated('client_auth_failed', key, ctx.failedClientAuth.limits.windowMs, {
+      path: req.path, ip: facts.ip, clientId: clip(error.attemptedClientId, STORED_LENGTH.clientId), userAgent: facts.userAgent,
+    });
+    ctx.events.emit('clientAuthFailed', { clientId: clip(error.attemptedClientId, STORED_LENGTH.clientId), ip: facts.ip });
     throw error;
   }
 }

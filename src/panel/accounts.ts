@@ -23,7 +23,8 @@ export function linksPage(ctx: PanelContext): RequestHandler {
       scopes: grant.scope.split(' '),
       ...stateOf(grant, now),
     }));
-    renderPanel(ctx, res, 'links', { title: 'Linked accounts', tab: 'links', links, revoked: req.query.revoked === '1' });
+    const outcome = req.query.revoked === '1' ? 'revoked' : req.query.revoked === '0' ? 'nothing' : undefined;
+    renderPanel(ctx, res, 'links', { title: 'Linked accounts', tab: 'links', links, outcome });
   };
 }
 
@@ -33,10 +34,10 @@ export function revokeLink(ctx: PanelContext): RequestHandler {
     const grantId = typeof req.body?.grant === 'string' ? (req.body.grant as string) : '';
     // Only the user's own links: a grant id of someone else is as good as unknown.
     const own = ctx.store.grants.listForSubject(user.id).some((grant) => grant.id === grantId);
-    if (own && ctx.store.grants.revoke(grantId, 'user')) {
-      ctx.store.audit.record('grant_revoked', { grantId, subjectId: user.id, details: { by: 'user' } });
-    }
-    res.redirect(303, `${res.locals.base ?? ''}/links?revoked=1`);
+    const revoked = own && ctx.store.grants.revoke(grantId, 'user');
+    if (revoked) ctx.store.audit.record('grant_revoked', { grantId, subjectId: user.id, details: { by: 'user' } });
+    // Say what happened: nothing, for a link that is not this person's or had already ended.
+    res.redirect(303, `${res.locals.base ?? ''}/links?revoked=${revoked ? '1' : '0'}`);
   };
 }
 

@@ -4,13 +4,34 @@
  */
 import type { RequestHandler, Response } from 'express';
 import { normalizeUserCode } from '../crypto/random.js';
+import { pseudonym } from '../log/redact.js';
 import { renderPanel, userOf, when, type PanelContext } from './context.js';
 
-/** A short, readable description of the browser that asked (not the whole user agent). */
+const BROWSERS: ReadonlyArray<[RegExp, string]> = [
+  [/\bEdg(A|iOS)?\//, 'Edge'],
+  [/\bSamsungBrowser\//, 'Samsung Internet'],
+  [/\b(Firefox|FxiOS)\//, 'Firefox'],
+  [/\b(Chrome|CriOS)\//, 'Chrome'],
+  [/\bSafari\//, 'Safari'],
+];
+/** In this order: an Android User-Agent also says "Linux", an iPhone's also says "Mac OS X". */
+const PLATFORMS: ReadonlyArray<[RegExp, string]> = [
+  [/\bAndroid\b/, 'Android'],
+  [/\biPhone\b/, 'iPhone'],
+  [/\biPad\b/, 'iPad'],
+  [/\bWindows\b/, 'Windows'],
+  [/\bMac OS X\b/, 'macOS'],
+  [/\bCrOS\b/, 'ChromeOS'],
+  [/\bLinux\b/, 'Linux'],
+];
+
+/**
+ * What the requesting browser says it is, shortened from its User-Agent. It is the browser's own
+ * claim (anyone can send any User-Agent), and the page labels it so; nothing is inferred from it.
+ */
 export function describeBrowser(userAgent: string): string {
-  if (/Alexa|AmazonWebView|Amazon/i.test(userAgent)) return 'the Alexa app';
-  const browser = /(Edg|Firefox|Chrome|Safari)\/[\d.]+/.exec(userAgent)?.[1]?.replace('Edg', 'Edge') ?? 'a browser';
-  const platform = /(Android|iPhone|iPad|Windows|Mac OS X|Linux)/.exec(userAgent)?.[1]?.replace('Mac OS X', 'macOS') ?? 'an unknown system';
+  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? 'an unknown browser';
+  const platform = PLATFORMS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? 'an unknown system';
   return `${browser} on ${platform}`;
 }
 
@@ -66,7 +87,7 @@ export function decide(ctx: PanelContext): RequestHandler {
       return;
     }
     ctx.store.audit.record(decision === 'approved' ? 'link_approved' : 'link_denied', { subjectId: user.id, details: { name: user.displayName ?? user.name } });
-    ctx.logger.info(decision === 'approved' ? 'An Alexa link request was approved' : 'An Alexa link request was denied');
+    ctx.logger.info(decision === 'approved' ? 'An Alexa link request was approved' : 'An Alexa link request was denied', { user: pseudonym(user.id) });
     renderPanel(ctx, res, 'done', {
       title: 'Link Alexa',
       tab: 'link',

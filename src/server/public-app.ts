@@ -6,7 +6,7 @@ import session from 'express-session';
 import { fileURLToPath } from 'node:url';
 import { PROTOCOL } from '../config/options.js';
 import { isLoopbackHost } from '../config/validate.js';
-import { authorize, continueLink, errorPage, SESSION_COOKIE, status, waitPage } from '../oauth/authorize.js';
+import { authorize, continueLink, errorPage, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
 import { clientRegistry } from '../oauth/clients.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { jsonTooMany, limiter, methodNotAllowed, oauthErrorHandler, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
@@ -15,7 +15,8 @@ import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
 import { OAuthError } from '../errors.js';
-import { clientKey, FailureBudget } from './failure-budget.js';
+import { FailureBudget } from './failure-budget.js';
+import type { Logger } from '../log/logger.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -42,6 +43,29 @@ const assetBase: RequestHandler = (req, res, next) => {
   next();
 };
 
+/** Peers warned about, at most: a warning is for the admin, not a log an attacker can fill. */
+const MAX_WARNED_PEERS = 100;
+
+/**
+ * X-Forwarded-For from a peer not in `trusted_proxies` is ignored (right); this says so once per
+ * peer address, because behind an unlisted proxy every limit counts the proxy as one client.
+ */
+function untrustedForwardingWarning(app: Express, trustedProxies: readonly string[], logger: Logger): RequestHandler {
+  const trusted = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  const warned = new Set<string>();
+  return (req, _res, next) => {
+    const peer = req.socket.remoteAddress ?? '';
+    if (req.headers['x-forwarded-for'] !== undefined && !warned.has(peer) && warned.size < MAX_WARNED_PEERS && !trusted(peer, 0)) {
+      warned.add(peer);
+      logger.warning(
+        `X-Forwarded-For from ${peer} is ignored: that address is not in the "trusted_proxies" option (${trustedProxies.length > 0 ? trustedProxies.join(', ') : 'empty'}). ` +
+          'Every limit counts all requests through it as one client. If it is your reverse proxy, add it to "trusted_proxies".',
+      );
+    }
+    next();
+  };
+}
+
 export function createPublicApp(deps: AppDeps): Express {
   const { config, store, logger } = deps;
   const ctx: OAuthContext = { ...deps, clients: clientRegistry(config), failedClientAuth: new FailureBudget(RATE_LIMITS.failedClientAuth) };
@@ -58,6 +82,7 @@ export function createPublicApp(deps: AppDeps): Express {
   app.set('view engine', 'ejs');
 
   app.use(requestLog(logger, 'public'));
+  app.use(untrustedForwardingWarning(app, config.trustedProxies, logger));
   app.use(securityHeaders({
     frameAncestors: "'none'",
     formTargets: redirectOrigins,
@@ -80,7 +105,8 @@ export function createPublicApp(deps: AppDeps): Express {
   browser.use(
     '/authorize',
     session({
-      name: SESSION_COOKIE,
+      // __Host-: on https the browser refuses this cookie from a sibling subdomain or plain http.
+      name: sessionCookieName(https),
       secret: store.deriveSecret('session-cookie').toString('base64'),
       store: store.sessions,
       resave: false,
@@ -94,7 +120,8 @@ export function createPublicApp(deps: AppDeps): Express {
   const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) =>
     errorPage(res, 429, 'Too many attempts', 'Too many link requests from this network. Wait a few minutes and start again from the Alexa app.');
   browser.get('/authorize', limiter(RATE_LIMITS.authorize, tooManyPages), authorize(ctx));
-  browser.get('/authorize/wait', waitPage(ctx));
+  // Limited like the status poll: a page view is cheap, but not free.
+  browser.get('/authorize/wait', limiter(RATE_LIMITS.status, tooManyPages), waitPage(ctx));
   browser.get('/authorize/status', limiter(RATE_LIMITS.status, jsonTooMany), status(ctx));
   browser.get('/authorize/continue', limiter(RATE_LIMITS.status, tooManyPages), continueLink(ctx));
   app.use(browser);
@@ -104,7 +131,6 @@ export function createPublicApp(deps: AppDeps): Express {
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32, type: 'application/x-www-form-urlencoded', verify: verifyUtf8Form });
   api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany));
   api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany));
-  api.use(['/token', '/revoke', '/introspect'], ctx.failedClientAuth.guard(clientKey, jsonTooMany));
   api.post('/token', form, token(ctx));
   api.post('/revoke', form, revoke(ctx));
   api.post('/introspect', form, introspect(ctx));

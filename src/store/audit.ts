@@ -44,7 +44,19 @@ interface Row {
   details_enc: string;
 }
 
+/** Memory bound of the open repeated-event rows (one per address and window). */
+const MAX_REPEATED = 10_000;
+
+interface OpenRow {
+  id: number;
+  count: number;
+  resetAt: number;
+  details: Record<string, unknown>;
+}
+
 export class AuditLog {
+  private readonly repeated = new Map<string, OpenRow>();
+
   constructor(private readonly ctx: StoreContext) {}
 
   record(event: AuditEvent, input: AuditInput = {}): void {
@@ -54,6 +66,38 @@ export class AuditLog {
         input.subjectId === undefined ? null : subjectIndex(this.ctx, input.subjectId),
         sealJson(this.ctx, input.details ?? {}),
       );
+  }
+
+  /**
+   * Repeated anonymous failures (per `key`, such as an address, and window) in one row: the first
+   * occurrence's details with a `count` and the time of the latest, so a stream of failures adds one
+   * row per window, not one per request.
+   */
+  recordRepeated(event: AuditEvent, key: string, windowMs: number, details: Record<string, unknown>): void {
+    const now = this.ctx.now();
+    const mapKey = `${event} ${key}`;
+    const open = this.repeated.get(mapKey);
+    if (open && open.resetAt > now) {
+      open.count++;
+      sql(this.ctx, 'UPDATE audit_events SET details_enc = ? WHERE id = ?').run(sealJson(this.ctx, { ...open.details, count: open.count, lastAt: now }), open.id);
+      return;
+    }
+    this.repeated.delete(mapKey);
+    const id = Number(
+      sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, NULL, NULL, ?)')
+        .run(now, event, sealJson(this.ctx, { ...details, count: 1 })).lastInsertRowid,
+    );
+    this.evictRepeated(now);
+    this.repeated.set(mapKey, { id, count: 1, resetAt: now + windowMs, details });
+  }
+
+  private evictRepeated(now: number): void {
+    if (this.repeated.size < MAX_REPEATED) return;
+    for (const [key, row] of this.repeated) if (row.resetAt <= now) this.repeated.delete(key);
+    for (const key of this.repeated.keys()) {
+      if (this.repeated.size < MAX_REPEATED) break;
+      this.repeated.delete(key);
+    }
   }
 
   /** One person's events, newest first; `before` is the id to page from. */

@@ -42,13 +42,13 @@ export class EncryptedSessionStore extends session.Store {
     }
   }
 
-  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    try {
-      sql(this.ctx, 'UPDATE sessions SET expires_at = ? WHERE sid_hash = ?').run(this.expiry(data), digest(sid));
-      callback?.();
-    } catch (error) {
-      callback?.(error);
-    }
+  /**
+   * Nothing to write. The cookie is not renewed on later requests (express-session's `rolling` is
+   * off), so a later expiry in the row would keep nothing alive; writing it would make every page
+   * view a synced disk write.
+   */
+  override touch(_sid: string, _data: session.SessionData, callback?: Callback): void {
+    callback?.();
   }
 
   override destroy(sid: string, callback?: Callback): void {

@@ -51,7 +51,8 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, d
   const port = await freePort();
   const options = await writeOptions(dataDir, port, overrides);
   const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: '0', INGRESS_TRUSTED_PROXIES: '127.0.0.1', ...env });
-  const { logger, lines } = memoryLogger('trace');
+  // The configured level, as main.ts sets it (tests that read trace lines leave log_level at trace).
+  const { logger, lines } = memoryLogger(config.logLevel);
   const app = await startApp(config, logger, clock ? { now: clock.now } : {});
   return { app, config, base: `http://127.0.0.1:${port}`, lines, dataDir, options, close: () => app.close() };
 }

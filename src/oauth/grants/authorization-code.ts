@@ -1,4 +1,5 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6). */
+import { requestFacts } from '../../server/request-facts.js';
 import type { Request } from 'express';
 import { OAuthError } from '../../errors.js';
 import type { IssuedTokens, RedeemedCode } from '../../store/index.js';
@@ -35,7 +36,7 @@ export async function authorizationCodeGrant(ctx: OAuthContext, req: Request, cl
     if (redemption.status === 'replayed') {
       // RFC 6749 §4.1.2: a code used twice revokes what it produced; one of the two users is an attacker.
       if (redemption.grantId) store.grants.revoke(redemption.grantId, 'code_replay');
-      store.audit.record('code_replayed', { grantId: redemption.grantId, details: { ip: req.ip, clientId: client.id } });
+      store.audit.record('code_replayed', { grantId: redemption.grantId, details: { ip: requestFacts(req).ip, clientId: client.id } });
       return new OAuthError('invalid_grant', 'the authorization code was already used');
     }
     if (redemption.status === 'invalid') return new OAuthError('invalid_grant', 'the authorization code is invalid or expired');
@@ -43,7 +44,7 @@ export async function authorizationCodeGrant(ctx: OAuthContext, req: Request, cl
     const refused = mismatch(bound, client, redirectUri, verifier);
     if (refused) return refused;
     const tokens = store.createGrantFromCode(bound, lifetimes(config), config.refreshTokenMaxSeconds);
-    store.audit.record('grant_created', { grantId: tokens.grant.id, subjectId: bound.subject.id, details: { clientId: client.id, scope: bound.scope, ip: req.ip } });
+    store.audit.record('grant_created', { grantId: tokens.grant.id, subjectId: bound.subject.id, details: { clientId: client.id, scope: bound.scope, ip: requestFacts(req).ip } });
     return { tokens, subjectName: bound.subject.displayName ?? bound.subject.name };
   });
   if (outcome instanceof OAuthError) throw outcome;

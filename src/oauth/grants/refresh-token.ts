@@ -1,4 +1,5 @@
 /** grant_type=refresh_token (RFC 6749 §6) with successor confirmation (see store/tokens.ts). */
+import { requestFacts } from '../../server/request-facts.js';
 import type { Request } from 'express';
 import { PROTOCOL } from '../../config/options.js';
 import { OAuthError } from '../../errors.js';
@@ -16,9 +17,9 @@ export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client:
   const result = await store.durable(() => {
     const outcome = store.tokens.refresh(token, client.id, lifetimes(config));
     if (outcome.status === 'reuse') {
-      store.audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ip: req.ip, userAgent: req.get('user-agent') } });
+      store.audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ...requestFacts(req) } });
     } else if (outcome.status === 'ok') {
-      store.audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: req.ip } });
+      store.audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: requestFacts(req).ip } });
     }
     return outcome;
   });

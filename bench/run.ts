@@ -22,8 +22,23 @@ import { freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady, type Chi
 import { summarizeProfile } from './lib/profile.js';
 import { renderMarkdown, renderConsole, type GroupCommitCounts, type LoadRow, type Results } from './lib/report.js';
 import {
-  CLIENT_ID, CLIENT_SECRET, CODE_VERIFIER, DATABASE_FILE, PROTOCOL, REDIRECT_URI, RS_CLIENT_ID, RS_SECRET,
-  basic, countRows, generateFernetKey, linkMany, openStore, seedCodes, seedGrants, writeOptions, type Store,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  CODE_VERIFIER,
+  DATABASE_FILE,
+  REDIRECT_URI,
+  RS_CLIENT_ID,
+  RS_SECRET,
+  TUNABLES,
+  basic,
+  countRows,
+  generateFernetKey,
+  linkMany,
+  openStore,
+  seedCodes,
+  seedGrants,
+  writeOptions,
+  type Store,
 } from './lib/seed.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -75,7 +90,13 @@ async function startOurs(dataDir: string, key: string, extraArgs: string[] = [],
   const port = await freePort();
   const ingress = await freePort();
   writeOptions(dataDir, port, key);
-  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], { DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: String(ingress), INGRESS_TRUSTED_PROXIES: '127.0.0.1' });
+  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], {
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PUBLIC_PORT: String(port),
+    INGRESS_PORT: String(ingress),
+    INGRESS_TRUSTED_PROXIES: '127.0.0.1',
+  });
   const base = `http://127.0.0.1:${port}`;
   const readyMs = await waitReady(child, `${base}/healthz`);
   child.probed = probe;
@@ -207,7 +228,8 @@ async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
   // token again, as Alexa does after a lost answer. Within the repeat window the server rightly
   // answers 429, so where the round robin turns, two slices of one refresh row are kept apart: the
   // window, plus a second for requests the server finished after the load generator had stopped.
-  if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined) await sleep(scenario.endedAt + (PROTOCOL.refreshRepeatSeconds + 1) * 1000 - performance.now());
+  if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined)
+    await sleep(scenario.endedAt + (TUNABLES.oauth.refreshRepeatSeconds + 1) * 1000 - performance.now());
   const connection = await scenario.prepare(seconds);
   const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection });
   scenario.endedAt = performance.now();
@@ -245,7 +267,14 @@ async function profileRun(kind: 'refresh' | 'introspect', alexaAuth: string): Pr
   const profStore = openStore(profiled.dataDir, profiled.key);
   const linkedProf = linkMany(profStore, 16, 0);
   profStore.close();
-  const script = kind === 'refresh' ? refreshScript('/token', alexaAuth, linkedProf.map((l) => l.refreshToken)) : introspectScript('/introspect', linkedProf[0]!.accessToken);
+  const script =
+    kind === 'refresh'
+      ? refreshScript(
+          '/token',
+          alexaAuth,
+          linkedProf.map((l) => l.refreshToken),
+        )
+      : introspectScript('/introspect', linkedProf[0]!.accessToken);
   // The probe forces a GC when read: read it before the load starts and after it ends, never during.
   const countsBefore = (await probeReading(profiled.child)).groupCommit;
   const loadFrom = Number(process.hrtime.bigint() / 1000n);
@@ -257,7 +286,14 @@ async function profileRun(kind: 'refresh' | 'introspect', alexaAuth: string): Pr
   if (!file) throw new Error('no .cpuprofile written');
   const keep = join(ROOT, 'dist-bench', `${kind}.cpuprofile`);
   copyFileSync(join(profileDir, file), keep);
-  const summary = { ...summarizeProfile(keep, 15, loadFrom), rps: run.rps, non2xx: run.non2xx, file: `dist-bench/${kind}.cpuprofile`, loadMs: (loadTo - loadFrom) / 1000, groupCommit };
+  const summary = {
+    ...summarizeProfile(keep, 15, loadFrom),
+    rps: run.rps,
+    non2xx: run.non2xx,
+    file: `dist-bench/${kind}.cpuprofile`,
+    loadMs: (loadTo - loadFrom) / 1000,
+    groupCommit,
+  };
   log(`profile (${kind}): ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms; top: ${summary.top[0]?.name}`);
   return summary;
 }
@@ -285,15 +321,23 @@ function codeState(): Results['code'] {
   walk(join(ROOT, 'src'));
   return {
     commit: git('rev-parse', '--short', 'HEAD') || 'unknown',
-    changedSrc: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).map((line) => line.slice(3)),
+    changedSrc: git('status', '--porcelain', '--', 'src')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3)),
     srcHash: hash.digest('hex').slice(0, 12),
   };
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm run bench does)`);
+// ---------------------------------------------------------------------------------------------
+// The phases of a run, in the order main runs them; each fills in its part of the results.
+
+const alexaAuth = basic(CLIENT_ID, CLIENT_SECRET);
+
+/** What was measured, on what, with which settings; the phases below fill in the rest. */
+function describeRun(): Results {
   const cpu = cpus();
-  const results: Results = {
+  return {
     command: 'npm run bench',
     code: codeState(),
     date: new Date().toISOString(),
@@ -307,12 +351,16 @@ async function main(): Promise<void> {
     },
     settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, quick: QUICK },
   } as Results;
+}
 
-  // 1. What a durable commit costs on this disk (before any server runs).
+/** 1. What a durable commit costs on this disk (before any server runs). */
+function measureFsync(results: Results): void {
   results.fsync = fsyncCost(dir('fsync'));
   log(`fsync: commit with synchronous=FULL ${results.fsync.full.medianUs.toFixed(0)} µs, NORMAL ${results.fsync.normal.medianUs.toFixed(0)} µs (median)`);
+}
 
-  // 2. Start-up: process start → first 200 from GET /healthz, median of 5, ours and bare Express.
+/** 2. Start-up: process start → first 200 from GET /healthz, median of 5, ours and bare Express. */
+async function measureStartup(results: Results): Promise<void> {
   const expressStarts: number[] = [];
   const ourStarts: number[] = [];
   const startupDir = dir('startup');
@@ -327,60 +375,84 @@ async function main(): Promise<void> {
   }
   results.startup = { ours: ourStarts, express: expressStarts, oursLarge: [] };
   log(`ready: alexa-link median ${median(ourStarts).toFixed(0)} ms (first start creates the database), express ${median(expressStarts).toFixed(0)} ms`);
+}
 
-  // 3. The large database (100,000 grants), seeded before its server starts.
+/** The 100,000-grant database: where it is, and the tokens its load runs start from. */
+interface LargeDatabase {
+  dir: string;
+  key: string;
+  lineages: string[];
+  access: string;
+}
+
+/** 3. The large database (100,000 grants), seeded before its server starts. */
+function seedLargeDatabase(results: Results): LargeDatabase {
   const largeDir = dir('large');
   const largeKey = generateFernetKey();
-  let largeLineages: string[];
-  let largeAccess: string;
-  {
-    const store = openStore(largeDir, largeKey);
-    const started = performance.now();
-    const linked = linkMany(store, 17, 0);
-    seedGrants(store, LARGE_GRANTS - linked.length, 1000);
-    const seconds = (performance.now() - started) / 1000;
-    largeLineages = linked.slice(0, 16).map((l) => l.refreshToken);
-    largeAccess = linked[16]!.accessToken;
-    results.seeding = { grants: countRows(store, 'grants'), tokens: countRows(store, 'tokens'), seconds, openMs: [], pruneMs: [] };
-    store.close();
-    log(`seeded ${results.seeding.grants} grants (${results.seeding.tokens} tokens) in ${seconds.toFixed(1)} s`);
-    // What start-up and the 10-minute pruning timer cost with this database, timed here in the bench process
-    // (same code, same file): Store.open (read-only quick_check, then open) and store.prune().
-    for (let i = 0; i < 3; i++) {
-      let t = performance.now();
-      const again = openStore(largeDir, largeKey);
-      results.seeding.openMs.push(performance.now() - t);
-      t = performance.now();
-      again.prune();
-      results.seeding.pruneMs.push(performance.now() - t);
-      again.close();
-    }
-    log(`large database: Store.open ${median(results.seeding.openMs).toFixed(0)} ms, prune ${median(results.seeding.pruneMs).toFixed(0)} ms (medians of 3)`);
+  const store = openStore(largeDir, largeKey);
+  const started = performance.now();
+  const linked = linkMany(store, 17, 0);
+  seedGrants(store, LARGE_GRANTS - linked.length, 1000);
+  const seconds = (performance.now() - started) / 1000;
+  results.seeding = { grants: countRows(store, 'grants'), tokens: countRows(store, 'tokens'), seconds, openMs: [], pruneMs: [] };
+  store.close();
+  log(`seeded ${results.seeding.grants} grants (${results.seeding.tokens} tokens) in ${seconds.toFixed(1)} s`);
+  // What start-up and the 10-minute pruning timer cost with this database, timed here in the bench process
+  // (same code, same file): Store.open (read-only quick_check, then open) and store.prune().
+  for (let i = 0; i < 3; i++) {
+    let t = performance.now();
+    const again = openStore(largeDir, largeKey);
+    results.seeding.openMs.push(performance.now() - t);
+    t = performance.now();
+    again.prune();
+    results.seeding.pruneMs.push(performance.now() - t);
+    again.close();
   }
+  log(`large database: Store.open ${median(results.seeding.openMs).toFixed(0)} ms, prune ${median(results.seeding.pruneMs).toFixed(0)} ms (medians of 3)`);
+  return { dir: largeDir, key: largeKey, lineages: linked.slice(0, 16).map((l) => l.refreshToken), access: linked[16]!.accessToken };
+}
+
+/** Start-up on the large database: two starts here, the third is its load server's (startLoadServers). */
+async function largeStartups(largeDb: LargeDatabase): Promise<number[]> {
   const largeStarts: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const ours = await startOurs(largeDir, largeKey);
+    const ours = await startOurs(largeDb.dir, largeDb.key);
     largeStarts.push(ours.readyMs);
     await stopChecked(ours.child, 'alexa-link (large)');
   }
+  return largeStarts;
+}
 
-  // 4. The servers for the load runs.
+/** The servers the load runs go to, all running at once. */
+interface LoadServers {
+  express: { child: Child; base: string };
+  oidc: Child;
+  oidcBase: string;
+  /** The main server (100 grants), with the probe. */
+  ours: Ours;
+  large: Ours;
+}
+
+/** 4. The servers for the load runs. */
+async function startLoadServers(results: Results, largeDb: LargeDatabase, largeStarts: number[]): Promise<LoadServers> {
   const express = await startExpress();
   const oidcPort = await freePort();
   const oidc = start([OIDC], { PORT: String(oidcPort), CLIENT_ID, CLIENT_SECRET, RS_SECRET, REDIRECT_URI, LINEAGES: '16' });
   const oidcInfo = JSON.parse(await oidc.line('READY ')) as { port: number };
   const oidcBase = `http://127.0.0.1:${oidcInfo.port}`;
-  const oidcMake = async <T>(path: string): Promise<T> => {
-    const reply = await send(`${oidcBase}${path}`, { method: 'POST' });
-    if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline ${path}: ${reply.status} ${reply.body}`);
-    return reply.json as T;
-  };
   // The main server carries the probe (bench/servers/probe.ts) for the memory series; it only acts on SIGUSR2.
   const ours = await startOurs(dir('main'), generateFernetKey(), [], true);
-  const large = await startOurs(largeDir, largeKey);
+  const large = await startOurs(largeDb.dir, largeDb.key);
   largeStarts.push(large.readyMs);
   results.startup.oursLarge = largeStarts;
-  const [oursIdle, expressIdle, oidcIdle, largeIdle] = await Promise.all([ours.child.pid, express.child.pid, oidc.pid, large.child.pid].map((pid) => idleRssMiB(pid)));
+  return { express, oidc, oidcBase, ours, large };
+}
+
+async function measureIdleRss(results: Results, servers: LoadServers): Promise<void> {
+  const { ours, express, oidc, large } = servers;
+  const [oursIdle, expressIdle, oidcIdle, largeIdle] = await Promise.all(
+    [ours.child.pid, express.child.pid, oidc.pid, large.child.pid].map((pid) => idleRssMiB(pid)),
+  );
   results.rss = {
     oursIdle: oursIdle!.idle,
     oursIdleFirst: oursIdle!.first,
@@ -388,34 +460,51 @@ async function main(): Promise<void> {
     oidcIdle: oidcIdle!.idle,
     largeIdle: largeIdle!.idle,
   } as Results['rss'];
-  log(`idle RSS: alexa-link ${results.rss.oursIdle.toFixed(1)} MiB, express ${results.rss.expressIdle.toFixed(1)} MiB, oidc-provider ${results.rss.oidcIdle.toFixed(1)} MiB`);
+  log(
+    `idle RSS: alexa-link ${results.rss.oursIdle.toFixed(1)} MiB, express ${results.rss.expressIdle.toFixed(1)} MiB, oidc-provider ${results.rss.oidcIdle.toFixed(1)} MiB`,
+  );
+}
 
-  // 5. The small database: 100 grants, 18 of them made through the full link flow.
+/** The main server's database, open in the bench process, and the tokens its load runs use. */
+interface SmallDatabase {
+  store: Store;
+  lineages: string[];
+  introspectToken: string;
+  /** A lineage kept out of the load runs, for counting the commits of one refresh. */
+  spare: string;
+}
+
+/** 5. The small database: 100 grants, 18 of them made through the full link flow. */
+function seedSmallDatabase(ours: Ours): SmallDatabase {
   const store: Store = openStore(ours.dataDir, ours.key);
   const linked = linkMany(store, 18, 0);
   seedGrants(store, SMALL_GRANTS - linked.length, 1000);
-  const lineages = linked.slice(0, 16).map((l) => l.refreshToken);
-  const introspectToken = linked[16]!.accessToken;
-  let spare = linked[17]!.refreshToken;
+  return { store, lineages: linked.slice(0, 16).map((l) => l.refreshToken), introspectToken: linked[16]!.accessToken, spare: linked[17]!.refreshToken };
+}
 
-  // 6. Commits (fsyncs under synchronous=FULL) per request, from the server's WAL.
+/** 6. Commits (fsyncs under synchronous=FULL) per request, from the server's WAL. */
+async function countCommits(results: Results, ours: Ours, small: SmallDatabase): Promise<void> {
   const wal = join(ours.dataDir, `${DATABASE_FILE}-wal`);
-  const alexaAuth = basic(CLIENT_ID, CLIENT_SECRET);
   const post = async (path: string, body: string, authorization: string): Promise<Record<string, unknown>> => {
     const reply = await send(`${ours.base}${path}`, { method: 'POST', headers: { authorization, 'content-type': FORM }, body });
     if (reply.status !== 200) throw new Error(`${path} answered ${reply.status}: ${reply.body}`);
     return reply.json!;
   };
-  const checkCodes = seedCodes(store, 8, 5000, 600);
+  let spare = small.spare;
+  const checkCodes = seedCodes(small.store, 8, 5000, 600);
   results.commits = {
     refresh: await commitsPerRequest(wal, async () => {
       spare = (await post('/token', form({ grant_type: 'refresh_token', refresh_token: spare }), alexaAuth)).refresh_token as string;
     }),
     code: await commitsPerRequest(wal, async () => {
-      await post('/token', form({ grant_type: 'authorization_code', code: checkCodes.pop()!, redirect_uri: REDIRECT_URI, code_verifier: CODE_VERIFIER }), alexaAuth);
+      await post(
+        '/token',
+        form({ grant_type: 'authorization_code', code: checkCodes.pop()!, redirect_uri: REDIRECT_URI, code_verifier: CODE_VERIFIER }),
+        alexaAuth,
+      );
     }),
     introspect: await commitsPerRequest(wal, async () => {
-      const reply = await post('/introspect', form({ token: introspectToken }), basic(RS_CLIENT_ID, RS_SECRET));
+      const reply = await post('/introspect', form({ token: small.introspectToken }), basic(RS_CLIENT_ID, RS_SECRET));
       if (reply.active !== true) throw new Error('introspection target is not active');
     }),
     metadata: await commitsPerRequest(wal, async () => {
@@ -423,54 +512,142 @@ async function main(): Promise<void> {
     }),
   };
   log(`commits per request: ${JSON.stringify(results.commits)}`);
+}
 
-  // 7. Load runs, round robin (see runRoundRobin). Code exchanges go to a third server with its own
-  //    database: each creates a grant, and the main database must keep its 100 grants.
-  const codes = await startOurs(dir('codes'), generateFernetKey());
-  const codeStore = openStore(codes.dataDir, codes.key);
-  const oidcToken = async (): Promise<string> => (await oidcMake<{ accessToken: string }>('/bench/access-token')).accessToken;
-  const oidcLineages = async (n: number): Promise<string[]> => (await oidcMake<{ refreshTokens: string[] }>(`/bench/lineages?n=${n}`)).refreshTokens;
+async function oidcMake<T>(oidcBase: string, path: string): Promise<T> {
+  const reply = await send(`${oidcBase}${path}`, { method: 'POST' });
+  if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline ${path}: ${reply.status} ${reply.body}`);
+  return reply.json as T;
+}
+
+interface PoolStats {
+  seeded: number;
+  seedSeconds: number;
+  left: number;
+  exhausted: number;
+}
+
+/** The authorization_code row at `c` connections; `scenarios` is the list it is added to. */
+function codeScenario(c: number, codes: Ours, codeStore: Store, stats: PoolStats, scenarios: Scenario[]): Omit<Scenario, 'slices'> {
+  let pool: string[] = [];
+  const exhausted = { count: 0 };
+  const ownSlices = (): LoadResult[] => scenarios.find((sc) => sc.row.kind === 'code' && sc.connections === c)?.slices ?? [];
+  return {
+    row: { target: 'alexa-link', scenario: 'authorization_code', method: 'POST', kind: 'code' },
+    base: codes.base,
+    connections: c,
+    prepare: (seconds) => {
+      // Twice the best rate seen so far (1,000/s before the first slice), plus a margin.
+      const rate = Math.max(1000, ...ownSlices().map((r) => r.rps));
+      const size = Math.ceil(rate * seconds * 2) + 500;
+      const started = performance.now();
+      pool = seedCodes(codeStore, size, 10_000, 600);
+      stats.seeded += size;
+      stats.seedSeconds += (performance.now() - started) / 1000;
+      return codeScript(pool, exhausted);
+    },
+    after: () => {
+      stats.left += pool.length;
+      stats.exhausted = exhausted.count;
+    },
+  };
+}
+
+/** Every row of the load table, in the order the round robin runs them. */
+function loadScenarios(
+  servers: LoadServers,
+  small: SmallDatabase,
+  largeDb: LargeDatabase,
+  codes: Ours,
+  codeStore: Store,
+  poolStats: Map<number, PoolStats>,
+): Scenario[] {
+  const { express, oidcBase, ours, large } = servers;
+  const { lineages, introspectToken } = small;
+  const oidcToken = async (): Promise<string> => (await oidcMake<{ accessToken: string }>(oidcBase, '/bench/access-token')).accessToken;
+  const oidcLineages = async (n: number): Promise<string[]> => (await oidcMake<{ refreshTokens: string[] }>(oidcBase, `/bench/lineages?n=${n}`)).refreshTokens;
   const largeLabel = `${LARGE_GRANTS.toLocaleString('en')} grants`;
   const scenarios: Scenario[] = [];
   const add = (scenario: Omit<Scenario, 'slices'>): void => void scenarios.push({ ...scenario, slices: [] });
-  const poolStats = new Map<number, { seeded: number; seedSeconds: number; left: number; exhausted: number }>();
   for (const c of [1, 16]) {
-    add({ row: { target: 'express', scenario: 'GET constant JSON', method: 'GET', kind: 'baseline' }, base: express.base, connections: c, prepare: () => getScript('/json') });
-    add({ row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline' }, base: express.base, connections: c, prepare: () => formScript('/form') });
-    add({ row: { target: 'alexa-link', scenario: 'metadata (RFC 8414)', method: 'GET', kind: 'metadata' }, base: ours.base, connections: c, counter: ours, prepare: () => getScript('/.well-known/oauth-authorization-server') });
-    add({ row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect' }, base: ours.base, connections: c, counter: ours, prepare: () => introspectScript('/introspect', introspectToken) });
+    add({
+      row: { target: 'express', scenario: 'GET constant JSON', method: 'GET', kind: 'baseline' },
+      base: express.base,
+      connections: c,
+      prepare: () => getScript('/json'),
+    });
+    add({
+      row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline' },
+      base: express.base,
+      connections: c,
+      prepare: () => formScript('/form'),
+    });
+    add({
+      row: { target: 'alexa-link', scenario: 'metadata (RFC 8414)', method: 'GET', kind: 'metadata' },
+      base: ours.base,
+      connections: c,
+      counter: ours,
+      prepare: () => getScript('/.well-known/oauth-authorization-server'),
+    });
+    add({
+      row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect' },
+      base: ours.base,
+      connections: c,
+      counter: ours,
+      prepare: () => introspectScript('/introspect', introspectToken),
+    });
     // oidc-provider's tokens are made right before each slice: its in-memory adapter evicts idle entries.
-    add({ row: { target: 'oidc-provider', scenario: 'introspection', method: 'POST', kind: 'introspect' }, base: oidcBase, connections: c, prepare: async () => introspectScript('/token/introspection', await oidcToken()) });
-    add({ row: { target: 'oidc-provider', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' }, base: oidcBase, connections: c, prepare: async () => refreshScript('/token', alexaAuth, await oidcLineages(c)) });
-    add({ row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' }, base: ours.base, connections: c, counter: ours, prepare: () => refreshScript('/token', alexaAuth, lineages) });
+    add({
+      row: { target: 'oidc-provider', scenario: 'introspection', method: 'POST', kind: 'introspect' },
+      base: oidcBase,
+      connections: c,
+      prepare: async () => introspectScript('/token/introspection', await oidcToken()),
+    });
+    add({
+      row: { target: 'oidc-provider', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' },
+      base: oidcBase,
+      connections: c,
+      prepare: async () => refreshScript('/token', alexaAuth, await oidcLineages(c)),
+    });
+    add({
+      row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' },
+      base: ours.base,
+      connections: c,
+      counter: ours,
+      prepare: () => refreshScript('/token', alexaAuth, lineages),
+    });
     // Codes are single use and live 60 s in the server: seed a fresh pool (valid 10 min) right before each slice.
     const stats = { seeded: 0, seedSeconds: 0, left: 0, exhausted: 0 };
     poolStats.set(c, stats);
-    let pool: string[] = [];
-    const exhausted = { count: 0 };
-    const ownSlices = (): LoadResult[] => scenarios.find((sc) => sc.row.kind === 'code' && sc.connections === c)?.slices ?? [];
-    add({
-      row: { target: 'alexa-link', scenario: 'authorization_code', method: 'POST', kind: 'code' },
-      base: codes.base,
-      connections: c,
-      prepare: (seconds) => {
-        // Twice the best rate seen so far (1,000/s before the first slice), plus a margin.
-        const rate = Math.max(1000, ...ownSlices().map((r) => r.rps));
-        const size = Math.ceil(rate * seconds * 2) + 500;
-        const started = performance.now();
-        pool = seedCodes(codeStore, size, 10_000, 600);
-        stats.seeded += size;
-        stats.seedSeconds += (performance.now() - started) / 1000;
-        return codeScript(pool, exhausted);
-      },
-      after: () => {
-        stats.left += pool.length;
-        stats.exhausted = exhausted.count;
-      },
-    });
+    add(codeScenario(c, codes, codeStore, stats, scenarios));
   }
-  add({ row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', database: largeLabel }, base: large.base, connections: 16, counter: large, prepare: () => introspectScript('/introspect', largeAccess) });
-  add({ row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', database: largeLabel }, base: large.base, connections: 16, counter: large, prepare: () => refreshScript('/token', alexaAuth, largeLineages) });
+  add({
+    row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', database: largeLabel },
+    base: large.base,
+    connections: 16,
+    counter: large,
+    prepare: () => introspectScript('/introspect', largeDb.access),
+  });
+  add({
+    row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', database: largeLabel },
+    base: large.base,
+    connections: 16,
+    counter: large,
+    prepare: () => refreshScript('/token', alexaAuth, largeDb.lineages),
+  });
+  return scenarios;
+}
+
+/**
+ * 7. Load runs, round robin (see runRoundRobin). Code exchanges go to a third server with its own
+ *    database: each creates a grant, and the main database must keep its 100 grants.
+ */
+async function measureLoad(results: Results, servers: LoadServers, small: SmallDatabase, largeDb: LargeDatabase): Promise<void> {
+  const { ours } = servers;
+  const codes = await startOurs(dir('codes'), generateFernetKey());
+  const codeStore = openStore(codes.dataDir, codes.key);
+  const poolStats = new Map<number, PoolStats>();
+  const scenarios = loadScenarios(servers, small, largeDb, codes, codeStore, poolStats);
   await runRoundRobin(scenarios, async (round) => {
     ours.rssSeries.push({ after: `round ${round + 1} of ${ROUNDS}`, requests: ours.requests, ...(await memoryPoint(ours.child)) });
   });
@@ -478,8 +655,12 @@ async function main(): Promise<void> {
   for (const [c, stats] of poolStats) if (stats.exhausted > 0) log(`WARNING: the code pool for ${c} conn. ran dry ${stats.exhausted} times`);
   codeStore.close();
   await stopChecked(codes.child, 'alexa-link (codes)');
+}
 
-  // 8. Memory after ≥ 100,000 requests (the runs above, topped up with introspection if short).
+/** 8. Memory after ≥ 100,000 requests (the runs above, topped up with introspection if short). */
+async function measureMemoryAfterLoad(results: Results, servers: LoadServers, small: SmallDatabase): Promise<void> {
+  const { ours, large, express, oidc } = servers;
+  const { store, introspectToken } = small;
   const topUpStarted = performance.now();
   while (ours.requests < REQUEST_GOAL && performance.now() - topUpStarted < 60_000) {
     const top = await load({ url: ours.base, connections: 16, durationS: 5, connection: introspectScript('/introspect', introspectToken) });
@@ -498,53 +679,94 @@ async function main(): Promise<void> {
   results.mainDatabase = { grants: countRows(store, 'grants'), tokens: countRows(store, 'tokens'), auditEvents: countRows(store, 'audit_events') };
   log(`RSS after ${ours.requests} requests: ${results.rss.oursAfterRequests.toFixed(1)} MiB`);
   store.close();
+}
 
-  await stopChecked(ours.child, 'alexa-link');
-  await stopChecked(large.child, 'alexa-link (large)');
-  await stopChecked(express.child, 'express baseline');
-  await stopChecked(oidc, 'oidc-provider baseline');
+async function stopLoadServers(servers: LoadServers): Promise<void> {
+  await stopChecked(servers.ours.child, 'alexa-link');
+  await stopChecked(servers.large.child, 'alexa-link (large)');
+  await stopChecked(servers.express.child, 'express baseline');
+  await stopChecked(servers.oidc, 'oidc-provider baseline');
+}
 
-  // 9. Memory with 10,000 grants: a fresh server, idle, then seeded, then after touching them.
-  {
-    const memory = await startOurs(dir('memory'), generateFernetKey());
-    const { idle } = await idleRssMiB(memory.child.pid);
-    const memStore = openStore(memory.dataDir, memory.key);
-    const linkedMem = linkMany(memStore, 50, 0);
-    seedGrants(memStore, MEMORY_GRANTS - linkedMem.length, 1000);
-    const grants = countRows(memStore, 'grants');
-    memStore.close();
-    await sleep(500);
-    const seeded = rssMiB(memory.child.pid);
-    for (const lineage of linkedMem) {
-      const reply = await send(`${memory.base}/introspect`, { method: 'POST', headers: { authorization: basic(RS_CLIENT_ID, RS_SECRET), 'content-type': FORM }, body: form({ token: lineage.accessToken }) });
-      if (reply.json?.active !== true) throw new Error(`introspection on the memory server: ${reply.status} ${reply.body}`);
-      const refreshed = await send(`${memory.base}/token`, { method: 'POST', headers: { authorization: alexaAuth, 'content-type': FORM }, body: form({ grant_type: 'refresh_token', refresh_token: lineage.refreshToken }) });
-      if (refreshed.status !== 200) throw new Error(`refresh on the memory server: ${refreshed.status} ${refreshed.body}`);
-    }
-    const touched = rssMiB(memory.child.pid);
-    results.rss.memoryServer = { idle, grants, seeded, touched, touchedGrants: linkedMem.length };
-    await stopChecked(memory.child, 'alexa-link (memory)');
-    log(`RSS: fresh server idle ${idle.toFixed(1)} MiB, with ${grants} grants ${seeded.toFixed(1)} MiB, after using 50 of them ${touched.toFixed(1)} MiB`);
+/** 9. Memory with 10,000 grants: a fresh server, idle, then seeded, then after touching them. */
+async function measureMemoryWithGrants(results: Results): Promise<void> {
+  const memory = await startOurs(dir('memory'), generateFernetKey());
+  const { idle } = await idleRssMiB(memory.child.pid);
+  const memStore = openStore(memory.dataDir, memory.key);
+  const linkedMem = linkMany(memStore, 50, 0);
+  seedGrants(memStore, MEMORY_GRANTS - linkedMem.length, 1000);
+  const grants = countRows(memStore, 'grants');
+  memStore.close();
+  await sleep(500);
+  const seeded = rssMiB(memory.child.pid);
+  for (const lineage of linkedMem) {
+    const reply = await send(`${memory.base}/introspect`, {
+      method: 'POST',
+      headers: { authorization: basic(RS_CLIENT_ID, RS_SECRET), 'content-type': FORM },
+      body: form({ token: lineage.accessToken }),
+    });
+    if (reply.json?.active !== true) throw new Error(`introspection on the memory server: ${reply.status} ${reply.body}`);
+    const refreshed = await send(`${memory.base}/token`, {
+      method: 'POST',
+      headers: { authorization: alexaAuth, 'content-type': FORM },
+      body: form({ grant_type: 'refresh_token', refresh_token: lineage.refreshToken }),
+    });
+    if (refreshed.status !== 200) throw new Error(`refresh on the memory server: ${refreshed.status} ${refreshed.body}`);
   }
+  const touched = rssMiB(memory.child.pid);
+  results.rss.memoryServer = { idle, grants, seeded, touched, touchedGrants: linkedMem.length };
+  await stopChecked(memory.child, 'alexa-link (memory)');
+  log(`RSS: fresh server idle ${idle.toFixed(1)} MiB, with ${grants} grants ${seeded.toFixed(1)} MiB, after using 50 of them ${touched.toFixed(1)} MiB`);
+}
 
-  // 10. Where the time goes: CPU profiles of the server under refresh and under introspection load.
+/** 10. Where the time goes: CPU profiles of the server under refresh and under introspection load. */
+async function measureProfiles(results: Results): Promise<void> {
   results.profiles = {
     refresh: await profileRun('refresh', alexaAuth),
     introspect: await profileRun('introspect', alexaAuth),
   };
+}
 
-  // 11. A simulated year of hourly refreshes for 10 accounts, pruned daily.
+/** 11. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
+function measureYear(results: Results): void {
   results.year = simulateYear(dir('year'), 10, YEAR_DAYS);
-  log(`year: ${(results.year.afterYear.dbBytes / 2 ** 20).toFixed(1)} MiB + WAL ${(results.year.afterYear.walBytes / 2 ** 20).toFixed(1)} MiB after ${results.year.refreshes} refreshes (${results.year.seconds.toFixed(0)} s)`);
+  log(
+    `year: ${(results.year.afterYear.dbBytes / 2 ** 20).toFixed(1)} MiB + WAL ${(results.year.afterYear.walBytes / 2 ** 20).toFixed(1)} MiB after ${results.year.refreshes} refreshes (${results.year.seconds.toFixed(0)} s)`,
+  );
+}
 
+function writeReport(results: Results): void {
   results.loads = rows;
   results.totalSeconds = (performance.now() - benchStarted) / 1000;
   const markdown = renderMarkdown(results);
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(DOC, markdown);
-  writeFileSync(join(ROOT, 'dist-bench', 'results.json'), `${JSON.stringify(results, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`);
+  writeFileSync(
+    join(ROOT, 'dist-bench', 'results.json'),
+    `${JSON.stringify(results, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`,
+  );
   process.stdout.write(`\n${renderConsole(results)}\n`);
   log(`wrote ${DOC} (raw figures: dist-bench/results.json)`);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm run bench does)`);
+  const results = describeRun();
+  measureFsync(results);
+  await measureStartup(results);
+  const largeDb = seedLargeDatabase(results);
+  const largeStarts = await largeStartups(largeDb);
+  const servers = await startLoadServers(results, largeDb, largeStarts);
+  await measureIdleRss(results, servers);
+  const small = seedSmallDatabase(servers.ours);
+  await countCommits(results, servers.ours, small);
+  await measureLoad(results, servers, small, largeDb);
+  await measureMemoryAfterLoad(results, servers, small);
+  await stopLoadServers(servers);
+  await measureMemoryWithGrants(results);
+  await measureProfiles(results);
+  measureYear(results);
+  writeReport(results);
 }
 
 // Whatever happens, the bench ends: after 15 minutes it stops every child and exits 1.

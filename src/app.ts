@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/load.js';
-import { PROTOCOL } from './config/options.js';
+import { TUNABLES } from './config/tunables.js';
 import type { Logger } from './log/logger.js';
 import { createPublicApp } from './server/public-app.js';
 import { Events } from './events.js';
@@ -63,14 +63,16 @@ function closeServer(server: Server): Promise<void> {
 async function reencryptInBackground(store: Store, config: Config, logger: Logger, stopped: () => boolean): Promise<void> {
   if (config.encryptionKeys.length < 2) return;
   logger.info('Re-encrypting stored data under the current encryption key');
-  const steps = store.reencryptSteps(200);
+  const steps = store.reencryptSteps(TUNABLES.store.backgroundReencryptBatch);
   for (;;) {
     if (stopped()) return;
     const step = steps.next();
     if (step.done) {
       const usage = store.keyUsage();
       if (!previousKeysInUse(usage) && usage.unreadable === 0) {
-        logger.notice(`Re-encryption done (${step.value.reencrypted} values moved). Every value is under the current key: "previous_encryption_keys" can now be emptied.`);
+        logger.notice(
+          `Re-encryption done (${step.value.reencrypted} values moved). Every value is under the current key: "previous_encryption_keys" can now be emptied.`,
+        );
       } else {
         logger.warning('Re-encryption finished, but some values still need a previous key', { perKey: usage.perKey, unreadable: usage.unreadable });
       }
@@ -86,11 +88,12 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
     ensureSnapshot(store, config.dataDir, logger);
-    store.startPruning(PROTOCOL.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
+    store.startPruning(TUNABLES.store.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
     const events = new Events(logger);
     const supervisor = new Supervisor(config.supervisorUrl, config.supervisorToken, logger);
     if (config.notify && supervisor.available) startNotifier(events, supervisor);
+    logger.info(`Home Assistant notifications: ${!config.notify ? 'off (option "notify")' : supervisor.available ? 'on' : 'off (no Supervisor)'}`);
     const slug = addonSlug(process.env.HOSTNAME);
     const panel = { url: panelUrl(config.homeAssistantUrl, slug) };
     if (!config.homeAssistantUrl && supervisor.available) {
@@ -104,9 +107,9 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const publicServer = config.tls
       ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
-    // Slow-client limits: a request must arrive whole within 10 s.
-    publicServer.requestTimeout = 10_000;
-    publicServer.headersTimeout = 10_000;
+    // Slow-client limits: a request must arrive whole in time.
+    publicServer.requestTimeout = TUNABLES.http.publicRequestTimeoutMs;
+    publicServer.headersTimeout = TUNABLES.http.publicRequestTimeoutMs;
     const address = await listen(publicServer, config.publicPort, config.host);
     const scheme = config.tls ? 'https' : 'http';
     const publicUrl = `${scheme}://${hostPort(address)}`;
@@ -118,8 +121,10 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     );
 
     const ingressServer = createHttpServer(createIngressApp({ config, store, logger }));
-    ingressServer.requestTimeout = 30_000;
-    guardConnections(ingressServer, config.ingressTrustedProxies, (peer) => logger.warning('Refused a connection to the ingress listener from an untrusted peer', { peer }));
+    ingressServer.requestTimeout = TUNABLES.http.ingressRequestTimeoutMs;
+    guardConnections(ingressServer, config.ingressTrustedProxies, (peer) =>
+      logger.warning('Refused a connection to the ingress listener from an untrusted peer', { peer }),
+    );
     const ingressAddress = await listen(ingressServer, config.ingressPort, config.host);
     const ingressUrl = `http://${hostPort(ingressAddress)}`;
     logger.info(`Ingress listener on ${ingressUrl}`, { trusted: config.ingressTrustedProxies });

@@ -78,8 +78,8 @@ function removeDatabaseFiles(database: string): void {
 function describeSnapshot(snapshot: string, keys: KeyRing): { links: number; takenAt: Date } {
   const db = new Database(snapshot, { readonly: true, fileMustExist: true });
   try {
-    const { links } = db.prepare('SELECT count(*) AS links FROM grants WHERE revoked_at IS NULL').get() as { links: number };
-    const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(SNAPSHOT_TAKEN_AT) as { value: string } | undefined;
+    const links = db.prepare<[], { links: number }>('SELECT count(*) AS links FROM grants WHERE revoked_at IS NULL').get()?.links ?? 0;
+    const row = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?').get(SNAPSHOT_TAKEN_AT);
     // Snapshots from 0.1.0 have no such row; the file's time (kept by the backup archive) stands in.
     const takenAt = row ? new Date(Number(keys.decrypt(row.value))) : statSync(snapshot).mtime;
     return { links, takenAt };

@@ -19,6 +19,7 @@ import { generateFernetKey } from './crypto/fernet.js';
 import { HA_USER_ID } from './server/ingress-guard.js';
 import { StartupError } from './errors.js';
 import { previousKeysInUse, Store } from './store/index.js';
+import { TUNABLES } from './config/tunables.js';
 
 const USAGE = `Usage: node dist/cli.js <command>
   generate-key             print a new encryption key and how to store it with !secret
@@ -72,13 +73,16 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         const usage = store.keyUsage();
         out(`database:  ${store.file}`);
         out(`integrity: ${integrity.join('; ')}`);
-        usage.perKey.forEach((count, index) => out(`key ${index + 1}${index === 0 ? ' (encryption_key)' : ' (previous)'}: opens ${count} values${index > 0 && count === 0 ? ' — no longer needed' : ''}`));
+        for (const [index, count] of usage.perKey.entries())
+          out(
+            `key ${index + 1}${index === 0 ? ' (encryption_key)' : ' (previous)'}: opens ${count} values${index > 0 && count === 0 ? ' — no longer needed' : ''}`,
+          );
         if (usage.unreadable > 0) out(`values no configured key opens: ${usage.unreadable}`);
         for (const [name, count] of Object.entries(store.counts())) out(`${name}: ${count}`);
         return integrity.length === 1 && integrity[0] === 'ok' && usage.unreadable === 0 ? 0 : 1;
       });
     case 'rotate-key': {
-      const batch = Number(option(args, '--batch') ?? 500);
+      const batch = Number(option(args, '--batch') ?? TUNABLES.store.cliReencryptBatch);
       if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) {
         err('--batch takes a whole number from 1 to 100000');
         return 2;
@@ -95,7 +99,11 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         const usage = store.keyUsage();
         out(`rotate-key: ${result.reencrypted} values re-encrypted, ${result.current} already under the current key`);
         const stillNeeded = previousKeysInUse(usage);
-        out(stillNeeded ? 'Some values still need a previous key (written meanwhile?): run rotate-key again.' : 'Every value is under the current key: previous_encryption_keys can be emptied.');
+        out(
+          stillNeeded
+            ? 'Some values still need a previous key (written meanwhile?): run rotate-key again.'
+            : 'Every value is under the current key: previous_encryption_keys can be emptied.',
+        );
         return stillNeeded || usage.unreadable > 0 ? 1 : 0;
       });
     }
@@ -106,9 +114,7 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         return 2;
       }
       return withStore((store) => {
-        const revoked = store.grants.revokeAllForSubject(user, 'admin');
-        for (const grantId of revoked) store.audit.record('grant_revoked', { grantId, subjectId: user, details: { by: 'admin' } });
-        out(`revoked ${revoked.length} link(s)`);
+        out(`revoked ${store.ops.revokeAllLinks(user).length} link(s)`);
         return 0;
       });
     }

@@ -29,10 +29,6 @@ export class Events {
     });
   }
 
-  listenerCount(event: keyof EventMap): number {
-    return this.#emitter.listenerCount(event);
-  }
-
   emit<K extends keyof EventMap>(event: K, ...args: EventMap[K]): void {
     this.#emitter.emit(event, ...args);
   }

@@ -2,14 +2,14 @@
  * Entry point: `npm start` locally, `run.sh` in the add-on. Any StartupError ends the process
  * with its message and exit code 1; SIGTERM/SIGINT shut down cleanly.
  */
-import { loadConfig } from './config/load.js';
+import { loadConfig, type Config } from './config/load.js';
 import { StartupError } from './errors.js';
 import { Logger } from './log/logger.js';
-import { startApp } from './app.js';
+import { startApp, type RunningApp } from './app.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('info');
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     logger.warning(`Using development secrets from ${config.devSecretsFile}. Never use them for a real Alexa skill.`);
     logger.warning('*'.repeat(72));
   }
-  let app;
+  let app: RunningApp;
   try {
     app = await startApp(config, logger);
   } catch (error) {

@@ -4,8 +4,7 @@
  * and persistent notifications. Every call is bounded in time and never throws.
  */
 import type { Logger } from './log/logger.js';
-
-const TIMEOUT_MS = 3000;
+import { TUNABLES } from './config/tunables.js';
 
 export class Supervisor {
   constructor(
@@ -25,7 +24,7 @@ export class Supervisor {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(TUNABLES.http.supervisorTimeoutMs),
       });
       if (!response.ok) {
         this.logger.warning(`Supervisor API ${method} ${path} answered ${response.status}`);
@@ -63,12 +62,8 @@ export function addonSlug(hostname: string | undefined): string | undefined {
 }
 
 /**
- * Where a person opens the panel. Home Assistant's frontend routes an app's ingress panel at
- * `/app/<slug>` (home-assistant/frontend `src/panels/app/ha-panel-app.ts`); the old
- * `/hassio/ingress/<slug>` went with the removed hassio panel and now lands on the dashboard.
- * Without a Home Assistant URL, My Home Assistant's `supervisor_addon` redirect opens the app's
- * page in the person's own Home Assistant ("Open web UI" is there); its `supervisor_ingress`
- * redirect is no longer supported by the frontend.
+ * Where a person opens the panel: `<Home Assistant>/app/<slug>`, or without a Home Assistant URL
+ * My Home Assistant's page of the add-on (docs/decisions/0002-panel-url.md).
  */
 export function panelUrl(homeAssistantUrl: string | undefined, slug: string | undefined): string | undefined {
   if (!homeAssistantUrl) return slug ? `https://my.home-assistant.io/redirect/supervisor_addon/?addon=${encodeURIComponent(slug)}` : undefined;

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_INGRESS_PORT, DEFAULT_PUBLIC_PORT, parseOptions } from '../src/config/load.js';
 import { LOG_LEVELS, OPTIONS, OPTION_NAMES } from '../src/config/options.js';
 import { ConfigError } from '../src/errors.js';
+import { argDefaults, dockerInstructions, keyValues, substitute } from './helpers/dockerfile.js';
 
 const root = new URL('../', import.meta.url);
 const readText = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -43,59 +44,12 @@ function typeOf(name: string): string {
 
 // --- Dockerfile -------------------------------------------------------------------------------
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** Instructions of a Dockerfile: comments dropped, `\` continuations joined. */
-function dockerInstructions(text: string): Instruction[] {
-  const instructions: Instruction[] = [];
-  let current = '';
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue; // comments, also inside a continued instruction
-    if (current === '' && line.trim() === '') continue;
-    const continued = /\\\s*$/.test(line);
-    current += `${continued ? line.replace(/\\\s*$/, '') : line} `;
-    if (!continued) {
-      const match = /^\s*(\S+)\s*(.*?)\s*$/.exec(current);
-      if (match) instructions.push({ keyword: match[1]!.toUpperCase(), args: match[2]! });
-      current = '';
-    }
-  }
-  return instructions;
-}
-
-/** `KEY=value KEY="quoted value"` pairs (LABEL, ENV). */
-function keyValues(args: string): Record<string, string> {
-  const pairs: Record<string, string> = {};
-  for (const match of args.matchAll(/([\w.-]+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
-    const raw = match[2]!;
-    pairs[match[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-  }
-  return pairs;
-}
-
 const dockerfile = dockerInstructions(readText('Dockerfile'));
 const firstFrom = dockerfile.findIndex((i) => i.keyword === 'FROM');
 const lastFrom = dockerfile.map((i) => i.keyword).lastIndexOf('FROM');
 
-/** ARG defaults of a range of instructions (the global ones come before the first FROM). */
-function argDefaults(instructions: Instruction[]): Record<string, string | undefined> {
-  const args: Record<string, string | undefined> = {};
-  for (const { keyword, args: text } of instructions) {
-    if (keyword !== 'ARG') continue;
-    const [name, ...value] = text.split('=');
-    args[name!.trim()] = value.length > 0 ? value.join('=').trim().replace(/^"(.*)"$/, '$1') : undefined;
-  }
-  return args;
-}
 const globalArgs = argDefaults(dockerfile.slice(0, firstFrom));
 const finalStageArgs = argDefaults(dockerfile.slice(lastFrom + 1));
-
-/** Replaces `${NAME}` / `$NAME` with the ARG default (empty if it has none). */
-const substitute = (text: string, args: Record<string, string | undefined>): string =>
-  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, braced: string | undefined, bare: string | undefined) => args[(braced ?? bare)!] ?? '');
 
 // --- config.yaml against the linter ------------------------------------------------------------
 
@@ -173,11 +127,15 @@ describe('config.yaml settings of this add-on', () => {
     );
   });
 
-  it('has a sidebar icon that exists in @mdi/js, the icon set Home Assistant\'s frontend ships', () => {
+  it("has a sidebar icon that exists in @mdi/js, the icon set Home Assistant's frontend ships", () => {
     const icon = config.panel_icon;
     expect(icon).toMatch(/^mdi:[a-z0-9-]+$/);
     // The frontend's name for mdi:speaker-message is mdiSpeakerMessage.
-    const exported = `mdi${String(icon).slice(4).split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`;
+    const exported = `mdi${String(icon)
+      .slice(4)
+      .split('-')
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join('')}`;
     expect(Object.keys(mdi), `${exported} is not in @mdi/js`).toContain(exported);
   });
 
@@ -188,7 +146,10 @@ describe('config.yaml settings of this add-on', () => {
 
   it('asks for no Supervisor API, host network, privileges or Docker access', () => {
     const forbidden = ['hassio_api', 'hassio_role', 'host_network', 'privileged', 'full_access', 'docker_api'];
-    expect(forbidden.filter((key) => key in config), 'config.yaml must not set these keys').toEqual([]);
+    expect(
+      forbidden.filter((key) => key in config),
+      'config.yaml must not set these keys',
+    ).toEqual([]);
   });
 });
 
@@ -205,7 +166,9 @@ describe('options: config.yaml, translations and src/config/options.ts agree', (
 
   it('every translated option has a non-empty name and description', () => {
     const incomplete = Object.entries(configuration)
-      .filter(([, entry]) => typeof entry?.name !== 'string' || entry.name.trim() === '' || typeof entry.description !== 'string' || entry.description.trim() === '')
+      .filter(
+        ([, entry]) => typeof entry?.name !== 'string' || entry.name.trim() === '' || typeof entry.description !== 'string' || entry.description.trim() === '',
+      )
       .map(([name]) => name);
     expect(incomplete, 'translations without a name or description').toEqual([]);
   });
@@ -293,7 +256,9 @@ describe('ports, Dockerfile and versions agree', () => {
   });
 
   it('translations/en.yaml describes exactly the published ports', () => {
-    expect(sorted(Object.keys((translations.network ?? {}) as Dict)), 'translations network keys vs config.yaml ports').toEqual(sorted(Object.keys(config.ports as Dict)));
+    expect(sorted(Object.keys((translations.network ?? {}) as Dict)), 'translations network keys vs config.yaml ports').toEqual(
+      sorted(Object.keys(config.ports as Dict)),
+    );
   });
 
   it('the ingress port is the default that the loader uses', () => {

@@ -38,7 +38,11 @@ function repositoryFiles(): string[] {
 function appConfigs(files: string[]): string[] {
   return files.filter((file) => {
     const parts = file.split('/');
-    return basename(file).startsWith('config.') && FILE_SUFFIX_CONFIGURATION.includes(extname(file)) && !parts.some((part) => part.startsWith('.') || part === 'rootfs');
+    return (
+      basename(file).startsWith('config.') &&
+      FILE_SUFFIX_CONFIGURATION.includes(extname(file)) &&
+      !parts.some((part) => part.startsWith('.') || part === 'rootfs')
+    );
   });
 }
 
@@ -60,7 +64,7 @@ function validRepositoryConfig(data: unknown): string[] {
   return problems;
 }
 
-describe('the repository, as the Supervisor\'s store reads it', () => {
+describe("the repository, as the Supervisor's store reads it", () => {
   it('has a valid repository.yaml at the root, and no other repository file', () => {
     const files = repositoryFiles();
     const repositoryFilesFound = files.filter((file) => /^repository\./.test(basename(file)) && FILE_SUFFIX_CONFIGURATION.includes(extname(file)));
@@ -76,10 +80,9 @@ describe('the repository, as the Supervisor\'s store reads it', () => {
   });
 
   it('the config scan would catch a stray config file (the check itself works)', () => {
-    expect(appConfigs(['config.yaml', 'test/fixtures/addon-linter/config.schema.json', '.github/config.yml', 'rootfs/etc/config.json', 'docs/config.md'])).toEqual([
-      'config.yaml',
-      'test/fixtures/addon-linter/config.schema.json',
-    ]);
+    expect(
+      appConfigs(['config.yaml', 'test/fixtures/addon-linter/config.schema.json', '.github/config.yml', 'rootfs/etc/config.json', 'docs/config.md']),
+    ).toEqual(['config.yaml', 'test/fixtures/addon-linter/config.schema.json']);
   });
 });
 
@@ -135,7 +138,10 @@ async function backupAndRestore(mode: 'running' | 'stopped'): Promise<void> {
   // The Supervisor writes options.json (secrets resolved) before the start; startTestServer does the same here.
   const server: TestServer = await startTestServer({ ...source.options, encryption_key: key, log_level: 'info' }, target);
   try {
-    expect(server.lines.some((line) => /Restored 3 links from the backup snapshot of /.test(line)), server.lines.join('\n')).toBe(true);
+    expect(
+      server.lines.some((line) => /Restored 3 links from the backup snapshot of /.test(line)),
+      server.lines.join('\n'),
+    ).toBe(true);
     for (const [i, probe] of linked.entries()) {
       expect((await introspect(server, probe.accessToken, RS_SECRET)).json).toMatchObject({ active: true, sub: person(i).id });
       const refreshed = await refresh(server, probe.refreshToken);
@@ -160,7 +166,14 @@ describe('backups as the Supervisor takes them', () => {
     const dataDir = tempDir();
     writeFileSync(join(dataDir, 'options.json'), '{"encryption_key": "x"}');
     writeFileSync(join(dataDir, SNAPSHOT_FILE), 'snapshot');
-    const archived = supervisorBackup({ dataDir, slug: SLUG, exclude: addonConfig.backup_exclude, archive: join(tempDir(), 'b.tar'), userOptions: {}, state: 'stopped' });
+    const archived = supervisorBackup({
+      dataDir,
+      slug: SLUG,
+      exclude: addonConfig.backup_exclude,
+      archive: join(tempDir(), 'b.tar'),
+      userOptions: {},
+      state: 'stopped',
+    });
     expect(archived).toEqual([SNAPSHOT_FILE]);
   });
 });

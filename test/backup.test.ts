@@ -34,7 +34,16 @@ function hook(command: string, dataDir: string, key: string): Promise<{ code: nu
 
 function cli(args: string[], dataDir: string, key: string) {
   const optionsFile = join(tempDir(), 'options.json');
-  writeFileSync(optionsFile, JSON.stringify({ encryption_key: key, alexa_client_id: 'x', alexa_client_secret: 'y'.repeat(32), public_url: 'https://alexa.example.net', alexa_vendor_id: 'M2AB3CD4EF5GH6' }));
+  writeFileSync(
+    optionsFile,
+    JSON.stringify({
+      encryption_key: key,
+      alexa_client_id: 'x',
+      alexa_client_secret: 'y'.repeat(32),
+      public_url: 'https://alexa.example.net',
+      alexa_vendor_id: 'M2AB3CD4EF5GH6',
+    }),
+  );
   const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, OPTIONS_FILE: optionsFile } });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -168,7 +177,9 @@ describe('restore rules', () => {
     await source.close();
     rmSync(join(source.dataDir, DATABASE_FILE));
     const before = sha256(join(source.dataDir, SNAPSHOT_FILE));
-    await expect(startTestServer({ encryption_key: generateFernetKey() }, source.dataDir)).rejects.toThrow(/None of the 1 configured encryption key\(s\) opens the backup snapshot/);
+    await expect(startTestServer({ encryption_key: generateFernetKey() }, source.dataDir)).rejects.toThrow(
+      /None of the 1 configured encryption key\(s\) opens the backup snapshot/,
+    );
     expect(existsSync(join(source.dataDir, DATABASE_FILE))).toBe(false);
     expect(sha256(join(source.dataDir, SNAPSHOT_FILE))).toBe(before);
   });

@@ -1,6 +1,6 @@
 /** The same code or refresh token presented by 50 parallel requests over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL } from '../src/config/options.js';
+import { TUNABLES } from '../src/config/tunables.js';
 import { digest } from '../src/crypto/random.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, obtainCode, refresh } from './helpers/link.js';
@@ -9,7 +9,7 @@ import { clock } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice' };
-const REPEAT_MS = PROTOCOL.refreshRepeatSeconds * 1000;
+const REPEAT_MS = TUNABLES.oauth.refreshRepeatSeconds * 1000;
 // The store's clock stands still during a burst, so "within the repeat window" does not depend on
 // how fast this machine happens to be; the tests step it forward where time has to pass.
 const time = clock(Date.now());
@@ -22,8 +22,15 @@ afterAll(() => server.close());
 describe('50 parallel requests', () => {
   it('one authorization code: exactly one success; the replays revoke what it produced', async () => {
     const { code, verifier } = await obtainCode(server, ALICE);
-    const responses = await Promise.all(Array.from({ length: 50 }, () =>
-      postForm(`${server.base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, { authorization: basic(CLIENT_ID, CLIENT_SECRET) })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        postForm(
+          `${server.base}/token`,
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+          { authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+        ),
+      ),
+    );
     const winners = responses.filter((response) => response.status === 200);
     expect(winners).toHaveLength(1);
     expect(responses.filter((response) => response.json?.error === 'invalid_grant')).toHaveLength(49);
@@ -46,7 +53,14 @@ describe('50 parallel requests', () => {
     expect(winners).toHaveLength(1);
     const others = responses.filter((response) => response.status !== 200);
     // Not invalid_grant: that would make Alexa drop the link. The token is fine, just taken.
-    expect(others.every((response) => response.status === 429 && response.json?.error === 'temporarily_unavailable' && response.headers.get('retry-after') === String(PROTOCOL.refreshRepeatSeconds))).toBe(true);
+    expect(
+      others.every(
+        (response) =>
+          response.status === 429 &&
+          response.json?.error === 'temporarily_unavailable' &&
+          response.headers.get('retry-after') === String(TUNABLES.oauth.refreshRepeatSeconds),
+      ),
+    ).toBe(true);
     expect(others).toHaveLength(49);
     // One successor on disk, and the grant untouched.
     const successors = server.app.store.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent = ?").get(digest(linked.refreshToken));

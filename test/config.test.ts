@@ -69,10 +69,24 @@ describe('configuration: add-on mode (options.json present)', () => {
     const optionsFile = join(optionsDir, 'custom.json');
     writeFileSync(optionsFile, JSON.stringify(validOptions()));
     const config = loadConfig({
-      DATA_DIR: tempDir(), OPTIONS_FILE: optionsFile, HOST: '127.0.0.1', PUBLIC_PORT: '9443', INGRESS_PORT: '9099',
-      INGRESS_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8', SUPERVISOR_URL: 'http://127.0.0.1:1234/', SUPERVISOR_TOKEN: 'tok',
+      DATA_DIR: tempDir(),
+      OPTIONS_FILE: optionsFile,
+      HOST: '127.0.0.1',
+      PUBLIC_PORT: '9443',
+      INGRESS_PORT: '9099',
+      INGRESS_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8',
+      SUPERVISOR_URL: 'http://127.0.0.1:1234/',
+      SUPERVISOR_TOKEN: 'tok',
     });
-    expect(config).toMatchObject({ optionsFile, host: '127.0.0.1', publicPort: 9443, ingressPort: 9099, ingressTrustedProxies: ['127.0.0.1', '10.0.0.0/8'], supervisorUrl: 'http://127.0.0.1:1234', supervisorToken: 'tok' });
+    expect(config).toMatchObject({
+      optionsFile,
+      host: '127.0.0.1',
+      publicPort: 9443,
+      ingressPort: 9099,
+      ingressTrustedProxies: ['127.0.0.1', '10.0.0.0/8'],
+      supervisorUrl: 'http://127.0.0.1:1234',
+      supervisorToken: 'tok',
+    });
   });
 
   it('without encryption_key stops with a message that holds a fresh key and the !secret line', () => {

@@ -1,6 +1,6 @@
 /** The failure budget (src/server/failure-budget.ts) on its own, with an injected clock. */
 import { describe, expect, it } from 'vitest';
-import { FailureBudget } from '../src/server/failure-budget.js';
+import { FailureBudget } from '../src/http/failure-budget.js';
 import { clock } from './helpers/store.js';
 
 describe('failure budget', () => {

@@ -19,7 +19,16 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../src/store/index.js';
 import {
-  cannotMount, ext4TriggerAvailable, forceExt4ReadOnly, introspectToken, mountExt4Image, mountImage, mountTmpfs, refreshToken, seedGrants, unmount,
+  cannotMount,
+  ext4TriggerAvailable,
+  forceExt4ReadOnly,
+  introspectToken,
+  mountExt4Image,
+  mountImage,
+  mountTmpfs,
+  refreshToken,
+  seedGrants,
+  unmount,
 } from './helpers/fault.js';
 import { introspect, link, refresh } from './helpers/link.js';
 import { RS_SECRET, freePort, startTestServer, writeOptions, type TestServer } from './helpers/oauth-server.js';
@@ -97,159 +106,170 @@ function expectUnavailable(response: { status: number; json: Record<string, unkn
 }
 
 describe('a data folder that stops taking writes', () => {
-  it.skipIf(noImmutable !== undefined)(`answers 503 temporarily_unavailable, keeps serving reads, and recovers without a restart once writable${noImmutable ? ` (skipped: ${noImmutable})` : ''}`, async () => {
-    const dataDir = tempDir();
-    const server = await inProcessServer(dataDir);
-    const linked = await link(server, ALICE);
-    const first = await refresh(server, linked.refreshToken);
-    expect(first.status).toBe(200);
-    const token = first.json!.refresh_token as string;
+  it.skipIf(noImmutable !== undefined)(
+    `answers 503 temporarily_unavailable, keeps serving reads, and recovers without a restart once writable${noImmutable ? ` (skipped: ${noImmutable})` : ''}`,
+    async () => {
+      const dataDir = tempDir();
+      const server = await inProcessServer(dataDir);
+      const linked = await link(server, ALICE);
+      const first = await refresh(server, linked.refreshToken);
+      expect(first.status).toBe(200);
+      const token = first.json!.refresh_token as string;
 
-    // The database, its WAL and the folder: nothing can be written or created, not even by root.
-    // (The -shm index is left alone: SQLite maps it into memory, where a refused page would be a crash, not an error.)
-    const locked = [join(dataDir, DATABASE_FILE), join(dataDir, `${DATABASE_FILE}-wal`), dataDir];
-    execFileSync('chattr', ['+i', ...locked]);
-    let unlocked = false;
-    const unlock = (): void => {
-      if (!unlocked) execFileSync('chattr', ['-i', ...locked]);
-      unlocked = true;
-    };
-    cleanups.push(unlock);
-    expect(() => writeFileSync(join(dataDir, 'probe'), 'x')).toThrow();
+      // The database, its WAL and the folder: nothing can be written or created, not even by root.
+      // (The -shm index is left alone: SQLite maps it into memory, where a refused page would be a crash, not an error.)
+      const locked = [join(dataDir, DATABASE_FILE), join(dataDir, `${DATABASE_FILE}-wal`), dataDir];
+      execFileSync('chattr', ['+i', ...locked]);
+      let unlocked = false;
+      const unlock = (): void => {
+        if (!unlocked) execFileSync('chattr', ['-i', ...locked]);
+        unlocked = true;
+      };
+      cleanups.push(unlock);
+      expect(() => writeFileSync(join(dataDir, 'probe'), 'x')).toThrow();
 
-    const logged = server.lines.length;
-    for (let attempt = 0; attempt < 3; attempt++) expectUnavailable(await refresh(server, token));
-    const faults = server.lines.slice(logged).filter((line) => STORAGE_FAULT.test(line));
-    expect(faults.length).toBe(3);
-    expect(faults[0]).toMatch(/ERROR +The data folder is read-only: Alexa Link cannot save tokens\..*"sqlite":"SQLITE_IOERR_WRITE"/);
-    // Reads need no write: Music Assistant's introspection goes on.
-    expect((await introspect(server, first.json!.access_token as string, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
-    expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
+      const logged = server.lines.length;
+      for (let attempt = 0; attempt < 3; attempt++) expectUnavailable(await refresh(server, token));
+      const faults = server.lines.slice(logged).filter((line) => STORAGE_FAULT.test(line));
+      expect(faults.length).toBe(3);
+      expect(faults[0]).toMatch(/ERROR +The data folder is read-only: Alexa Link cannot save tokens\..*"sqlite":"SQLITE_IOERR_WRITE"/);
+      // Reads need no write: Music Assistant's introspection goes on.
+      expect((await introspect(server, first.json!.access_token as string, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
+      expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
 
-    unlock();
-    // Same token, same running server: the failed attempts changed nothing.
-    const retried = await refresh(server, token);
-    expect(retried.status).toBe(200);
-    const next = await refresh(server, retried.json!.refresh_token as string);
-    expect(next.status).toBe(200);
-    expect(server.app.store.integrityCheck()).toEqual(['ok']);
-    expect(server.app.store.grants.get(server.app.store.db.prepare('SELECT id FROM grants').pluck().get() as string)?.revokedAt).toBeUndefined();
-  });
+      unlock();
+      // Same token, same running server: the failed attempts changed nothing.
+      const retried = await refresh(server, token);
+      expect(retried.status).toBe(200);
+      const next = await refresh(server, retried.json!.refresh_token as string);
+      expect(next.status).toBe(200);
+      expect(server.app.store.integrityCheck()).toEqual(['ok']);
+      expect(server.app.store.grants.get(server.app.store.db.prepare('SELECT id FROM grants').pluck().get() as string)?.revokedAt).toBeUndefined();
+    },
+  );
 
-  it.skipIf(noMount !== undefined)(`on ext4 forced read-only by the kernel: 503 (never 500 or invalid_grant), no crash, and after fsck a restart serves the same token${noMount ? ` (skipped: ${noMount})` : ''}`, async ({ skip }) => {
-    const dir = tempDir();
-    const image = join(dir, 'ext4.img');
-    const dataDir = join(dir, 'data');
-    const device = mountExt4Image(image, dataDir, 16);
-    let mounted = true;
-    cleanups.push(() => {
-      if (mounted) unmount(dataDir);
-    });
-    if (!ext4TriggerAvailable(device)) {
-      const reason = `this kernel has no /sys/fs/ext4/${device}/trigger_fs_error, so ext4 cannot be forced read-only here`;
-      console.warn(`fault-disk: kernel-forced read-only case skipped: ${reason}`);
-      skip(reason);
-    }
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const options = await writeOptions(dataDir, port, { log_level: 'info' });
-    const [seeded] = seedGrants(dataDir, options.encryption_key as string, 1);
-    // options.json is written without fsync; the kernel's abort below would drop it from the disk.
-    execFileSync('sync', ['-f', dataDir]);
-    // A separate process: if SQLite's memory-mapped index faulted, the crash would show here, not kill the test runner.
-    let server: ServerProcess = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port) });
-    cleanups.push(async () => {
-      if (server.child.exitCode === null && server.child.signalCode === null) await server.stop('SIGKILL');
-    });
-    const first = await refreshToken(base, seeded!.refreshToken, {}, false);
-    expect(first.kind === 'response' && first.status).toBe(200);
-    const token = (first as { json: Record<string, unknown> }).json.refresh_token as string;
-    const access = (first as { json: Record<string, unknown> }).json.access_token as string;
+  it.skipIf(noMount !== undefined)(
+    `on ext4 forced read-only by the kernel: 503 (never 500 or invalid_grant), no crash, and after fsck a restart serves the same token${noMount ? ` (skipped: ${noMount})` : ''}`,
+    async ({ skip }) => {
+      const dir = tempDir();
+      const image = join(dir, 'ext4.img');
+      const dataDir = join(dir, 'data');
+      const device = mountExt4Image(image, dataDir, 16);
+      let mounted = true;
+      cleanups.push(() => {
+        if (mounted) unmount(dataDir);
+      });
+      if (!ext4TriggerAvailable(device)) {
+        const reason = `this kernel has no /sys/fs/ext4/${device}/trigger_fs_error, so ext4 cannot be forced read-only here`;
+        console.warn(`fault-disk: kernel-forced read-only case skipped: ${reason}`);
+        skip(reason);
+      }
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const options = await writeOptions(dataDir, port, { log_level: 'info' });
+      const [seeded] = seedGrants(dataDir, options.encryption_key as string, 1);
+      // options.json is written without fsync; the kernel's abort below would drop it from the disk.
+      execFileSync('sync', ['-f', dataDir]);
+      // A separate process: if SQLite's memory-mapped index faulted, the crash would show here, not kill the test runner.
+      let server: ServerProcess = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port) });
+      cleanups.push(async () => {
+        if (server.child.exitCode === null && server.child.signalCode === null) await server.stop('SIGKILL');
+      });
+      const first = await refreshToken(base, seeded!.refreshToken, {}, false);
+      expect(first.kind === 'response' && first.status).toBe(200);
+      const token = (first as { json: Record<string, unknown> }).json.refresh_token as string;
+      const access = (first as { json: Record<string, unknown> }).json.access_token as string;
 
-    forceExt4ReadOnly(device);
-    expect(() => writeFileSync(join(dataDir, 'probe'), 'x')).toThrow(/EROFS/);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const outcome = await refreshToken(base, token, {}, false);
-      expect(outcome.kind).toBe('response');
-      if (outcome.kind !== 'response') return;
-      expect(outcome.status).toBe(503);
-      expect(outcome.json).toMatchObject({ error: 'temporarily_unavailable' });
-      expect(Number(outcome.headers['retry-after'])).toBeGreaterThan(0);
-    }
-    const info = await introspectToken(base, access, {}, false);
-    expect(info.kind === 'response' && info.json).toMatchObject({ active: true });
-    expect(server.child.exitCode).toBeNull();
-    expect(server.child.signalCode).toBeNull();
-    // The kernel flips the mount to read-only while SQLite writes: either message names the fault.
-    expect(server.output()).toMatch(/ERROR +(The data folder is read-only: Alexa Link cannot save tokens\.|The database could not be read or written \(SQLITE_IOERR_\w+\)).*"sqlite":"SQLITE_IOERR_\w+"/);
+      forceExt4ReadOnly(device);
+      expect(() => writeFileSync(join(dataDir, 'probe'), 'x')).toThrow(/EROFS/);
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const outcome = await refreshToken(base, token, {}, false);
+        expect(outcome.kind).toBe('response');
+        if (outcome.kind !== 'response') throw new Error('unreachable: asserted a response above');
+        expect(outcome.status).toBe(503);
+        expect(outcome.json).toMatchObject({ error: 'temporarily_unavailable' });
+        expect(Number(outcome.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      const info = await introspectToken(base, access, {}, false);
+      expect(info.kind === 'response' && info.json).toMatchObject({ active: true });
+      expect(server.child.exitCode).toBeNull();
+      expect(server.child.signalCode).toBeNull();
+      // The kernel flips the mount to read-only while SQLite writes: either message names the fault.
+      expect(server.output()).toMatch(
+        /ERROR +(The data folder is read-only: Alexa Link cannot save tokens\.|The database could not be read or written \(SQLITE_IOERR_\w+\)).*"sqlite":"SQLITE_IOERR_\w+"/,
+      );
 
-    // Nothing can be checkpointed on the way out: the process says so and exits non-zero.
-    expect(await server.stop('SIGTERM')).toBe(1);
-    expect(server.output()).toContain('Clean shutdown failed');
+      // Nothing can be checkpointed on the way out: the process says so and exits non-zero.
+      expect(await server.stop('SIGTERM')).toBe(1);
+      expect(server.output()).toContain('Clean shutdown failed');
 
-    // What an administrator does: unmount, fsck (replays the journal), mount again.
-    unmount(dataDir);
-    mounted = false;
-    const fsck = spawnSync('e2fsck', ['-fy', image], { encoding: 'utf8' });
-    expect(fsck.status, fsck.stdout).toBeLessThanOrEqual(1); // 0: clean, 1: errors corrected
-    mountImage(image, dataDir);
-    mounted = true;
-    expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
-    server = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port) });
-    const after = await refreshToken(base, token, {}, false);
-    expect(after.kind === 'response' && after.status).toBe(200);
-    expect(await server.stop('SIGTERM')).toBe(0);
-  });
+      // What an administrator does: unmount, fsck (replays the journal), mount again.
+      unmount(dataDir);
+      mounted = false;
+      const fsck = spawnSync('e2fsck', ['-fy', image], { encoding: 'utf8' });
+      expect(fsck.status, fsck.stdout).toBeLessThanOrEqual(1); // 0: clean, 1: errors corrected
+      mountImage(image, dataDir);
+      mounted = true;
+      expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
+      server = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port) });
+      const after = await refreshToken(base, token, {}, false);
+      expect(after.kind === 'response' && after.status).toBe(200);
+      expect(await server.stop('SIGTERM')).toBe(0);
+    },
+  );
 });
 
 describe('a full disk', () => {
-  it.skipIf(noMount !== undefined)(`answers 503 (never 500 or invalid_grant) and says the folder is full; after space is freed the same token works${noMount ? ` (skipped: ${noMount})` : ''}`, async () => {
-    const dataDir = join(tempDir(), 'data');
-    mountTmpfs(dataDir, 4 * 1024 * 1024);
-    cleanups.push(() => unmount(dataDir));
-    const server = await inProcessServer(dataDir);
-    const linked = await link(server, ALICE);
-    const first = await refresh(server, linked.refreshToken);
-    expect(first.status).toBe(200);
-    const token = first.json!.refresh_token as string;
+  it.skipIf(noMount !== undefined)(
+    `answers 503 (never 500 or invalid_grant) and says the folder is full; after space is freed the same token works${noMount ? ` (skipped: ${noMount})` : ''}`,
+    async () => {
+      const dataDir = join(tempDir(), 'data');
+      mountTmpfs(dataDir, 4 * 1024 * 1024);
+      cleanups.push(() => unmount(dataDir));
+      const server = await inProcessServer(dataDir);
+      const linked = await link(server, ALICE);
+      const first = await refresh(server, linked.refreshToken);
+      expect(first.status).toBe(200);
+      const token = first.json!.refresh_token as string;
 
-    // Fill the folder: big writes, then page-sized ones, until the filesystem says ENOSPC.
-    const filler = join(dataDir, 'filler');
-    const fd = openSync(filler, 'w');
-    let full = false;
-    try {
-      for (const size of [64 * 1024, 4096, 512]) {
-        const chunk = Buffer.alloc(size, 0x5a);
-        for (let i = 0; i < (8 * 1024 * 1024) / size; i++) {
-          try {
-            writeSync(fd, chunk);
-          } catch (error) {
-            expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-            full = true;
-            break;
+      // Fill the folder: big writes, then page-sized ones, until the filesystem says ENOSPC.
+      const filler = join(dataDir, 'filler');
+      const fd = openSync(filler, 'w');
+      let full = false;
+      try {
+        for (const size of [64 * 1024, 4096, 512]) {
+          const chunk = Buffer.alloc(size, 0x5a);
+          for (let i = 0; i < (8 * 1024 * 1024) / size; i++) {
+            try {
+              writeSync(fd, chunk);
+            } catch (error) {
+              expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+              full = true;
+              break;
+            }
           }
         }
+      } finally {
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
-    }
-    expect(full).toBe(true);
+      expect(full).toBe(true);
 
-    const logged = server.lines.length;
-    for (let attempt = 0; attempt < 3; attempt++) expectUnavailable(await refresh(server, token));
-    const faults = server.lines.slice(logged).filter((line) => STORAGE_FAULT.test(line));
-    expect(faults.length).toBe(3);
-    expect(faults[0]).toMatch(/ERROR +The data folder is full: Alexa Link cannot save tokens\. Free some space; it recovers by itself\./);
-    expect((await introspect(server, first.json!.access_token as string, RS_SECRET)).json).toMatchObject({ active: true });
+      const logged = server.lines.length;
+      for (let attempt = 0; attempt < 3; attempt++) expectUnavailable(await refresh(server, token));
+      const faults = server.lines.slice(logged).filter((line) => STORAGE_FAULT.test(line));
+      expect(faults.length).toBe(3);
+      expect(faults[0]).toMatch(/ERROR +The data folder is full: Alexa Link cannot save tokens\. Free some space; it recovers by itself\./);
+      expect((await introspect(server, first.json!.access_token as string, RS_SECRET)).json).toMatchObject({ active: true });
 
-    rmSync(filler);
-    const retried = await refresh(server, token);
-    expect(retried.status).toBe(200);
-    expect((await refresh(server, retried.json!.refresh_token as string)).status).toBe(200);
-    expect(server.app.store.integrityCheck()).toEqual(['ok']);
-    await server.close();
-    expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
-  });
+      rmSync(filler);
+      const retried = await refresh(server, token);
+      expect(retried.status).toBe(200);
+      expect((await refresh(server, retried.json!.refresh_token as string)).status).toBe(200);
+      expect(server.app.store.integrityCheck()).toEqual(['ok']);
+      await server.close();
+      expect(integrity(join(dataDir, DATABASE_FILE))).toBe('ok');
+    },
+  );
 });
 
 describe('a damaged database file', () => {
@@ -308,7 +328,9 @@ describe('a damaged database file', () => {
     const before = sha256File(file);
 
     const fatal = await startExpectingRefusal(dataDir);
-    expect(fatal).toMatch(/FATAL +The database \S*alexa-link\.db is not readable \(file is not a database\); restore it from a backup\. It was left as it is\.$/);
+    expect(fatal).toMatch(
+      /FATAL +The database \S*alexa-link\.db is not readable \(file is not a database\); restore it from a backup\. It was left as it is\.$/,
+    );
     expect(sha256File(file)).toBe(before);
   });
 });

@@ -41,7 +41,10 @@ describe('SIGTERM under load', () => {
     const options = await writeOptions(dataDir, port, { log_level: 'info', trusted_proxies: ['127.0.0.1'] });
     const key = options.encryption_key as string;
     const clients: Client[] = seedGrants(dataDir, key, CLIENTS).map((seeded, index) => ({
-      index, current: seeded.refreshToken, access: [seeded.accessToken], headers: { 'x-forwarded-for': `198.51.100.${index + 1}` },
+      index,
+      current: seeded.refreshToken,
+      access: [seeded.accessToken],
+      headers: { 'x-forwarded-for': `198.51.100.${index + 1}` },
     }));
 
     const server = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port) });
@@ -114,9 +117,11 @@ describe('SIGTERM under load', () => {
     await Promise.all(loops);
     agent.destroy();
     expect(await exit).toBe(0);
-    console.log(`fault-shutdown: sent before SIGTERM: ${before.refreshes} refreshes and ${before.introspections} introspections answered, ${before.inFlightAtTerm} of them in flight when it was sent (${before.failed.length} not 2xx); ` +
-      `sent after SIGTERM: ${after.ok} answered 2xx, ${after.non2xx.length} other answers, ${after.refused} refused (listener closed), ` +
-      `${after.reset.length} on kept-alive connections closed unread (${cutOff.length} of them refreshes)`);
+    console.log(
+      `fault-shutdown: sent before SIGTERM: ${before.refreshes} refreshes and ${before.introspections} introspections answered, ${before.inFlightAtTerm} of them in flight when it was sent (${before.failed.length} not 2xx); ` +
+        `sent after SIGTERM: ${after.ok} answered 2xx, ${after.non2xx.length} other answers, ${after.refused} refused (listener closed), ` +
+        `${after.reset.length} on kept-alive connections closed unread (${cutOff.length} of them refreshes)`,
+    );
     expect(before.failed).toEqual([]);
     expect(before.inFlightAtTerm).toBeGreaterThan(0);
     expect(after.non2xx).toEqual([]);
@@ -150,7 +155,8 @@ describe('SIGTERM under load', () => {
       const inactive: string[] = [];
       for (const token of client.access) {
         const info = await introspectToken(base, token, headers, verify);
-        if (info.kind !== 'response' || info.status !== 200 || info.json?.active !== true) inactive.push(info.kind === 'response' ? `${info.status} ${info.text}` : info.kind);
+        if (info.kind !== 'response' || info.status !== 200 || info.json?.active !== true)
+          inactive.push(info.kind === 'response' ? `${info.status} ${info.text}` : info.kind);
       }
       expect(inactive, `client ${client.index}: access tokens not active after the restart`).toEqual([]);
       const refreshed = await refreshToken(base, client.current, headers, verify);

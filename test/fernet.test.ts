@@ -14,8 +14,7 @@ interface Vector {
   ttl_sec?: number;
 }
 
-const vectors = (name: string): Vector[] =>
-  JSON.parse(readFileSync(new URL(`./fixtures/fernet-spec/${name}.json`, import.meta.url), 'utf8')) as Vector[];
+const vectors = (name: string): Vector[] => JSON.parse(readFileSync(new URL(`./fixtures/fernet-spec/${name}.json`, import.meta.url), 'utf8')) as Vector[];
 const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
 describe('Fernet spec vectors', () => {
@@ -116,7 +115,7 @@ describe('Fernet interop with Python cryptography', () => {
     expect(new Fernet(key).decrypt(token!).toString('utf8')).toBe('from python ☕');
   });
 
-  it('Python rejects our token under another key, and we reject Python\'s', () => {
+  it("Python rejects our token under another key, and we reject Python's", () => {
     const other = generateFernetKey();
     expect(python({ op: 'decrypt', key: other, token: new Fernet(key).encrypt('x') })).toEqual({ invalid: true });
     const { token } = python({ op: 'encrypt', key: other, data: 'x' });

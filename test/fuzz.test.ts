@@ -40,7 +40,11 @@ function serverRss(): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-const errorLines = (): string[] => server.output().split('\n').filter((line) => / (ERROR|FATAL) /.test(line));
+const errorLines = (): string[] =>
+  server
+    .output()
+    .split('\n')
+    .filter((line) => / (ERROR|FATAL) /.test(line));
 
 interface Sent {
   method: string;
@@ -58,19 +62,73 @@ interface Got {
 function send(base: string, sent: Sent): Promise<Got> {
   return new Promise((resolve, reject) => {
     const url = new URL(base);
-    const req = request({ host: url.hostname, port: url.port, method: sent.method, path: sent.path, headers: { ...sent.headers, 'content-length': String(sent.body.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method: sent.method, path: sent.path, headers: { ...sent.headers, 'content-length': String(sent.body.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(sent.body);
   });
 }
 
-const PARAMS = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'client_id', 'client_secret', 'token', 'token_type_hint', 'scope', 'state', 'response_type', 'code_challenge', 'code_challenge_method', '_csrf', 'handle', 'decision', 'grant', 'notice', '__proto__', 'constructor', 'hasOwnProperty'];
-const VALUES = ['authorization_code', 'refresh_token', 'password', 'client_credentials', CLIENT_ID, CLIENT_SECRET, RS_SECRET, 'music_assistant', REDIRECT_URI, 'S256', 'plain', 'code', 'token', 'approve', 'deny', 'relink', 'music_assistant admin', '', '%', '%FF%FE', '%00', '%E0%A4%A', '+', '==', '[]', '{}', 'a'.repeat(300)];
+const PARAMS = [
+  'grant_type',
+  'code',
+  'redirect_uri',
+  'code_verifier',
+  'refresh_token',
+  'client_id',
+  'client_secret',
+  'token',
+  'token_type_hint',
+  'scope',
+  'state',
+  'response_type',
+  'code_challenge',
+  'code_challenge_method',
+  '_csrf',
+  'handle',
+  'decision',
+  'grant',
+  'notice',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+];
+const VALUES = [
+  'authorization_code',
+  'refresh_token',
+  'password',
+  'client_credentials',
+  CLIENT_ID,
+  CLIENT_SECRET,
+  RS_SECRET,
+  'music_assistant',
+  REDIRECT_URI,
+  'S256',
+  'plain',
+  'code',
+  'token',
+  'approve',
+  'deny',
+  'relink',
+  'music_assistant admin',
+  '',
+  '%',
+  '%FF%FE',
+  '%00',
+  '%E0%A4%A',
+  '+',
+  '==',
+  '[]',
+  '{}',
+  'a'.repeat(300),
+];
 
 const text = fc.oneof(
   fc.constantFrom(...VALUES),
@@ -79,13 +137,13 @@ const text = fc.oneof(
   fc.string({ maxLength: 4000 }),
   fc.uint8Array({ maxLength: 60 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
 );
-const encodedPair = fc.tuple(fc.oneof(fc.constantFrom(...PARAMS), fc.string({ maxLength: 12 })), text, fc.boolean()).map(([name, value, raw]) =>
-  raw ? `${name}=${value}` : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`,
-);
+const encodedPair = fc
+  .tuple(fc.oneof(fc.constantFrom(...PARAMS), fc.string({ maxLength: 12 })), text, fc.boolean())
+  .map(([name, value, raw]) => (raw ? `${name}=${value}` : `${encodeURIComponent(name)}=${encodeURIComponent(value)}`));
 // A form: well-formed pairs, sometimes repeated, sometimes with raw (unencoded) junk.
-const form = fc.array(encodedPair, { maxLength: 40 }).chain((pairs) =>
-  fc.oneof(fc.constant(pairs.join('&')), fc.constant(pairs.concat(pairs.slice(0, 2)).join('&')), fc.constant(pairs.join(';'))),
-);
+const form = fc
+  .array(encodedPair, { maxLength: 40 })
+  .chain((pairs) => fc.oneof(fc.constant(pairs.join('&')), fc.constant(pairs.concat(pairs.slice(0, 2)).join('&')), fc.constant(pairs.join(';'))));
 const rawBody = fc.oneof(
   form.map((value) => Buffer.from(value, 'utf8')),
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
@@ -103,29 +161,78 @@ const basicHeader = fc.oneof(
   fc.constantFrom('Basic', 'Basic ', 'Basic ====', 'basic Og==', 'Basic Og=='),
 );
 const contentType = fc.constantFrom(
-  'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded; charset=latin1',
-  'application/x-www-form-urlencoded; charset="UTF-8"', 'application/json', 'text/plain', 'multipart/form-data; boundary=x', '', 'x/x; ;;=',
+  'application/x-www-form-urlencoded',
+  'application/x-www-form-urlencoded; charset=utf-8',
+  'application/x-www-form-urlencoded; charset=latin1',
+  'application/x-www-form-urlencoded; charset="UTF-8"',
+  'application/json',
+  'text/plain',
+  'multipart/form-data; boundary=x',
+  '',
+  'x/x; ;;=',
 );
-const PUBLIC_PATHS = ['/token', '/revoke', '/introspect', '/authorize', '/authorize/wait', '/authorize/status', '/authorize/continue', '/.well-known/oauth-authorization-server', '/healthz', '/assets/style.css', '/assets/wait.js'];
+const PUBLIC_PATHS = [
+  '/token',
+  '/revoke',
+  '/introspect',
+  '/authorize',
+  '/authorize/wait',
+  '/authorize/status',
+  '/authorize/continue',
+  '/.well-known/oauth-authorization-server',
+  '/healthz',
+  '/assets/style.css',
+  '/assets/wait.js',
+];
 const INGRESS_PATHS = ['/', '/code', '/decide', '/links', '/links/revoke', '/activity', '/notices/dismiss', '/assets/style.css'];
-const pathTricks = fc.constantFrom('', '/', '//', '/..', '/../..', '/%2e%2e/%2e%2e/etc/passwd', '/%00', '/%ZZ', '?', '?a=1&a=2', '/./', ';x=1', '%2F', '/\u00e9', '#frag', '/assets/..%2f..%2fpackage.json', '/assets/%2e%2e/%2e%2e/package.json');
-// A valid authorization request with some of its parameters replaced or repeated: reaches the deep checks.
-const authorizeQuery = fc.tuple(fc.array(encodedPair, { maxLength: 4 }), fc.subarray(['response_type=code', 'state=s%3D1', 'code_challenge_method=S256', `code_challenge=${'A'.repeat(43)}`, 'scope=music_assistant'])).map(
-  ([extra, kept]) => `?client_id=${encodeURIComponent(CLIENT_ID)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&${[...kept, ...extra].join('&')}`,
+const pathTricks = fc.constantFrom(
+  '',
+  '/',
+  '//',
+  '/..',
+  '/../..',
+  '/%2e%2e/%2e%2e/etc/passwd',
+  '/%00',
+  '/%ZZ',
+  '?',
+  '?a=1&a=2',
+  '/./',
+  ';x=1',
+  '%2F',
+  '/\u00e9',
+  '#frag',
+  '/assets/..%2f..%2fpackage.json',
+  '/assets/%2e%2e/%2e%2e/package.json',
 );
-const query = fc.oneof(fc.array(encodedPair, { maxLength: 10 }).map((pairs) => (pairs.length ? `?${pairs.join('&')}` : '')), authorizeQuery);
+// A valid authorization request with some of its parameters replaced or repeated: reaches the deep checks.
+const authorizeQuery = fc
+  .tuple(
+    fc.array(encodedPair, { maxLength: 4 }),
+    fc.subarray(['response_type=code', 'state=s%3D1', 'code_challenge_method=S256', `code_challenge=${'A'.repeat(43)}`, 'scope=music_assistant']),
+  )
+  .map(([extra, kept]) => `?client_id=${encodeURIComponent(CLIENT_ID)}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&${[...kept, ...extra].join('&')}`);
+const query = fc.oneof(
+  fc.array(encodedPair, { maxLength: 10 }).map((pairs) => (pairs.length ? `?${pairs.join('&')}` : '')),
+  authorizeQuery,
+);
 const method = fc.constantFrom('GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH');
 
 function requestFor(paths: string[]) {
   return fc.record({
     method,
     // Raw path tricks are kept; only what HTTP cannot carry on the request line is percent-encoded.
-    path: fc.tuple(fc.constantFrom(...paths), fc.oneof({ arbitrary: fc.constant(''), weight: 5 }, { arbitrary: pathTricks, weight: 1 }), query).map(([path, trick, q]) => `${path}${trick}${q}`.replace(/[^\x21-\x7e]/gu, percentBytes)),
+    path: fc
+      .tuple(fc.constantFrom(...paths), fc.oneof({ arbitrary: fc.constant(''), weight: 5 }, { arbitrary: pathTricks, weight: 1 }), query)
+      .map(([path, trick, q]) => `${path}${trick}${q}`.replace(/[^\x21-\x7e]/gu, percentBytes)),
     contentType,
     authorization: fc.option(basicHeader, { nil: undefined }),
     body: rawBody,
     forwardedFor: fc.ipV4(),
-    extra: fc.dictionary(fc.constantFrom('cookie', 'origin', 'sec-fetch-site', 'x-remote-user-id', 'x-ingress-path', 'accept', 'content-encoding', 'x-remote-user-name'), fc.string({ maxLength: 60 }).map((value) => value.replace(/[^\x20-\x7e]/g, '')), { maxKeys: 3 }),
+    extra: fc.dictionary(
+      fc.constantFrom('cookie', 'origin', 'sec-fetch-site', 'x-remote-user-id', 'x-ingress-path', 'accept', 'content-encoding', 'x-remote-user-name'),
+      fc.string({ maxLength: 60 }).map((value) => value.replace(/[^\x20-\x7e]/g, '')),
+      { maxKeys: 3 },
+    ),
   });
 }
 
@@ -166,30 +273,49 @@ describe('fuzzing', () => {
     let count = 0;
     const statuses = new Map<number, number>();
     // Warm-up (code paths, caches, the rate limiter's tables), then the resident size to compare with.
-    await assertShort(fc.assert(fc.asyncProperty(requestFor(PUBLIC_PATHS), async (generated) => {
-      const sent: Sent = { method: generated.method, path: generated.path, headers: { 'x-forwarded-for': generated.forwardedFor, ...(generated.contentType ? { 'content-type': generated.contentType } : {}) }, body: generated.method === 'GET' ? Buffer.alloc(0) : generated.body };
-      checkResponse(await send(publicBase, sent), sent, 'public');
-    }), { seed: SEED + 7, numRuns: 1000, endOnFailure: true }));
+    await assertShort(
+      fc.assert(
+        fc.asyncProperty(requestFor(PUBLIC_PATHS), async (generated) => {
+          const sent: Sent = {
+            method: generated.method,
+            path: generated.path,
+            headers: { 'x-forwarded-for': generated.forwardedFor, ...(generated.contentType ? { 'content-type': generated.contentType } : {}) },
+            body: generated.method === 'GET' ? Buffer.alloc(0) : generated.body,
+          };
+          checkResponse(await send(publicBase, sent), sent, 'public');
+        }),
+        { seed: SEED + 7, numRuns: 1000, endOnFailure: true },
+      ),
+    );
     // Two halves, the resident size measured after each: a leak grows with every half, V8's heap settling does not.
     const rss = [serverRss()];
     for (const half of [0, 1]) {
-      await assertShort(fc.assert(
-        fc.asyncProperty(fc.array(requestFor(PUBLIC_PATHS), { minLength: 4, maxLength: 4 }), async (batch) => {
-          await Promise.all(batch.map(async (generated) => {
-            const sent: Sent = {
-              method: generated.method,
-              path: generated.path,
-              headers: { ...generated.extra, ...(generated.contentType ? { 'content-type': generated.contentType } : {}), ...(generated.authorization ? { authorization: generated.authorization } : {}), 'x-forwarded-for': generated.forwardedFor },
-              body: generated.method === 'GET' || generated.method === 'HEAD' ? Buffer.alloc(0) : generated.body,
-            };
-            const got = await send(publicBase, sent);
-            checkResponse(got, sent, 'public');
-            statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
-            count++;
-          }));
-        }),
-        { seed: SEED + half, numRuns: RUNS / 2, endOnFailure: true },
-      ));
+      await assertShort(
+        fc.assert(
+          fc.asyncProperty(fc.array(requestFor(PUBLIC_PATHS), { minLength: 4, maxLength: 4 }), async (batch) => {
+            await Promise.all(
+              batch.map(async (generated) => {
+                const sent: Sent = {
+                  method: generated.method,
+                  path: generated.path,
+                  headers: {
+                    ...generated.extra,
+                    ...(generated.contentType ? { 'content-type': generated.contentType } : {}),
+                    ...(generated.authorization ? { authorization: generated.authorization } : {}),
+                    'x-forwarded-for': generated.forwardedFor,
+                  },
+                  body: generated.method === 'GET' || generated.method === 'HEAD' ? Buffer.alloc(0) : generated.body,
+                };
+                const got = await send(publicBase, sent);
+                checkResponse(got, sent, 'public');
+                statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
+                count++;
+              }),
+            );
+          }),
+          { seed: SEED + half, numRuns: RUNS / 2, endOnFailure: true },
+        ),
+      );
       rss.push(serverRss());
     }
     expect(count).toBe(RUNS * 4);
@@ -207,27 +333,37 @@ describe('fuzzing', () => {
   it(`ingress listener: ${RUNS * 4} generated requests as signed-in users, no 5xx`, async () => {
     let count = 0;
     const statuses = new Map<number, number>();
-    await assertShort(fc.assert(
-      fc.asyncProperty(fc.array(requestFor(INGRESS_PATHS), { minLength: 4, maxLength: 4 }), fc.constantFrom('a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', 'b2b2b2b2', 'x'), async (batch, userId) => {
-        await Promise.all(batch.map(async (generated) => {
-          const sent: Sent = {
-            method: generated.method,
-            path: generated.path,
-            headers: {
-              'x-remote-user-id': userId, 'x-remote-user-name': 'fuzz', 'x-ingress-path': INGRESS_PATH,
-              ...generated.extra,
-              ...(generated.contentType ? { 'content-type': generated.contentType } : {}),
-            },
-            body: generated.method === 'GET' || generated.method === 'HEAD' ? Buffer.alloc(0) : generated.body,
-          };
-          const got = await send(ingressBase, sent);
-          checkResponse(got, sent, 'ingress');
-          statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
-          count++;
-        }));
-      }),
-      { seed: SEED + 1, numRuns: RUNS, endOnFailure: true },
-    ));
+    await assertShort(
+      fc.assert(
+        fc.asyncProperty(
+          fc.array(requestFor(INGRESS_PATHS), { minLength: 4, maxLength: 4 }),
+          fc.constantFrom('a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', 'b2b2b2b2', 'x'),
+          async (batch, userId) => {
+            await Promise.all(
+              batch.map(async (generated) => {
+                const sent: Sent = {
+                  method: generated.method,
+                  path: generated.path,
+                  headers: {
+                    'x-remote-user-id': userId,
+                    'x-remote-user-name': 'fuzz',
+                    'x-ingress-path': INGRESS_PATH,
+                    ...generated.extra,
+                    ...(generated.contentType ? { 'content-type': generated.contentType } : {}),
+                  },
+                  body: generated.method === 'GET' || generated.method === 'HEAD' ? Buffer.alloc(0) : generated.body,
+                };
+                const got = await send(ingressBase, sent);
+                checkResponse(got, sent, 'ingress');
+                statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
+                count++;
+              }),
+            );
+          },
+        ),
+        { seed: SEED + 1, numRuns: RUNS, endOnFailure: true },
+      ),
+    );
     expect(count).toBe(RUNS * 4);
     console.info('ingress listener statuses', Object.fromEntries(statuses));
     for (const status of [200, 401, 403, 404]) expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);

@@ -5,7 +5,7 @@ import { Browser } from './helpers/browser.js';
 import { INGRESS_PATH, csrfOf, handleOf, ingress } from './helpers/ingress.js';
 import { link, pkcePair, refresh } from './helpers/link.js';
 import { CLIENT_ID, REDIRECT_URI, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
-import { WRONG_CODE_LIMIT } from '../src/server/ingress-app.js';
+import { TUNABLES } from '../src/config/tunables.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice Example' };
 const BOB = { id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2', name: 'bob', displayName: 'Bob Example' };
@@ -19,7 +19,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const get = (path: string, user: typeof ALICE | undefined = ALICE, headers: Record<string, string> = {}) => ingress(ingressUrl, path, { user, headers });
-const post = (path: string, form: Record<string, string>, user: typeof ALICE = ALICE, headers: Record<string, string> = {}) => ingress(ingressUrl, path, { user, form, headers });
+const post = (path: string, form: Record<string, string>, user: typeof ALICE = ALICE, headers: Record<string, string> = {}) =>
+  ingress(ingressUrl, path, { user, form, headers });
 
 async function postWithToken(path: string, form: Record<string, string>, user = ALICE, headers: Record<string, string> = {}) {
   const token = csrfOf((await get('/', user)).body);
@@ -92,7 +93,14 @@ describe('the panel', () => {
   it('approves a request by its code, showing what asks, and the approver becomes the subject', async () => {
     const browser = new Browser({ 'user-agent': 'Mozilla/5.0 (iPhone) AppleWebKit Safari/604.1' });
     const { verifier, challenge } = pkcePair();
-    const { userCode } = await startLink(browser, server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'p=1', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(browser, server.base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 'p=1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     const confirm = await postWithToken('/code', { code: userCode.toLowerCase().replace('-', ' ') });
     expect(confirm.status).toBe(200);
     expect(confirm.body).toContain('Amazon Alexa');
@@ -109,31 +117,41 @@ describe('the panel', () => {
     const callback = Browser.location(await browser.get(`${server.base}/authorize/continue`), server.base);
     const exchanged = await fetch(`${server.base}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(server.options.alexa_client_secret as string)}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: verifier }),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(server.options.alexa_client_secret as string)}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      }),
     });
     expect(exchanged.status).toBe(200);
     const grant = server.app.store.grants.listForSubject(ALICE.id)[0];
     expect(grant?.subject).toEqual(ALICE);
   });
 
-  it(`limits wrong codes to ${WRONG_CODE_LIMIT.limit} per window for each HA user`, async () => {
+  it(`limits wrong codes to ${TUNABLES.limits.wrongCodes.limit} per window for each HA user`, async () => {
     const carol = { id: 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3', name: 'carol', displayName: 'Carol' };
-    for (let i = 0; i < WRONG_CODE_LIMIT.limit; i++) expect((await postWithToken('/code', { code: 'BCDF-GHJK' }, carol)).status).toBe(404);
+    for (let i = 0; i < TUNABLES.limits.wrongCodes.limit; i++) expect((await postWithToken('/code', { code: 'BCDF-GHJK' }, carol)).status).toBe(404);
     expect((await postWithToken('/code', { code: 'BCDF-GHJK' }, carol)).status).toBe(429);
     // Another person is not affected.
     expect((await postWithToken('/code', { code: 'BCDF-GHJK' }, BOB)).status).toBe(404);
   });
 
-  it(`of 30 wrong codes sent at once, exactly ${WRONG_CODE_LIMIT.limit} are looked up`, async () => {
+  it(`of 30 wrong codes sent at once, exactly ${TUNABLES.limits.wrongCodes.limit} are looked up`, async () => {
     const frank = { id: 'f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6f6', name: 'frank', displayName: 'Frank' };
     const token = csrfOf((await get('/', frank)).body);
-    const statuses = (await Promise.all(Array.from({ length: 30 }, () => post('/code', { code: 'BCDF-GHJK', _csrf: token }, frank)))).map((response) => response.status);
-    expect(statuses.filter((status) => status === 404)).toHaveLength(WRONG_CODE_LIMIT.limit);
-    expect(statuses.filter((status) => status === 429)).toHaveLength(30 - WRONG_CODE_LIMIT.limit);
+    const statuses = (await Promise.all(Array.from({ length: 30 }, () => post('/code', { code: 'BCDF-GHJK', _csrf: token }, frank)))).map(
+      (response) => response.status,
+    );
+    expect(statuses.filter((status) => status === 404)).toHaveLength(TUNABLES.limits.wrongCodes.limit);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(30 - TUNABLES.limits.wrongCodes.limit);
   });
 
-  it('lists only the person\'s own links and revokes them; the next refresh fails', async () => {
+  it("lists only the person's own links and revokes them; the next refresh fails", async () => {
     const dave = { id: 'd4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', name: 'dave', displayName: 'Dave' };
     const linked = await link(server, dave);
     const page = await get('/links', dave);
@@ -151,7 +169,7 @@ describe('the panel', () => {
     expect((await get('/links', BOB)).body).not.toContain(grantId);
   });
 
-  it('shows the person\'s activity newest first, paged', async () => {
+  it("shows the person's activity newest first, paged", async () => {
     const erin = { id: 'e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5', name: 'erin', displayName: 'Erin' };
     for (let i = 0; i < 25; i++) server.app.store.audit.record('token_refreshed', { subjectId: erin.id, details: { ip: `192.0.2.${i}` } });
     server.app.store.audit.record('grant_revoked', { subjectId: erin.id, details: { by: 'user' } });

@@ -19,10 +19,17 @@ function cli(dataDir: string, args: string[]) {
 }
 
 function writeKeys(dataDir: string, keys: string[]): void {
-  writeFileSync(join(dataDir, 'options.json'), JSON.stringify({
-    encryption_key: keys[0], previous_encryption_keys: keys.slice(1), public_url: 'https://alexa.example.net',
-    alexa_client_id: 'alexa-test-client', alexa_client_secret: 's'.repeat(40), alexa_vendor_id: 'M2AB3CD4EF5GH6',
-  }));
+  writeFileSync(
+    join(dataDir, 'options.json'),
+    JSON.stringify({
+      encryption_key: keys[0],
+      previous_encryption_keys: keys.slice(1),
+      public_url: 'https://alexa.example.net',
+      alexa_client_id: 'alexa-test-client',
+      alexa_client_secret: 's'.repeat(40),
+      alexa_vendor_id: 'M2AB3CD4EF5GH6',
+    }),
+  );
 }
 
 describe('rotation at start-up', () => {
@@ -62,7 +69,10 @@ describe('rotate-key (CLI)', () => {
     writeKeys(dataDir, [keyB, keyA]);
 
     // Kill it (SIGKILL, no chance to clean up) as soon as it reports its first progress.
-    const child = spawn(process.execPath, [CLI, 'rotate-key', '--batch', '1'], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'rotate-key', '--batch', '1'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const progress = createInterface({ input: child.stderr });
     await new Promise<void>((resolve) => progress.once('line', () => resolve()));
     child.kill('SIGKILL');
@@ -108,7 +118,7 @@ describe('the other CLI commands', () => {
     expect(unknown.stderr).toContain('Usage: node dist/cli.js');
   });
 
-  it('revoke --user revokes every link of that user and nobody else\'s', () => {
+  it("revoke --user revokes every link of that user and nobody else's", () => {
     const key = generateFernetKey();
     const { store, dataDir } = openStore({ keys: [key] });
     const a1 = linkInStore(store, person(1)).tokens;

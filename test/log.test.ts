@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateFernetKey, Fernet } from '../src/crypto/fernet.js';
-import { formatUserCode, newToken, newUserCode } from '../src/crypto/random.js';
-import { Logger, memoryLogger } from '../src/log/logger.js';
+import { newToken } from '../src/crypto/random.js';
+import { formatUserCode, newUserCode } from '../src/crypto/user-code.js';
+import { Logger } from '../src/log/logger.js';
+import { memoryLogger } from './helpers/logger.js';
 import { REDACTED, redact, redactText } from '../src/log/redact.js';
 
 const token = newToken();
@@ -89,7 +91,11 @@ describe('logger', () => {
 
   it('writes one line per call, with the level and an ISO time', () => {
     const lines: string[] = [];
-    const logger = new Logger('info', (_level, line) => lines.push(line), () => new Date('2026-11-22T00:00:00Z'));
+    const logger = new Logger(
+      'info',
+      (_level, line) => lines.push(line),
+      () => new Date('2026-11-22T00:00:00Z'),
+    );
     logger.info('started', { port: 8443 });
     expect(lines).toEqual(['2026-11-22T00:00:00.000Z INFO    started {"port":8443}']);
   });

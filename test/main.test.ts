@@ -70,7 +70,8 @@ describe('the Docker health check', () => {
     const dataDir = tempDir();
     const server = await startServer({ DATA_DIR: dataDir });
     const port = new URL(server.url).port;
-    const check = () => spawnSync(process.execPath, [new URL('../dist/healthcheck.js', import.meta.url).pathname], { env: { DATA_DIR: dataDir, PUBLIC_PORT: port } }).status;
+    const check = () =>
+      spawnSync(process.execPath, [new URL('../dist/healthcheck.js', import.meta.url).pathname], { env: { DATA_DIR: dataDir, PUBLIC_PORT: port } }).status;
     try {
       expect(check()).toBe(0);
     } finally {

@@ -7,7 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, obtainCode, pkcePair, refresh } from './helpers/link.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, authorizeUrl, decide, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  REDIRECT_URI,
+  RS_SECRET,
+  authorizeUrl,
+  decide,
+  startLink,
+  startTestServer,
+  type TestServer,
+} from './helpers/oauth-server.js';
+import { recentAuditOf } from './helpers/audit.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };
 const BOB = { id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2', name: 'bob', displayName: 'Bob' };
@@ -37,9 +48,17 @@ describe('redirect URI and client checks', () => {
     ['no redirect URI', { redirect_uri: undefined }],
   ])('%s: an error page, status 400, never a redirect', async (_name, change) => {
     const { challenge } = pkcePair();
-    const response = await new Browser().get(authorizeUrl(server.base, {
-      client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's', code_challenge: challenge, code_challenge_method: 'S256', ...change,
-    }));
+    const response = await new Browser().get(
+      authorizeUrl(server.base, {
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        ...change,
+      }),
+    );
     expect(response.status).toBe(400);
     expect(response.headers.get('location')).toBeNull();
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
@@ -47,15 +66,24 @@ describe('redirect URI and client checks', () => {
   });
 
   it('other errors go back to the redirect URI with error, state (exactly) and iss', async () => {
-    const response = await new Browser().get(authorizeUrl(server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'token', state: 'a=b==' }));
+    const response = await new Browser().get(
+      authorizeUrl(server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'token', state: 'a=b==' }),
+    );
     expect(response.status).toBe(303);
     const target = Browser.location(response, server.base);
     expect(target.origin + target.pathname).toBe(REDIRECT_URI);
-    expect(Object.fromEntries(target.searchParams)).toEqual({ error: 'unsupported_response_type', error_description: 'response_type must be code', state: 'a=b==', iss: server.base });
+    expect(Object.fromEntries(target.searchParams)).toEqual({
+      error: 'unsupported_response_type',
+      error_description: 'response_type must be code',
+      state: 'a=b==',
+      iss: server.base,
+    });
   });
 
   it('without a PKCE challenge (require_pkce on) shows how to turn PKCE on', async () => {
-    const response = await new Browser().get(authorizeUrl(server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's' }));
+    const response = await new Browser().get(
+      authorizeUrl(server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's' }),
+    );
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('Account Linking');
   });
@@ -67,9 +95,17 @@ describe('redirect URI and client checks', () => {
     ['an unknown scope', { scope: 'admin' }, 'invalid_scope'],
   ])('%s is refused with a redirect', async (_name, change, error) => {
     const { challenge } = pkcePair();
-    const response = await new Browser().get(authorizeUrl(server.base, {
-      client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's', code_challenge: challenge, code_challenge_method: 'S256', ...change,
-    }));
+    const response = await new Browser().get(
+      authorizeUrl(server.base, {
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        ...change,
+      }),
+    );
     expect(response.status).toBe(303);
     expect(Browser.location(response, server.base).searchParams.get('error')).toBe(error);
   });
@@ -84,10 +120,11 @@ describe('identity', () => {
     expect(aliceInfo.json).toMatchObject({ active: true, sub: ALICE.id });
     expect(bobInfo.json).toMatchObject({ active: true, sub: BOB.id });
     // Neither the source nor the database knows a fixed user.
-    const sources = (dir: string): string[] => readdirSync(dir).flatMap((name) => {
-      const path = join(dir, name);
-      return statSync(path).isDirectory() ? sources(path) : [path];
-    });
+    const sources = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? sources(path) : [path];
+      });
     for (const file of sources(new URL('../src', import.meta.url).pathname)) expect(readFileSync(file, 'utf8')).not.toContain('test_user');
     expect(readFileSync(join(server.dataDir, 'alexa-link.db')).includes('test_user')).toBe(false);
   });
@@ -96,11 +133,22 @@ describe('identity', () => {
     const forged = { 'x-remote-user-id': 'ffffffffffffffffffffffffffffffff', 'x-remote-user-name': 'mallory' };
     const browser = new Browser(forged);
     const { verifier, challenge } = pkcePair();
-    const { userCode } = await startLink(browser, server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(browser, server.base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 's',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     decide(server.app.store, userCode, ALICE);
     const code = Browser.location(await browser.get(new URL('/authorize/continue', server.base)), server.base).searchParams.get('code')!;
     const tokens = await exchange(server, { code, code_verifier: verifier }, { ...alexaAuth, ...forged });
-    const info = await postForm(`${server.base}/introspect`, { token: tokens.json!.access_token as string }, { authorization: basic('music_assistant', RS_SECRET), ...forged });
+    const info = await postForm(
+      `${server.base}/introspect`,
+      { token: tokens.json!.access_token as string },
+      { authorization: basic('music_assistant', RS_SECRET), ...forged },
+    );
     expect(info.json).toMatchObject({ active: true, sub: ALICE.id, username: 'alice' });
   });
 });
@@ -115,7 +163,7 @@ describe('authorization codes', () => {
     expect(replay.json).toMatchObject({ error: 'invalid_grant' });
     expect((await introspect(server, first.json!.access_token as string, RS_SECRET)).json).toEqual({ active: false });
     expect((await refresh(server, first.json!.refresh_token as string)).json).toMatchObject({ error: 'invalid_grant' });
-    expect(server.app.store.audit.recent(5).map((entry) => entry.event)).toContain('code_replayed');
+    expect(recentAuditOf(server, 5).map((entry) => entry.event)).toContain('code_replayed');
   });
 
   it('a wrong PKCE verifier is refused', async () => {
@@ -158,7 +206,14 @@ describe('authorization codes', () => {
   it('is released only to the browser that started the request', async () => {
     const starter = new Browser();
     const other = new Browser();
-    const { userCode } = await startLink(starter, server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 's', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(starter, server.base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 's',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    });
     decide(server.app.store, userCode, ALICE);
     const elsewhere = await other.get(new URL('/authorize/continue', server.base));
     expect(elsewhere.status).toBe(400);
@@ -173,7 +228,14 @@ describe('authorization codes', () => {
 
   it('a denied request returns access_denied with state and iss', async () => {
     const browser = new Browser();
-    const { userCode } = await startLink(browser, server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'den=ied', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(browser, server.base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 'den=ied',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    });
     decide(server.app.store, userCode, ALICE, 'denied');
     expect(await (await browser.get(new URL('/authorize/status', server.base))).json()).toEqual({ status: 'denied' });
     const target = Browser.location(await browser.get(new URL('/authorize/continue', server.base)), server.base);
@@ -183,7 +245,15 @@ describe('authorization codes', () => {
   });
 
   it('the session cookie is HttpOnly and SameSite=Lax, and not Secure on a loopback http URL', async () => {
-    const response = await new Browser().get(authorizeUrl(server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' }));
+    const response = await new Browser().get(
+      authorizeUrl(server.base, {
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        code_challenge: pkcePair().challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
     const cookie = response.headers.getSetCookie().join('\n');
     expect(cookie).toMatch(/alexa_link_session=/);
     expect(cookie).toMatch(/HttpOnly/);
@@ -196,7 +266,15 @@ describe('session cookie on an https public URL', () => {
   it('is Secure, also behind a TLS-terminating proxy', async () => {
     const httpsServer = await startTestServer({ public_url: 'https://127.0.0.1' });
     try {
-      const response = await new Browser({ 'x-forwarded-proto': 'https' }).get(authorizeUrl(httpsServer.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' }));
+      const response = await new Browser({ 'x-forwarded-proto': 'https' }).get(
+        authorizeUrl(httpsServer.base, {
+          client_id: CLIENT_ID,
+          redirect_uri: REDIRECT_URI,
+          response_type: 'code',
+          code_challenge: pkcePair().challenge,
+          code_challenge_method: 'S256',
+        }),
+      );
       expect(response.status).toBe(303);
       expect(response.headers.getSetCookie().join('\n')).toMatch(/alexa_link_session=.*; Secure/);
       expect(response.headers.get('strict-transport-security')).toBeNull(); // loopback: no HSTS
@@ -223,16 +301,23 @@ describe('client authentication', () => {
     const response = await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: CLIENT_ID, client_secret: 'nope' });
     expect(response.status).toBe(401);
     expect(response.json).toMatchObject({ error: 'invalid_client' });
-    expect(server.app.store.audit.recent(1)[0]).toMatchObject({ event: 'client_auth_failed', details: { clientId: CLIENT_ID } });
+    expect(recentAuditOf(server, 1)[0]).toMatchObject({ event: 'client_auth_failed', details: { clientId: CLIENT_ID } });
   });
 
   it('both methods at once are refused', async () => {
-    const response = await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET }, alexaAuth);
+    const response = await postForm(
+      `${server.base}/token`,
+      { grant_type: 'refresh_token', refresh_token: 'x', client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
+      alexaAuth,
+    );
     expect(response.json).toMatchObject({ error: 'invalid_request' });
   });
 
   it('the Alexa client may not introspect, and Music Assistant may not obtain tokens', async () => {
     expect((await postForm(`${server.base}/introspect`, { token: 'x' }, alexaAuth)).json).toMatchObject({ error: 'unauthorized_client' });
-    expect((await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic('music_assistant', RS_SECRET) })).json).toMatchObject({ error: 'unauthorized_client' });
+    expect(
+      (await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic('music_assistant', RS_SECRET) }))
+        .json,
+    ).toMatchObject({ error: 'unauthorized_client' });
   });
 });

@@ -6,6 +6,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from './helpers/browser.js';
 import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, decide, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { recentAuditOf } from './helpers/audit.js';
 
 const ALICE = { id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0', name: 'alice', displayName: 'Alice' };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -33,8 +34,13 @@ describe.each([
     const challenge = await oauth.calculatePKCECodeChallenge(verifier);
     const browser = new Browser();
     const { userCode } = await startLink(browser, server.base, {
-      client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state, scope: 'music_assistant',
-      code_challenge: challenge, code_challenge_method: 'S256',
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state,
+      scope: 'music_assistant',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
     });
     decide(server.app.store, userCode, ALICE);
 
@@ -54,13 +60,26 @@ describe.each([
     expect(tokens.access_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    const introspection = await oauth.processIntrospectionResponse(as, musicAssistant,
-      await oauth.introspectionRequest(as, musicAssistant, oauth.ClientSecretBasic(RS_SECRET), tokens.access_token, insecure));
-    expect(introspection).toMatchObject({ active: true, sub: ALICE.id, username: 'alice', scope: 'music_assistant', client_id: CLIENT_ID, token_type: 'Bearer' });
+    const introspection = await oauth.processIntrospectionResponse(
+      as,
+      musicAssistant,
+      await oauth.introspectionRequest(as, musicAssistant, oauth.ClientSecretBasic(RS_SECRET), tokens.access_token, insecure),
+    );
+    expect(introspection).toMatchObject({
+      active: true,
+      sub: ALICE.id,
+      username: 'alice',
+      scope: 'music_assistant',
+      client_id: CLIENT_ID,
+      token_type: 'Bearer',
+    });
     expect(introspection.exp! - introspection.iat!).toBe(3600);
 
-    const refreshed = await oauth.processRefreshTokenResponse(as, alexa,
-      await oauth.refreshTokenGrantRequest(as, alexa, clientAuth, tokens.refresh_token!, insecure));
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      alexa,
+      await oauth.refreshTokenGrantRequest(as, alexa, clientAuth, tokens.refresh_token!, insecure),
+    );
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect(refreshed.access_token).not.toBe(tokens.access_token);
 
@@ -68,11 +87,14 @@ describe.each([
     const afterRevoke = await oauth.refreshTokenGrantRequest(as, alexa, clientAuth, refreshed.refresh_token!, insecure);
     expect(afterRevoke.status).toBe(400);
     expect(await afterRevoke.json()).toMatchObject({ error: 'invalid_grant' });
-    const inactive = await oauth.processIntrospectionResponse(as, musicAssistant,
-      await oauth.introspectionRequest(as, musicAssistant, oauth.ClientSecretPost(RS_SECRET), refreshed.access_token, insecure));
+    const inactive = await oauth.processIntrospectionResponse(
+      as,
+      musicAssistant,
+      await oauth.introspectionRequest(as, musicAssistant, oauth.ClientSecretPost(RS_SECRET), refreshed.access_token, insecure),
+    );
     expect(inactive).toEqual({ active: false });
 
-    const events = server.app.store.audit.recent(20).map((entry) => entry.event);
+    const events = recentAuditOf(server, 20).map((entry) => entry.event);
     for (const event of ['link_requested', 'code_issued', 'grant_created', 'token_refreshed', 'grant_revoked']) expect(events).toContain(event);
   });
 });

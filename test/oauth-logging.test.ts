@@ -16,19 +16,35 @@ describe('logging', () => {
     const secrets: string[] = [CLIENT_SECRET, RS_SECRET, server.options.encryption_key as string];
     const browser = new Browser();
     const { verifier, challenge } = pkcePair();
-    const { userCode } = await startLink(browser, server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'state-secret-value', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(browser, server.base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 'state-secret-value',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     secrets.push(userCode, userCode.replace('-', ''), verifier, challenge, ...[...browser.cookies.values()]);
     decide(server.app.store, userCode, { id: 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3', name: 'carol' });
     const code = Browser.location(await browser.get(`${server.base}/authorize/continue`), server.base).searchParams.get('code')!;
     secrets.push(code);
     const auth = { authorization: basic(CLIENT_ID, CLIENT_SECRET) };
-    const tokens = await postForm(`${server.base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, auth);
+    const tokens = await postForm(
+      `${server.base}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+      auth,
+    );
     const accessToken = tokens.json!.access_token as string;
     const refreshToken = tokens.json!.refresh_token as string;
     secrets.push(accessToken, refreshToken, auth.authorization.slice(6));
     // Failure paths log too: a replay, a wrong secret, a bad verifier.
     await postForm(`${server.base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, auth);
-    await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: CLIENT_ID, client_secret: `${CLIENT_SECRET}x` });
+    await postForm(`${server.base}/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: CLIENT_ID,
+      client_secret: `${CLIENT_SECRET}x`,
+    });
     const next = await refresh(server, refreshToken);
     secrets.push(next.json?.access_token as string, next.json?.refresh_token as string);
     await introspect(server, accessToken, RS_SECRET);

@@ -11,7 +11,12 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** A raw request, so bodies and headers can be anything (invalid UTF-8 included). */
-function raw(method: string, path: string, body: Buffer | string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  method: string,
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const url = new URL(path, server.base);
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
@@ -37,9 +42,25 @@ const cases: Array<[string, string, string, Buffer | string, Record<string, stri
   ['JSON body', 'POST', '/token', '{"grant_type":"refresh_token"}', { ...FORM, 'content-type': 'application/json' }, 400, 'invalid_request'],
   ['no content type', 'POST', '/token', 'grant_type=refresh_token', { authorization: FORM.authorization }, 400, 'invalid_request'],
   ['multipart body', 'POST', '/token', '--x\r\n\r\n--x--', { ...FORM, 'content-type': 'multipart/form-data; boundary=x' }, 400, 'invalid_request'],
-  ['Latin-1 charset', 'POST', '/token', 'grant_type=refresh_token', { ...FORM, 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, 400, 'invalid_request'],
+  [
+    'Latin-1 charset',
+    'POST',
+    '/token',
+    'grant_type=refresh_token',
+    { ...FORM, 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' },
+    400,
+    'invalid_request',
+  ],
   ['invalid UTF-8 (percent-encoded)', 'POST', '/token', 'grant_type=refresh_token&refresh_token=%FF%FE', FORM, 400, 'invalid_request'],
-  ['invalid UTF-8 (raw bytes)', 'POST', '/token', Buffer.concat([Buffer.from('grant_type=refresh_token&refresh_token='), Buffer.from([0xc3, 0x28])]), FORM, 400, 'invalid_request'],
+  [
+    'invalid UTF-8 (raw bytes)',
+    'POST',
+    '/token',
+    Buffer.concat([Buffer.from('grant_type=refresh_token&refresh_token='), Buffer.from([0xc3, 0x28])]),
+    FORM,
+    400,
+    'invalid_request',
+  ],
   ['control characters', 'POST', '/token', 'grant_type=refresh_token&refresh_token=a%00b', FORM, 400, 'invalid_request'],
   ['oversized body', 'POST', '/token', `grant_type=refresh_token&refresh_token=${'a'.repeat(20_000)}`, FORM, 413, 'invalid_request'],
   ['too many parameters', 'POST', '/token', Array.from({ length: 40 }, (_, i) => `p${i}=1`).join('&'), FORM, 413, 'invalid_request'],
@@ -50,8 +71,24 @@ const cases: Array<[string, string, string, Buffer | string, Record<string, stri
   ['PUT on revoke', 'PUT', '/revoke', 'token=x', FORM, 405, 'invalid_request'],
   ['revoke without token', 'POST', '/revoke', 'token_type_hint=access_token', FORM, 400, 'invalid_request'],
   ['introspect without credentials', 'POST', '/introspect', 'token=x', { 'content-type': FORM['content-type'] }, 401, 'invalid_client'],
-  ['Basic header with bad percent-encoding', 'POST', '/token', 'grant_type=refresh_token&refresh_token=x', { ...FORM, authorization: `Basic ${Buffer.from('%E0%A4%A:secret').toString('base64')}` }, 401, 'invalid_client'],
-  ['Basic header that is not base64', 'POST', '/token', 'grant_type=refresh_token&refresh_token=x', { ...FORM, authorization: 'Basic ***' }, 401, 'invalid_client'],
+  [
+    'Basic header with bad percent-encoding',
+    'POST',
+    '/token',
+    'grant_type=refresh_token&refresh_token=x',
+    { ...FORM, authorization: `Basic ${Buffer.from('%E0%A4%A:secret').toString('base64')}` },
+    401,
+    'invalid_client',
+  ],
+  [
+    'Basic header that is not base64',
+    'POST',
+    '/token',
+    'grant_type=refresh_token&refresh_token=x',
+    { ...FORM, authorization: 'Basic ***' },
+    401,
+    'invalid_client',
+  ],
   ['Bearer instead of Basic', 'POST', '/token', 'grant_type=refresh_token&refresh_token=x', { ...FORM, authorization: 'Bearer abc' }, 401, 'invalid_client'],
   ['unknown path', 'GET', '/admin', '', {}, 404, 'invalid_request'],
   ['path traversal to assets', 'GET', '/assets/..%2f..%2fpackage.json', '', {}, 403, 'invalid_request'],

@@ -45,7 +45,14 @@ describe('restart', () => {
     let server = await boot(dataDir, port);
     const browser = new Browser();
     const { verifier, challenge } = pkcePair();
-    const { userCode } = await startLink(browser, base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'r=1', code_challenge: challenge, code_challenge_method: 'S256' });
+    const { userCode } = await startLink(browser, base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 'r=1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
     approve(dataDir, key, userCode);
     const code = Browser.location(await browser.get(`${base}/authorize/continue`), base).searchParams.get('code')!;
     const tokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, auth);
@@ -54,21 +61,36 @@ describe('restart', () => {
     // A second link is started, but not yet approved, when the add-on restarts.
     const pendingBrowser = new Browser();
     const second = pkcePair();
-    const pending = await startLink(pendingBrowser, base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'r=2', code_challenge: second.challenge, code_challenge_method: 'S256' });
+    const pending = await startLink(pendingBrowser, base, {
+      client_id: CLIENT_ID,
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      state: 'r=2',
+      code_challenge: second.challenge,
+      code_challenge_method: 'S256',
+    });
 
     expect(await server.stop('SIGTERM')).toBe(0);
     server = await boot(dataDir, port);
 
     const refreshed = await postForm(`${base}/token`, { grant_type: 'refresh_token', refresh_token: tokens.json!.refresh_token as string }, auth);
     expect(refreshed.status).toBe(200);
-    const info = await postForm(`${base}/introspect`, { token: refreshed.json!.access_token as string }, { authorization: basic('music_assistant', RS_SECRET) });
+    const info = await postForm(
+      `${base}/introspect`,
+      { token: refreshed.json!.access_token as string },
+      { authorization: basic('music_assistant', RS_SECRET) },
+    );
     expect(info.json).toMatchObject({ active: true, sub: ALICE.id });
 
     approve(dataDir, key, pending.userCode);
     const resumed = await pendingBrowser.get(`${base}/authorize/continue`);
     const callback = Browser.location(resumed, base);
     expect(callback.searchParams.get('state')).toBe('r=2');
-    const secondTokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: second.verifier }, auth);
+    const secondTokens = await postForm(
+      `${base}/token`,
+      { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: second.verifier },
+      auth,
+    );
     expect(secondTokens.status).toBe(200);
   });
 });

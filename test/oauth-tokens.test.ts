@@ -1,14 +1,15 @@
 /** Refresh rotation over HTTP, revocation and introspection edge cases. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL } from '../src/config/options.js';
+import { TUNABLES } from '../src/config/tunables.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, refresh } from './helpers/link.js';
 import { CLIENT_ID, CLIENT_SECRET, RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { clock } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
+import { recentAuditOf } from './helpers/audit.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };
-const REPEAT_MS = PROTOCOL.refreshRepeatSeconds * 1000;
+const REPEAT_MS = TUNABLES.oauth.refreshRepeatSeconds * 1000;
 // The store's clock, stepped over the repeat window instead of waiting it out.
 const time = clock(Date.now());
 let server: TestServer;
@@ -17,7 +18,10 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const tokenOf = (response: Awaited<ReturnType<typeof refresh>>) => ({ access: response.json!.access_token as string, refresh: response.json!.refresh_token as string });
+const tokenOf = (response: Awaited<ReturnType<typeof refresh>>) => ({
+  access: response.json!.access_token as string,
+  refresh: response.json!.refresh_token as string,
+});
 
 describe('refresh rotation with successor confirmation', () => {
   it('the old refresh token keeps working until its successor is used', async () => {
@@ -42,7 +46,7 @@ describe('refresh rotation with successor confirmation', () => {
     // The whole grant is gone: even the newest tokens.
     expect((await refresh(server, next.refresh)).json).toMatchObject({ error: 'invalid_grant' });
     expect((await introspect(server, next.access, RS_SECRET)).json).toEqual({ active: false });
-    expect(server.app.store.audit.recent(3).map((entry) => entry.event)).toContain('refresh_reuse');
+    expect(recentAuditOf(server, 3).map((entry) => entry.event)).toContain('refresh_reuse');
     expect(reused).toHaveLength(1);
   });
 
@@ -62,13 +66,13 @@ describe('refresh rotation with successor confirmation', () => {
     expect((await introspect(server, tokenOf(final).access, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
   });
 
-  it(`presented again within ${PROTOCOL.refreshRepeatSeconds} s of its rotation: 429 with Retry-After, never invalid_grant, and the token stays valid`, async () => {
+  it(`presented again within ${TUNABLES.oauth.refreshRepeatSeconds} s of its rotation: 429 with Retry-After, never invalid_grant, and the token stays valid`, async () => {
     const linked = await link(server, ALICE);
     const first = tokenOf(await refresh(server, linked.refreshToken));
     const soon = await refresh(server, linked.refreshToken);
     expect(soon.status).toBe(429);
     expect(soon.json).toMatchObject({ error: 'temporarily_unavailable' });
-    expect(soon.headers.get('retry-after')).toBe(String(PROTOCOL.refreshRepeatSeconds));
+    expect(soon.headers.get('retry-after')).toBe(String(TUNABLES.oauth.refreshRepeatSeconds));
     expect(soon.headers.get('cache-control')).toBe('no-store');
     time.advance(REPEAT_MS - 1000);
     expect((await refresh(server, linked.refreshToken)).headers.get('retry-after')).toBe('1');
@@ -86,7 +90,11 @@ describe('refresh rotation with successor confirmation', () => {
   it('an unknown refresh token and one asking for more scope are refused', async () => {
     expect((await refresh(server, 'not-a-token')).json).toMatchObject({ error: 'invalid_grant' });
     const linked = await link(server, ALICE);
-    const wider = await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: linked.refreshToken, scope: 'music_assistant admin' }, { authorization: basic(CLIENT_ID, CLIENT_SECRET) });
+    const wider = await postForm(
+      `${server.base}/token`,
+      { grant_type: 'refresh_token', refresh_token: linked.refreshToken, scope: 'music_assistant admin' },
+      { authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+    );
     expect(wider.json).toMatchObject({ error: 'invalid_scope' });
   });
 });
@@ -109,7 +117,7 @@ describe('revocation (RFC 7009)', () => {
 });
 
 describe('introspection (RFC 7662)', () => {
-  it('needs Music Assistant\'s credentials', async () => {
+  it("needs Music Assistant's credentials", async () => {
     const linked = await link(server, ALICE);
     expect((await introspect(server, linked.accessToken, 'wrong-secret-wrong-secret-wrong-secret!')).status).toBe(401);
   });

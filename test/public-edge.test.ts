@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeBrowser } from '../src/panel/link.js';
-import { RATE_LIMITS } from '../src/server/public-app.js';
+import { TUNABLES } from '../src/config/tunables.js';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { csrfOf, ingress } from './helpers/ingress.js';
@@ -16,10 +16,18 @@ import { CLIENT_ID, REDIRECT_URI, decide, startLink, startTestServer, writeOptio
 import { freePort } from './helpers/net.js';
 import { startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
+import { recentAuditOf } from './helpers/audit.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const ANDROID_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
-const authorizeParams = () => ({ client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state: 'st', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+const authorizeParams = () => ({
+  client_id: CLIENT_ID,
+  redirect_uri: REDIRECT_URI,
+  response_type: 'code',
+  state: 'st',
+  code_challenge: pkcePair().challenge,
+  code_challenge_method: 'S256',
+});
 
 describe('1. correct credentials are never locked out', () => {
   it('the right secret is answered after 12 wrong ones from the same address; wrong ones get 429 once the budget is spent', async () => {
@@ -29,7 +37,7 @@ describe('1. correct credentials are never locked out', () => {
       const wrong = () => refreshWith(server, linked.refreshToken, 'w'.repeat(40));
       const statuses: number[] = [];
       for (let i = 0; i < 12; i++) statuses.push((await wrong()).status);
-      expect(statuses).toEqual([...Array(RATE_LIMITS.failedClientAuth.limit).fill(401), 429, 429]);
+      expect(statuses).toEqual([...Array(TUNABLES.limits.failedClientAuth.limit).fill(401), 429, 429]);
       const right = await refresh(server, linked.refreshToken);
       expect(right.status).toBe(200);
       expect((await wrong()).status).toBe(429);
@@ -57,12 +65,18 @@ describe('2. Basic credentials as clients really send them', () => {
     const encoded = basic(CLIENT_ID, SECRET);
     expect(raw).not.toBe(encoded);
     const { code, verifier } = await obtain(server);
-    const exchanged = await postForm(`${server.base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, { authorization: raw });
+    const exchanged = await postForm(
+      `${server.base}/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+      { authorization: raw },
+    );
     expect(exchanged.status).toBe(200);
     const refreshed = await refreshWith(server, exchanged.json!.refresh_token as string, SECRET, encoded);
     expect(refreshed.status).toBe(200);
     for (const bad of [SECRET.replaceAll('+', ' '), SECRET.replaceAll('+', '-'), `${SECRET}x`, SECRET.slice(0, -1)]) {
-      expect((await refreshWith(server, refreshed.json!.refresh_token as string, bad, `Basic ${Buffer.from(`${CLIENT_ID}:${bad}`).toString('base64')}`)).status).toBe(401);
+      expect(
+        (await refreshWith(server, refreshed.json!.refresh_token as string, bad, `Basic ${Buffer.from(`${CLIENT_ID}:${bad}`).toString('base64')}`)).status,
+      ).toBe(401);
     }
   });
 
@@ -87,7 +101,7 @@ async function obtain(server: TestServer): Promise<{ code: string; verifier: str
 }
 
 describe('3. no session fixation', () => {
-  it('a session cookie planted in the victim\'s browser is replaced at /authorize; the attacker sees and receives nothing', async () => {
+  it("a session cookie planted in the victim's browser is replaced at /authorize; the attacker sees and receives nothing", async () => {
     const server = await startTestServer({ log_level: 'info' });
     try {
       const attacker = new Browser();
@@ -116,7 +130,10 @@ describe('3. no session fixation', () => {
   it('on an https public_url the cookie is a __Host- cookie (Secure, Path=/, no Domain)', async () => {
     const server = await startTestServer({ public_url: 'https://alexa.example.net', log_level: 'info' });
     try {
-      const response = await fetch(new URL(`/authorize?${new URLSearchParams(authorizeParams())}`, server.base), { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+      const response = await fetch(new URL(`/authorize?${new URLSearchParams(authorizeParams())}`, server.base), {
+        redirect: 'manual',
+        headers: { 'x-forwarded-proto': 'https' },
+      });
       const cookie = response.headers.getSetCookie().join('\n');
       expect(cookie).toMatch(/^__Host-alexa_link_session=[^;]+; Path=\/;.*Secure/);
       expect(cookie).not.toMatch(/Domain=/i);
@@ -139,8 +156,15 @@ describe('4. stored request data is bounded', () => {
     try {
       const before = databaseBytes(server);
       for (let i = 0; i < 20; i++) {
-        await fetch(new URL(`/authorize?${new URLSearchParams(authorizeParams())}`, server.base), { redirect: 'manual', headers: { 'user-agent': headerValue(i) } });
-        await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId(i), client_secret: 'y'.repeat(40) }, { 'user-agent': headerValue(i) });
+        await fetch(new URL(`/authorize?${new URLSearchParams(authorizeParams())}`, server.base), {
+          redirect: 'manual',
+          headers: { 'user-agent': headerValue(i) },
+        });
+        await postForm(
+          `${server.base}/token`,
+          { grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId(i), client_secret: 'y'.repeat(40) },
+          { 'user-agent': headerValue(i) },
+        );
       }
       return databaseBytes(server) - before;
     } finally {
@@ -149,8 +173,14 @@ describe('4. stored request data is bounded', () => {
   }
 
   it('40 requests with 12 KB header values grow the database no more than ordinary ones', async () => {
-    const ordinary = await growth(() => ANDROID_CHROME, () => 'amzn1.application-oa2-client.0123456789abcdef');
-    const hostile = await growth((i) => `${i}${'h'.repeat(12 * 1024)}`, (i) => `${i}${'c'.repeat(12 * 1024)}`);
+    const ordinary = await growth(
+      () => ANDROID_CHROME,
+      () => 'amzn1.application-oa2-client.0123456789abcdef',
+    );
+    const hostile = await growth(
+      (i) => `${i}${'h'.repeat(12 * 1024)}`,
+      (i) => `${i}${'c'.repeat(12 * 1024)}`,
+    );
     // Page-sized steps: the ordinary run's growth plus at most a few pages for the cut-off values.
     expect(hostile).toBeLessThanOrEqual(ordinary + 4 * 4096);
   });
@@ -158,8 +188,14 @@ describe('4. stored request data is bounded', () => {
   it('repeated failed client logins from one address and window are one audit row with a count', async () => {
     const server = await startTestServer({ log_level: 'info' });
     try {
-      for (let i = 0; i < 5; i++) await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x', client_id: `${'c'.repeat(300)}${i}`, client_secret: 'y'.repeat(40) });
-      const rows = server.app.store.audit.recent(20).filter((entry) => entry.event === 'client_auth_failed');
+      for (let i = 0; i < 5; i++)
+        await postForm(`${server.base}/token`, {
+          grant_type: 'refresh_token',
+          refresh_token: 'x',
+          client_id: `${'c'.repeat(300)}${i}`,
+          client_secret: 'y'.repeat(40),
+        });
+      const rows = recentAuditOf(server, 20).filter((entry) => entry.event === 'client_auth_failed');
       expect(rows).toHaveLength(1);
       expect(rows[0]!.details).toMatchObject({ count: 5, clientId: 'c'.repeat(128) });
     } finally {
@@ -193,7 +229,7 @@ describe('5. no disk sync per page view', () => {
       const written = writeBytes(pid) - before;
       expect([...statuses.keys()].every((status) => status === 200 || status === 429)).toBe(true);
       // startLink loaded the page once already.
-      expect(statuses.get(429)).toBe(1000 - (RATE_LIMITS.status.limit - 1));
+      expect(statuses.get(429)).toBe(1000 - (TUNABLES.limits.status.limit - 1));
       expect(written).toBeLessThan(1024 * 1024);
     } finally {
       await server.stop();
@@ -230,7 +266,11 @@ describe('7. honest details on the approval page', () => {
   it('shows what the browser claims, labelled as its claim; "Amazon" in a User-Agent makes it no Alexa app', async () => {
     expect(describeBrowser('Mozilla/5.0 (evil) Amazon')).not.toMatch(/Alexa/);
     expect(describeBrowser(ANDROID_CHROME)).toBe('Chrome on Android');
-    expect(describeBrowser('Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1')).toBe('Safari on iPhone');
+    expect(
+      describeBrowser(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1',
+      ),
+    ).toBe('Safari on iPhone');
 
     const server = await startTestServer({ log_level: 'info' });
     try {

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import session from 'express-session';
+import type session from 'express-session';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateFernetKey } from '../src/crypto/fernet.js';
-import { formatUserCode } from '../src/crypto/random.js';
-import { PROTOCOL } from '../src/config/options.js';
+import { formatUserCode } from '../src/crypto/user-code.js';
+import { TUNABLES } from '../src/config/tunables.js';
 import { StartupError } from '../src/errors.js';
 import { DATABASE_FILE, Store } from '../src/store/index.js';
 import { MIGRATIONS } from '../src/store/schema.js';
 import { race } from './helpers/race.js';
-import { CLIENT_ID, LIFETIMES, REDIRECT_URI, clock, link, openStore } from './helpers/store.js';
-import { tempDir } from './helpers/tmp.js';
+import { requestInput } from './helpers/requests.js';
+import { grantFromCode, issueCode } from './helpers/fixtures.js';
+import { CLIENT_ID, LIFETIMES, clock, link, openStore } from './helpers/store.js';
+import { keyThatOpens } from './helpers/audit.js';
 
 const ALICE = { id: '8f14e45fceea167a5a36dedd4bea2543', name: 'alice', displayName: 'Alice Zoë Household' };
 const BOB = { id: 'c9f0f895fb98ab9159f51fd0297e236d', name: 'bob', displayName: 'Bob Second' };
@@ -31,9 +33,12 @@ describe('store: durability', () => {
   it('finds every row again after close and reopen', () => {
     const { store, dataDir, keys } = openStore();
     const linked = link(store, ALICE);
-    const pending = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'abc=', codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '198.51.100.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    const pending = store.requests.create(requestInput({ state: 'abc=', requester: { ip: '198.51.100.1', userAgent: 'UA' } }));
     store.audit.record('link_approved', { grantId: linked.tokens.grant.id, subjectId: ALICE.id, details: { ip: '192.0.2.10' } });
-    store.sessions.set('sid-1', { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } as session.Cookie, requestId: pending.requestId } as session.SessionData);
+    store.sessions.set('sid-1', {
+      cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000) } as session.Cookie,
+      requestId: pending.requestId,
+    } as session.SessionData);
     store.close();
 
     const reopened = track(openStore({ dataDir, keys })).store;
@@ -95,8 +100,8 @@ describe('store: keys', () => {
     store.close();
 
     const newKey = generateFernetKey();
+    expect(keyThatOpens(dataDir, [newKey, oldKey])).toBe(1);
     const rotated = Store.open({ dataDir, encryptionKeys: [newKey, oldKey] });
-    expect(rotated.openedWithKey).toBe(1);
     const before = rotated.keyUsage();
     expect(before.perKey[1]).toBeGreaterThan(0);
     const progress: string[] = [];
@@ -131,19 +136,39 @@ describe('store: nothing identifying or secret in clear on disk', () => {
     const refreshed = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
     if (refreshed.status !== 'ok') throw new Error('refresh failed');
     const bobLink = link(store, BOB, { ip: '2001:db8::beef', userAgent: ua });
-    const waiting = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: 'alexa-state-VALUE-123', codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '198.51.100.23', userAgent: ua }, ttlSeconds: 600 });
+    const waiting = store.requests.create(requestInput({ state: 'alexa-state-VALUE-123', requester: { ip: '198.51.100.23', userAgent: ua } }));
     store.audit.record('client_auth_failed', { details: { ip: '198.51.100.99', userAgent: ua, displayName: ALICE.displayName } });
     const sessionSecret = 'session-marker-3f9a1c';
-    store.sessions.set('the-session-id-value-abcdef0123456789', { cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 60_000) } as session.Cookie, marker: sessionSecret } as unknown as session.SessionData);
+    store.sessions.set('the-session-id-value-abcdef0123456789', {
+      cookie: { originalMaxAge: 1000, expires: new Date(Date.now() + 60_000) } as session.Cookie,
+      marker: sessionSecret,
+    } as unknown as session.SessionData);
 
     const secrets = [
-      linked.tokens.accessToken, linked.tokens.refreshToken, linked.code,
-      refreshed.tokens.accessToken, refreshed.tokens.refreshToken,
-      bobLink.tokens.accessToken, bobLink.tokens.refreshToken, bobLink.code,
-      waiting.requestId, waiting.userCode, formatUserCode(waiting.userCode),
-      ALICE.id, ALICE.name === 'alice' ? 'alice' : '', ALICE.displayName, BOB.id, BOB.displayName,
-      '203.0.113.77', '2001:db8::beef', '198.51.100.23', '198.51.100.99', 'SecretPhone', 'alexa-state-VALUE-123',
-      sessionSecret, 'the-session-id-value-abcdef0123456789',
+      linked.tokens.accessToken,
+      linked.tokens.refreshToken,
+      linked.code,
+      refreshed.tokens.accessToken,
+      refreshed.tokens.refreshToken,
+      bobLink.tokens.accessToken,
+      bobLink.tokens.refreshToken,
+      bobLink.code,
+      waiting.requestId,
+      waiting.userCode,
+      formatUserCode(waiting.userCode),
+      ALICE.id,
+      ALICE.name === 'alice' ? 'alice' : '',
+      ALICE.displayName,
+      BOB.id,
+      BOB.displayName,
+      '203.0.113.77',
+      '2001:db8::beef',
+      '198.51.100.23',
+      '198.51.100.99',
+      'SecretPhone',
+      'alexa-state-VALUE-123',
+      sessionSecret,
+      'the-session-id-value-abcdef0123456789',
     ];
     const files = [DATABASE_FILE, `${DATABASE_FILE}-wal`].map((name) => join(dataDir, name));
     expect(existsSync(files[1]!)).toBe(true);
@@ -162,7 +187,7 @@ describe('store: nothing identifying or secret in clear on disk', () => {
 describe('store: single-use operations under real concurrency (separate processes)', () => {
   it('of 8 processes redeeming one code at the same moment, exactly one succeeds and the rest see a replay', async () => {
     const { store, dataDir, keys } = openStore();
-    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    const { code } = issueCode(store, ALICE, { codeChallenge: undefined });
     store.close();
     const outcomes = await race(8, [dataDir, keys[0]!, 'redeem', code]);
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
@@ -171,7 +196,7 @@ describe('store: single-use operations under real concurrency (separate processe
 
   it('of 8 processes releasing one approved request, exactly one gets a code', async () => {
     const { store, dataDir, keys } = openStore();
-    const request = store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: undefined, codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '192.0.2.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    const request = store.requests.create(requestInput());
     store.requests.decide(store.requests.findPendingByUserCode(request.userCode)!.handle, 'approved', ALICE);
     store.close();
     const outcomes = await race(8, [dataDir, keys[0]!, 'release', request.requestId]);
@@ -206,7 +231,7 @@ describe('store: single-use operations under real concurrency (separate processe
     const children = reopened.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number };
     expect(children.n).toBe(1);
     // Nothing was revoked: the token still rotates once the window has passed (a retry after a lost answer).
-    time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
+    time.advance(TUNABLES.oauth.refreshRepeatSeconds * 1000);
     expect(reopened.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
   });
 
@@ -216,7 +241,7 @@ describe('store: single-use operations under real concurrency (separate processe
     const linked = link(store, ALICE);
     // Eight presentations of the unconfirmed token, each after the repeat window: eight sibling successors.
     const successors = Array.from({ length: 8 }, () => {
-      time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
+      time.advance(TUNABLES.oauth.refreshRepeatSeconds * 1000);
       const outcome = store.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES);
       if (outcome.status !== 'ok') throw new Error('setup refresh failed');
       return outcome.tokens.refreshToken;
@@ -240,26 +265,26 @@ describe('store: refresh rotation with successor confirmation', () => {
     const { tokens } = link(store, ALICE);
     const r1 = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
     // Lost response: the client retries with the token it still has (after the repeat window).
-    time.advance(PROTOCOL.refreshRepeatSeconds * 1000);
+    time.advance(TUNABLES.oauth.refreshRepeatSeconds * 1000);
     const r1again = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
     expect([r1.status, r1again.status]).toEqual(['ok', 'ok']);
-    if (r1again.status !== 'ok' || r1.status !== 'ok') return;
+    if (r1again.status !== 'ok' || r1.status !== 'ok') throw new Error('unreachable: both were asserted ok above');
     // The successor the client did receive is used: that confirms it and retires the parent and the other successor.
     const r2 = store.tokens.refresh(r1again.tokens.refreshToken, CLIENT_ID, LIFETIMES);
-    expect(r2).toMatchObject({ status: 'ok', confirmed: true });
+    expect(r2.status).toBe('ok');
+    // Confirmed: the other successor of the same parent is now retired, so presenting it is reuse.
     expect(store.tokens.refresh(r1.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('reuse');
     expect(store.grants.get(tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
-    if (r2.status === 'ok') {
-      expect(store.tokens.refresh(r2.tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
-      expect(store.tokens.introspect(r2.tokens.accessToken)).toBeUndefined();
-    }
+    if (r2.status !== 'ok') throw new Error('unreachable: asserted ok above');
+    expect(store.tokens.refresh(r2.tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
+    expect(store.tokens.introspect(r2.tokens.accessToken)).toBeUndefined();
   });
 
   it('a token presented again within the repeat window is not rotated: repeat, with the time left; nothing changes', () => {
     const time = clock();
     const { store } = track(openStore({ clock: time }));
     const { tokens } = link(store, ALICE);
-    const window = PROTOCOL.refreshRepeatSeconds * 1000;
+    const window = TUNABLES.oauth.refreshRepeatSeconds * 1000;
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
     const childCount = () => (store.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number }).n;
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toMatchObject({ status: 'repeat', retryAfterMs: window });
@@ -304,7 +329,7 @@ describe('store: refresh rotation with successor confirmation', () => {
   it('a code expires after its lifetime', () => {
     const time = clock();
     const { store } = track(openStore({ clock: time }));
-    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    const { code } = issueCode(store, ALICE, { codeChallenge: undefined });
     time.advance(60_000);
     expect(store.codes.redeem(code)).toEqual({ status: 'invalid' });
   });
@@ -312,10 +337,10 @@ describe('store: refresh rotation with successor confirmation', () => {
   it('an absolute lifetime ends the grant however recently it was used', () => {
     const time = clock();
     const { store } = track(openStore({ clock: time }));
-    const code = store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', codeChallenge: undefined, subject: ALICE }, 60);
+    const { code } = issueCode(store, ALICE, { codeChallenge: undefined });
     const redeemed = store.codes.redeem(code);
     if (redeemed.status !== 'ok') throw new Error('redeem failed');
-    let tokens = store.createGrantFromCode(redeemed.code, LIFETIMES, 2 * 86_400);
+    let tokens = grantFromCode(store, redeemed.code, LIFETIMES, 2 * 86_400);
     for (let hour = 0; hour < 47; hour++) {
       time.advance(3_600_000);
       const next = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
@@ -349,7 +374,7 @@ describe('store: pending requests', () => {
   it('is decided once, by code, only while pending and unexpired', () => {
     const time = clock();
     const { store } = track(openStore({ clock: time }));
-    const create = () => store.requests.create({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: 'music_assistant', state: undefined, codeChallenge: undefined, codeChallengeMethod: undefined, requester: { ip: '192.0.2.1', userAgent: 'UA' }, ttlSeconds: 600 });
+    const create = () => store.requests.create(requestInput());
     const request = create();
     expect(request.userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{8}$/);
     const handle = store.requests.findPendingByUserCode(request.userCode)!.handle;

@@ -19,13 +19,19 @@ describe('link to the panel', () => {
     expect(panelUrl(undefined, undefined)).toBeUndefined();
   });
 
-  it('uses Home Assistant\'s external URL from the Supervisor when no option is set', async () => {
+  it("uses Home Assistant's external URL from the Supervisor when no option is set", async () => {
     const supervisor = await startFakeSupervisor({ externalUrl: 'https://ha.example.net/' });
     const server = await startTestServer({}, undefined, { SUPERVISOR_URL: supervisor.url, SUPERVISOR_TOKEN: supervisor.token });
     try {
       await expect.poll(() => server.lines.some((line) => line.includes('Waiting pages link to the Home Assistant panel'))).toBe(true);
       expect(supervisor.requests[0]).toMatchObject({ method: 'GET', path: '/core/api/config', authorization: `Bearer ${supervisor.token}` });
-      const { page } = await startLink(new Browser(), server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+      const { page } = await startLink(new Browser(), server.base, {
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        code_challenge: pkcePair().challenge,
+        code_challenge_method: 'S256',
+      });
       expect(page).toContain('href="https://ha.example.net"');
     } finally {
       await server.close();
@@ -36,7 +42,13 @@ describe('link to the panel', () => {
   it('starts, and links nowhere, when the Supervisor cannot be reached', async () => {
     const server = await startTestServer({}, undefined, { SUPERVISOR_URL: 'http://127.0.0.1:9', SUPERVISOR_TOKEN: 'x' });
     try {
-      const { page } = await startLink(new Browser(), server.base, { client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', code_challenge: pkcePair().challenge, code_challenge_method: 'S256' });
+      const { page } = await startLink(new Browser(), server.base, {
+        client_id: CLIENT_ID,
+        redirect_uri: REDIRECT_URI,
+        response_type: 'code',
+        code_challenge: pkcePair().challenge,
+        code_challenge_method: 'S256',
+      });
       expect(page).toContain('Open Home Assistant');
       expect(page).not.toContain('href="http://127.0.0.1:9');
     } finally {

@@ -10,8 +10,27 @@ import { tempDir } from './helpers/tmp.js';
 describe('TLS', () => {
   it('serves /healthz over https with the configured certificate and key', async () => {
     const sslDir = tempDir();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-keyout', join(sslDir, 'privkey.pem'), '-out', join(sslDir, 'fullchain.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(sslDir, 'privkey.pem'),
+        '-out',
+        join(sslDir, 'fullchain.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const server = await startTestServer({ ssl: true }, tempDir(), { SSL_DIR: sslDir });
     try {
       const ca = readFileSync(join(sslDir, 'fullchain.pem'));

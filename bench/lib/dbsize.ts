@@ -67,7 +67,11 @@ export function simulateYear(dataDir: string, accounts = 10, days = 365): YearRe
       const result = store.transaction(() => {
         const outcome = store.tokens.refresh(lineages[a]!, CLIENT_ID, LIFETIMES);
         if (outcome.status === 'ok') {
-          store.audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: '198.18.0.1' } });
+          store.audit.record('token_refreshed', {
+            grantId: outcome.tokens.grant.id,
+            subjectId: outcome.tokens.grant.subject.id,
+            details: { ip: '198.18.0.1' },
+          });
         }
         return outcome;
       });

@@ -120,35 +120,38 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     finish = resolve;
     fail = reject;
   });
-  const instance = autocannon({
-    url: spec.url,
-    connections: spec.connections,
-    duration: spec.durationS,
-    pipelining: 1,
-    timeout: 10,
-    // autocannon stops on its sampling tick: 100 ms instead of 1 s keeps short runs short.
-    sampleInt: 100,
-    setupClient: (client) => {
-      const script = spec.connection(next++);
-      client.setRequests([
-        {
-          method: script.method,
-          path: script.path,
-          setupRequest: (request) => ({
-            ...request,
+  const instance = autocannon(
+    {
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.durationS,
+      pipelining: 1,
+      timeout: 10,
+      // autocannon stops on its sampling tick: 100 ms instead of 1 s keeps short runs short.
+      sampleInt: 100,
+      setupClient: (client) => {
+        const script = spec.connection(next++);
+        client.setRequests([
+          {
             method: script.method,
             path: script.path,
-            headers: script.headers(),
-            ...(script.body ? { body: script.body() } : {}),
-          }),
-          onResponse: (status, body) => {
-            if ((status < 200 || status > 299) && sampleError === undefined) sampleError = `${status} ${body.slice(0, 300)}`;
-            script.onResponse?.(status, body);
+            setupRequest: (request) => ({
+              ...request,
+              method: script.method,
+              path: script.path,
+              headers: script.headers(),
+              ...(script.body ? { body: script.body() } : {}),
+            }),
+            onResponse: (status, body) => {
+              if ((status < 200 || status > 299) && sampleError === undefined) sampleError = `${status} ${body.slice(0, 300)}`;
+              script.onResponse?.(status, body);
+            },
           },
-        },
-      ]);
+        ]);
+      },
     },
-  }, (error, result) => (error ? fail(error) : finish(result)));
+    (error, result) => (error ? fail(error) : finish(result)),
+  );
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     if (statusCode < 200 || statusCode > 299) {
@@ -182,7 +185,8 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     p99: percentile(sorted, 99),
     max: percentile(sorted, 100),
     sampleError,
-    stealPct: cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
+    stealPct:
+      cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
     latencies: sorted,
   };
 }

@@ -112,7 +112,8 @@ export function summarizeProfile(file: string, topN = 15, fromMicros?: number): 
       const caller = callerUrl(id);
       name = `${functionName || '(anonymous)'} [native] ← ${caller ? shortUrl(caller) : '?'}`;
       const callerArea = areaOf(caller);
-      if (callerArea === 'better-sqlite3' || (SQLITE_NATIVE.has(functionName) && callerArea.startsWith('alexa-link'))) area = 'SQLite (native: statements, commits, fsync)';
+      if (callerArea === 'better-sqlite3' || (SQLITE_NATIVE.has(functionName) && callerArea.startsWith('alexa-link')))
+        area = 'SQLite (native: statements, commits, fsync)';
       else if (callerArea === 'node crypto') area = 'crypto (native)';
       else area = `${callerArea} (native)`;
     } else {

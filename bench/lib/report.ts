@@ -117,7 +117,12 @@ export function targets(results: Results): Target[] {
     const refresh = ours(results, 'refresh', c)!;
     const base = oidcRef(results, refresh)!;
     const r = refresh.result.rps / base.result.rps;
-    list.push({ name: `refresh throughput vs oidc-provider (in-memory), ${c} conn.`, measured: `${f0(refresh.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}`, threshold: '≥ 1.00×', met: r >= 1 });
+    list.push({
+      name: `refresh throughput vs oidc-provider (in-memory), ${c} conn.`,
+      measured: `${f0(refresh.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}`,
+      threshold: '≥ 1.00×',
+      met: r >= 1,
+    });
   }
   list.push({
     name: 'idle RSS of the server',
@@ -150,7 +155,12 @@ function loadTable(results: Results): string[] {
     const e = expressRef(results, row);
     const o = oidcRef(results, row);
     const r = row.result;
-    const db = row.target === 'alexa-link' ? (row.database ?? (row.kind === 'code' ? 'its own (+1 grant per exchange)' : '100 grants')) : row.target === 'express' ? '–' : 'in memory';
+    const db =
+      row.target === 'alexa-link'
+        ? (row.database ?? (row.kind === 'code' ? 'its own (+1 grant per exchange)' : '100 grants'))
+        : row.target === 'express'
+          ? '–'
+          : 'in memory';
     lines.push(
       `| ${row.target} | ${row.scenario} | ${db} | ${row.connections} | ${f0(r.rps)} | ${ratio(e && r.rps / e.result.rps)} | ${ratio(o && r.rps / o.result.rps)} | ` +
         `${f2(r.p50)} | ${ratio(e && r.p50 / e.result.p50)} | ${f2(r.p99)} | ${ratio(e && r.p99 / e.result.p99)} | ${ratio(o && r.p99 / o.result.p99)} | ` +
@@ -218,62 +228,57 @@ function memoryVerdict(series: Results['rss']['series']): string[] {
       ];
 }
 
-export function renderMarkdown(results: Results): string {
-  const m = results.machine;
-  const fs = results.fsync;
+// docs/benchmarks.md, one function per section in the order they appear.
+
+// V8 charges time inside better-sqlite3's native methods to the JavaScript function that called
+// them: the group's COMMIT (and its fsync) to GroupCommit.settle.
+const isCommit = (n: string): boolean => n.startsWith('settle dist/store/group-commit.js');
+
+/** Figures derived from the commit costs and the profiles that more than one section quotes. */
+interface Figures {
+  /** One single-row commit with synchronous=FULL, ms. */
+  fullMs: number;
+  /** What the commits of one refresh cost if none are shared, ms, and the refresh rate that allows. */
+  refreshFsyncMs: number;
+  ceiling: number;
+  /** Share of the refresh profile's busy time spent in COMMITs (%), their total ms, and per refresh. */
+  commitShare: number;
+  commitMs: number;
+  commitMsPerRefresh: number;
+  perCommit: number;
+  sessionShareIntro: number;
+  sessionShareRefresh: number;
+  prepareShare: number;
+}
+
+function figures(results: Results): Figures {
   const c = results.commits;
-  const rss = results.rss;
-  const y = results.year;
   const pr = results.profiles.refresh;
   const pi = results.profiles.introspect;
-  const refresh1 = ours(results, 'refresh', 1)!;
-  const refresh16 = ours(results, 'refresh', 16)!;
-  const intro1 = ours(results, 'introspect', 1)!;
-  const intro16 = ours(results, 'introspect', 16)!;
-  const oidcRefresh16 = oidcRef(results, refresh16)!;
-  const oidcRefresh1 = oidcRef(results, refresh1)!;
-  const code16 = ours(results, 'code', 16)!;
-  const slowest16 = [refresh16, code16].reduce((a, b) => (b.result.p99 > a.result.p99 ? b : a));
-  const fullMs = fs.full.medianUs / 1000;
+  const fullMs = results.fsync.full.medianUs / 1000;
   const refreshFsyncMs = c.refresh * fullMs;
-  const ceiling = 1000 / refreshFsyncMs;
-  const ceilingOne = 1000 / fullMs;
-  const expressIdle = rss.expressIdle;
-  const readyOurs = median(results.startup.ours);
-  const readyExpress = median(results.startup.express);
-  const readyLarge = median(results.startup.oursLarge);
-  const all = targets(results);
-  const refreshMet = all.filter((t) => t.name.startsWith('refresh throughput')).every((t) => t.met);
-  const introMet = all.filter((t) => t.name.startsWith('introspection throughput')).every((t) => t.met);
-  const p99Met = all[0]!.met;
-  // V8 charges time inside better-sqlite3's native methods to the JavaScript function that called
-  // them: the group's COMMIT (and its fsync) to GroupCommit.settle.
-  const isCommit = (n: string): boolean => n.startsWith('settle dist/store/group-commit.js');
-  const commitShare = topShare(pr, isCommit) + (c.refresh > 1 ? topShare(pr, (n) => n.startsWith('record dist/store/audit.js')) : 0);
-  const dbShareRefresh = areaShare(pr, 'better-sqlite3') + areaShare(pr, 'alexa-link store');
   const commitMs = pr.top.filter((t) => isCommit(t.name)).reduce((sum, t) => sum + t.selfMs, 0);
   const gc = pr.groupCommit;
-  const perCommit = gc.writes / Math.max(1, gc.commits);
-  const commitMsPerRefresh = commitMs / Math.max(1, gc.writes);
-  const sizeList = gc.sizes.map(([size, count]) => `${size}: ${f0(count)}`).join(', ');
-  const dbShareIntro = areaShare(pi, 'better-sqlite3') + areaShare(pi, 'alexa-link store');
-  const prepareShare = Math.max(topShare(pr, (n) => n.startsWith('prepare better-sqlite3')), topShare(pi, (n) => n.startsWith('prepare better-sqlite3')));
-  const sessionShareIntro = areaShare(pi, 'express-session');
-  const sessionShareRefresh = areaShare(pr, 'express-session');
-  const limiterShareIntro = areaShare(pi, 'express-rate-limit') + areaShare(pi, 'ipaddr.js');
-  const cuts = [
-    ...(c.refresh > 1 ? [`one commit per refresh instead of ${c.refresh}`] : []),
-    ...(sessionShareRefresh >= 1 ? [`no session middleware on /token (${f1(sessionShareRefresh)} %)`] : []),
-    ...(prepareShare >= 2 ? ['statements prepared once'] : []),
-  ];
-  const yearRows = y.afterYear.rows;
-  const day1Total = y.afterDay1.dbBytes + y.afterDay1.walBytes;
-  const yearTotal = y.afterYear.dbBytes + y.afterYear.walBytes;
-  const series = rss.series;
-  const out: string[] = [];
-  const push = (...lines: string[]): void => void out.push(...lines);
+  return {
+    fullMs,
+    refreshFsyncMs,
+    ceiling: 1000 / refreshFsyncMs,
+    commitShare: topShare(pr, isCommit) + (c.refresh > 1 ? topShare(pr, (n) => n.startsWith('record dist/store/audit.js')) : 0),
+    commitMs,
+    commitMsPerRefresh: commitMs / Math.max(1, gc.writes),
+    perCommit: gc.writes / Math.max(1, gc.commits),
+    sessionShareIntro: areaShare(pi, 'express-session'),
+    sessionShareRefresh: areaShare(pr, 'express-session'),
+    prepareShare: Math.max(
+      topShare(pr, (n) => n.startsWith('prepare better-sqlite3')),
+      topShare(pi, (n) => n.startsWith('prepare better-sqlite3')),
+    ),
+  };
+}
 
-  push(
+function renderHeader(results: Results): string[] {
+  const m = results.machine;
+  return [
     '# Benchmarks',
     '',
     '<!-- Written by `npm run bench` (bench/run.ts): change the bench, not this file. -->',
@@ -285,27 +290,39 @@ export function renderMarkdown(results: Results): string {
     `load average at start ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(' / ')}.`,
     '',
     'The machine is shared and noisy, so every figure also appears as a ratio against a baseline measured in the same run,',
-    'minutes apart, with the same load generator on the same loopback: a bare Express 5 app (the framework ceiling) and panva\'s',
+    "minutes apart, with the same load generator on the same loopback: a bare Express 5 app (the framework ceiling) and panva's",
     '`oidc-provider` v9 with its in-memory adapter. Compare ratios across machines and runs, not absolute numbers. The load',
     'generator (autocannon) runs in the bench process and competes for the same CPUs as the server: on 2 cores, one each.',
     results.settings.quick ? '\n**This was a quick run (BENCH_QUICK=1): short runs and a 30-day "year". Do not quote these figures.**\n' : '',
-    '## Targets',
-    '',
-    ...targetTable(results),
-    '',
+  ];
+}
+
+function renderTargets(results: Results): string[] {
+  return ['## Targets', '', ...targetTable(results), ''];
+}
+
+function renderLatencyTable(results: Results): string[] {
+  return [
     '## Throughput and latency',
     '',
     `autocannon (programmatic API), pipelining 1. Every row gets a ${results.settings.warmupS} s warm-up (discarded), then ${results.settings.durationS} s of measurement taken as`,
     `${results.settings.rounds} slices of ${f1(results.settings.durationS / results.settings.rounds)} s: in each round every row runs one slice in turn (the order reversed every other round), so all rows`,
     'share the quiet and the busy moments of the machine alike; a row\'s figures pool its slices. "CPU steal" is the share of CPU',
-    'time the hypervisor gave to other guests during the row\'s slices (/proc/stat), a direct measure of the noise.',
-    'Latency is taken per response from autocannon\'s own timer in fractional milliseconds (its histogram keeps whole ms);',
+    "time the hypervisor gave to other guests during the row's slices (/proc/stat), a direct measure of the noise.",
+    "Latency is taken per response from autocannon's own timer in fractional milliseconds (its histogram keeps whole ms);",
     'p50/p99 are over 2xx responses; every non-2xx is counted in the last column and must be 0.',
     '"×Express" compares with the bare Express row of the same method and connection count (GET: constant JSON; POST: a form',
     'body of the size of a refresh request, parsed, answered with JSON); "×oidc-provider" with the same call there.',
     '',
     ...loadTable(results),
     '',
+  ];
+}
+
+function renderRowNotes(results: Results): string[] {
+  const refresh16 = ours(results, 'refresh', 16)!;
+  const intro16 = ours(results, 'introspect', 16)!;
+  return [
     'What each row does:',
     '',
     '- **refresh_token grant**: each connection keeps its own token lineage (one linked grant per connection) and presents the',
@@ -325,7 +342,7 @@ export function renderMarkdown(results: Results): string {
     '  and no `openid`, so no ID token is signed (ours signs none). Its default in-memory adapter is an LRU of 1,000 entries, so',
     '  tokens left idle while other runs write are evicted; fresh ones avoid that.',
     '  **It does not rotate refresh tokens here**: its default `rotateRefreshToken` rotates for public clients, and for',
-    '  confidential clients (client_secret_basic, like Alexa) only once 70 % of the refresh token\'s lifetime has passed. Each',
+    "  confidential clients (client_secret_basic, like Alexa) only once 70 % of the refresh token's lifetime has passed. Each",
     '  refresh writes one access token into a JavaScript Map and returns the same refresh token; ours rotates, writes to SQLite',
     '  and waits for the fsync. (oidc-provider 9 also warns that Node 20 is not a supported runtime for it; it ran without errors.)',
     '- Our server runs as `node dist/main.js`, options.json in a temp DATA_DIR (log_level warning, HOST 127.0.0.1, free ports,',
@@ -339,6 +356,11 @@ export function renderMarkdown(results: Results): string {
     'a throughput well above 16 / 50 ms = 320 req/s with little variance. For scale: one linked Alexa account refreshes about',
     'once an hour.',
     '',
+  ];
+}
+
+function renderGrantScaling(results: Results): string[] {
+  return [
     '## Cost growth with the number of grants',
     '',
     `Large database: ${f0(results.seeding.grants)} grants, each with its first access and refresh token (${f0(results.seeding.tokens)} token rows), seeded through the`,
@@ -355,9 +377,19 @@ export function renderMarkdown(results: Results): string {
     }),
     '',
     'Every lookup is by primary key (token digest, grant id), so the work per request is O(log n). What grows is the share of',
-    'B-tree pages that are not in SQLite\'s page cache (2 MiB, the default, on the server\'s connection) and have to be read from',
+    "B-tree pages that are not in SQLite's page cache (2 MiB, the default, on the server's connection) and have to be read from",
     'the OS page cache.',
     '',
+  ];
+}
+
+function renderStartup(results: Results): string[] {
+  const rss = results.rss;
+  const expressIdle = rss.expressIdle;
+  const readyOurs = median(results.startup.ours);
+  const readyExpress = median(results.startup.express);
+  const readyLarge = median(results.startup.oursLarge);
+  return [
     '## Start-up and memory',
     '',
     '| figure | alexa-link | bare Express | ratio |',
@@ -376,23 +408,39 @@ export function renderMarkdown(results: Results): string {
     `${results.startup.oursLarge.map(f0).join(', ')}; bare Express ${results.startup.express.map(f0).join(', ')}. On the ${f0(results.seeding.grants)}-grant database, timed in the bench`,
     `process: \`Store.open\` ${results.seeding.openMs.map(f0).join(', ')} ms, \`store.prune()\` ${results.seeding.pruneMs.map(f0).join(', ')} ms. RSS is VmRSS from /proc/<pid>/status.`,
     `Idle RSS is read ${IDLE_SECONDS} s after the server was ready, with nothing sent to it, the same way for every server`,
-    '(`idleRssMiB` in bench/lib/procs.ts): about 8 s after start V8\'s memory reducer first runs and gives back heap that',
+    "(`idleRssMiB` in bench/lib/procs.ts): about 8 s after start V8's memory reducer first runs and gives back heap that",
     'start-up used, 5–6 MiB here, so a reading taken earlier is a start-up figure.',
     `At the end the main database held ${f0(results.mainDatabase.grants)} grants (100 seeded, the rest from the exchanges that counted commits), ${f0(results.mainDatabase.tokens)} tokens and ${f0(results.mainDatabase.auditEvents)} audit events.`,
     '',
+  ];
+}
+
+function renderMemory(results: Results): string[] {
+  const series = results.rss.series;
+  return [
     'The main server after each round of load. It was started with `--expose-gc` and a bench preload (`bench/servers/probe.ts`)',
     'that, on SIGUSR2 only, forces a full garbage collection and reports `process.memoryUsage()`: RSS is read first, then the',
     'probe runs, so the RSS column is the natural one.',
     '',
     '| after | requests so far | RSS MiB | JS heap used after forced GC, MiB | RSS after forced GC, MiB |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...series.map((s) => `| ${s.after} | ${f0(s.requests)} | ${f1(s.rss)} | ${s.heapAfterGc === undefined ? '' : f1(s.heapAfterGc)} | ${s.rssAfterGc === undefined ? '' : f1(s.rssAfterGc)} |`),
+    ...series.map(
+      (s) =>
+        `| ${s.after} | ${f0(s.requests)} | ${f1(s.rss)} | ${s.heapAfterGc === undefined ? '' : f1(s.heapAfterGc)} | ${s.rssAfterGc === undefined ? '' : f1(s.rssAfterGc)} |`,
+    ),
     '',
     ...memoryVerdict(series),
     '',
+  ];
+}
+
+function renderCommitCost(results: Results): string[] {
+  const c = results.commits;
+  const fs = results.fsync;
+  return [
     '## Durable commits and where the time goes',
     '',
-    'Commits per request, read from the server\'s own WAL around one request sent alone (frames that end a transaction); in WAL',
+    "Commits per request, read from the server's own WAL around one request sent alone (frames that end a transaction); in WAL",
     'mode with `synchronous=FULL`, each commit is one fsync of the WAL file:',
     '',
     '| request | commits |',
@@ -406,30 +454,68 @@ export function renderMarkdown(results: Results): string {
     `**synchronous=FULL ${f0(fs.full.medianUs)} µs** median (mean ${f0(fs.full.meanUs)}, p90 ${f0(fs.full.p90Us)}),`,
     `synchronous=NORMAL ${f0(fs.normal.medianUs)} µs median (mean ${f0(fs.normal.meanUs)}, p90 ${f0(fs.normal.p90Us)}): FULL costs ${ratio(fs.full.medianUs / fs.normal.medianUs)}.`,
     '',
-    'better-sqlite3 is synchronous: while SQLite waits for the fsync, the server\'s only JavaScript thread waits with it and',
+  ];
+}
+
+function renderGroupCommit(results: Results, f: Figures): string[] {
+  const c = results.commits;
+  const { fullMs, refreshFsyncMs, ceiling, perCommit, commitMs, commitMsPerRefresh, commitShare } = f;
+  const gc = results.profiles.refresh.groupCommit;
+  const sizeList = gc.sizes.map(([size, count]) => `${size}: ${f0(count)}`).join(', ');
+  const refresh1 = ours(results, 'refresh', 1)!;
+  const refresh16 = ours(results, 'refresh', 16)!;
+  return [
+    "better-sqlite3 is synchronous: while SQLite waits for the fsync, the server's only JavaScript thread waits with it and",
     `nothing else is served. One commit per refresh would bound refresh throughput at ${c.refresh} × ${f2(fullMs)} ms = ${f2(refreshFsyncMs)} ms per refresh →`,
-    `≈ ${f0(ceiling)} refreshes/s on this disk. So the token endpoint\'s writes use a group commit (\`src/store/group-commit.ts\`): each runs at once`,
+    `≈ ${f0(ceiling)} refreshes/s on this disk. So the token endpoint's writes use a group commit (\`src/store/group-commit.ts\`): each runs at once`,
     'in its own savepoint, the transaction stays open until the end of the event-loop turn, and one COMMIT makes all of its writes',
     'durable before any of them is answered. A request sent alone still gets its own commit (table above); under load they share:',
     `in the profiled 16-connection refresh run below, ${f0(gc.writes)} refreshes made ${f0(gc.commits)} commits, **${f1(perCommit)} refreshes per commit**`,
     `(refreshes in one commit: number of commits — ${sizeList}).`,
     `Measured ${f0(refresh1.result.rps)} refreshes/s at 1 connection (nothing to share: each waits for its own fsync) and ${f0(refresh16.result.rps)} at 16.`,
     `Under that refresh load the COMMITs took ${f2(commitMsPerRefresh)} ms per refresh (${f2(commitMs / Math.max(1, gc.commits))} ms per commit, which writes the pages of all`,
-    `its refreshes: token rows, their indexes, the grant, the audit row), ${f1(commitShare)} % of the server\'s busy time (profile below).`,
+    `its refreshes: token rows, their indexes, the grant, the audit row), ${f1(commitShare)} % of the server's busy time (profile below).`,
     `The other ${f1(100 - commitShare)} % is CPU work.`,
     '',
-    'CPU profiles (`node --cpu-prof`) of a fresh server under each load. V8 charges the time spent inside better-sqlite3\'s native',
-    'methods to the JavaScript function that calls them: `settle` in `dist/store/group-commit.js` is the group\'s COMMIT (it waits for',
-    'the fsync), `transaction` in better-sqlite3 the savepoints, `prepare` SQL compilation, and a store function\'s self time includes',
-    'the statements it runs' + (c.refresh > 1 ? ' (`record` in `dist/store/audit.js` is an autocommitted INSERT, with its own fsync).' : '.'),
+  ];
+}
+
+function renderProfiles(results: Results): string[] {
+  const c = results.commits;
+  return [
+    "CPU profiles (`node --cpu-prof`) of a fresh server under each load. V8 charges the time spent inside better-sqlite3's native",
+    "methods to the JavaScript function that calls them: `settle` in `dist/store/group-commit.js` is the group's COMMIT (it waits for",
+    "the fsync), `transaction` in better-sqlite3 the savepoints, `prepare` SQL compilation, and a store function's self time includes",
+    `the statements it runs${c.refresh > 1 ? ' (`record` in `dist/store/audit.js` is an autocommitted INSERT, with its own fsync).' : '.'}`,
     '',
-    ...profileTables('Refresh', pr),
-    ...profileTables('Introspection', pi),
+    ...profileTables('Refresh', results.profiles.refresh),
+    ...profileTables('Introspection', results.profiles.introspect),
+  ];
+}
+
+function renderRefreshVsOidc(results: Results, f: Figures): string[] {
+  const c = results.commits;
+  const pr = results.profiles.refresh;
+  const { fullMs, perCommit, commitMsPerRefresh, commitShare, sessionShareRefresh, prepareShare } = f;
+  const refresh1 = ours(results, 'refresh', 1)!;
+  const refresh16 = ours(results, 'refresh', 16)!;
+  const oidcRefresh1 = oidcRef(results, refresh1)!;
+  const oidcRefresh16 = oidcRef(results, refresh16)!;
+  const refreshMet = targets(results)
+    .filter((t) => t.name.startsWith('refresh throughput'))
+    .every((t) => t.met);
+  const dbShareRefresh = areaShare(pr, 'better-sqlite3') + areaShare(pr, 'alexa-link store');
+  const cuts = [
+    ...(c.refresh > 1 ? [`one commit per refresh instead of ${c.refresh}`] : []),
+    ...(sessionShareRefresh >= 1 ? [`no session middleware on /token (${f1(sessionShareRefresh)} %)`] : []),
+    ...(prepareShare >= 2 ? ['statements prepared once'] : []),
+  ];
+  return [
     `### Why refresh is ${refreshMet ? 'not slower than' : 'slower than'} oidc-provider's`,
     '',
     ...(refreshMet
       ? [
-          `Our refresh reached ${ratio(refresh16.result.rps / oidcRefresh16.result.rps)} of oidc-provider\'s throughput at 16 connections and ${ratio(refresh1.result.rps / oidcRefresh1.result.rps)} at 1,`,
+          `Our refresh reached ${ratio(refresh16.result.rps / oidcRefresh16.result.rps)} of oidc-provider's throughput at 16 connections and ${ratio(refresh1.result.rps / oidcRefresh1.result.rps)} at 1,`,
           'although ours rotates, writes to disk and waits for the fsync, while oidc-provider writes one Map entry.',
         ]
       : [
@@ -439,8 +525,8 @@ export function renderMarkdown(results: Results): string {
           `(3 UPDATEs, 2 INSERTs) and an audit INSERT, and answers only once that is on disk: a commit with an fsync, during which the`,
           `event loop is blocked, shared with the refreshes of the same moment (${f1(perCommit)} per commit at 16 connections, ${f2(commitMsPerRefresh)} ms per refresh;`,
           `at 1 connection each refresh waits for its own, ≈ ${f2(fullMs)} ms for one row here). In the refresh profile the COMMITs`,
-          `take ${f1(commitShare)} % of the busy time, and all SQLite work together (better-sqlite3 plus the store\'s statements) ${f1(dbShareRefresh)} %;`,
-          'the rest is Node\'s HTTP stack, Express and its middleware, crypto (two new tokens, SHA-256 digests, Fernet for the audit',
+          `take ${f1(commitShare)} % of the busy time, and all SQLite work together (better-sqlite3 plus the store's statements) ${f1(dbShareRefresh)} %;`,
+          "the rest is Node's HTTP stack, Express and its middleware, crypto (two new tokens, SHA-256 digests, Fernet for the audit",
           'row) and garbage collection.',
           cuts.length > 0
             ? `What can still be cut without giving up durability is in the findings below: ${cuts.join('; ')}.`
@@ -449,29 +535,53 @@ export function renderMarkdown(results: Results): string {
           'response, because a refresh token Alexa holds must survive a power cut (losing it unlinks the account).',
         ]),
     '',
-    ...[
-          `### Where introspection's time goes (${introMet ? 'target met' : 'target not met'})`,
-          '',
-          `Introspection answered ${f0(intro1.result.rps)} / ${f0(intro16.result.rps)} req/s at 1 / 16 connections, ${ratio(intro1.result.rps / expressRef(results, intro1)!.result.rps)} / ${ratio(intro16.result.rps / expressRef(results, intro16)!.result.rps)} of the bare`,
-          'Express POST. It makes no commit; the difference is per-request work that the bare app does not do. In the introspection',
-          `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}the rate`,
-          `limiters with the trusted-proxy address parsing ${f1(limiterShareIntro)} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
-          `crypto (SHA-256 of the token, constant-time comparison of the client secret, Fernet) ${f1(areaShare(pi, 'node crypto'))} %; helmet\'s`,
-          'headers on every response. Each is small; together they are what separates it from the framework ceiling.',
-          '',
-        ],
-    ...(p99Met
-      ? []
-      : [
-          '### Why p99 at 16 connections is above 50 ms',
-          '',
-          'With one thread and synchronous SQLite, 16 concurrent requests wait in line: latency ≈ 16 × the time one request',
-          `occupies the event loop. ${slowest16.scenario} (the slowest here: p50 ${f2(slowest16.result.p50)} ms, p99 ${f2(slowest16.result.p99)} ms) occupies it for ≈ ` +
-            `${f2(1000 / slowest16.result.rps)} ms (1 / throughput), so p50 is ≈ ${f0((16 * 1000) / slowest16.result.rps)} ms and p99 adds`,
-          `fsync variance (one commit here: median ${f0(fs.full.medianUs)} µs, p90 ${f0(fs.full.p90Us)} µs), CPU steal by other guests (last column of the table) and`,
-          'garbage-collection pauses; the load generator shares the two CPUs. Less CPU per request lowers all of it.',
-          '',
-        ]),
+  ];
+}
+
+function renderIntrospectionCost(results: Results, f: Figures): string[] {
+  const pi = results.profiles.introspect;
+  const { sessionShareIntro } = f;
+  const intro1 = ours(results, 'introspect', 1)!;
+  const intro16 = ours(results, 'introspect', 16)!;
+  const introMet = targets(results)
+    .filter((t) => t.name.startsWith('introspection throughput'))
+    .every((t) => t.met);
+  const dbShareIntro = areaShare(pi, 'better-sqlite3') + areaShare(pi, 'alexa-link store');
+  const limiterShareIntro = areaShare(pi, 'express-rate-limit') + areaShare(pi, 'ipaddr.js');
+  return [
+    `### Where introspection's time goes (${introMet ? 'target met' : 'target not met'})`,
+    '',
+    `Introspection answered ${f0(intro1.result.rps)} / ${f0(intro16.result.rps)} req/s at 1 / 16 connections, ${ratio(intro1.result.rps / expressRef(results, intro1)!.result.rps)} / ${ratio(intro16.result.rps / expressRef(results, intro16)!.result.rps)} of the bare`,
+    'Express POST. It makes no commit; the difference is per-request work that the bare app does not do. In the introspection',
+    `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}the rate`,
+    `limiters with the trusted-proxy address parsing ${f1(limiterShareIntro)} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
+    `crypto (SHA-256 of the token, constant-time comparison of the client secret, Fernet) ${f1(areaShare(pi, 'node crypto'))} %; helmet's`,
+    'headers on every response. Each is small; together they are what separates it from the framework ceiling.',
+    '',
+  ];
+}
+
+/** Only when the p99 target was missed. */
+function renderP99(results: Results): string[] {
+  if (targets(results)[0]!.met) return [];
+  const fs = results.fsync;
+  const slowest16 = [ours(results, 'refresh', 16)!, ours(results, 'code', 16)!].reduce((a, b) => (b.result.p99 > a.result.p99 ? b : a));
+  return [
+    '### Why p99 at 16 connections is above 50 ms',
+    '',
+    'With one thread and synchronous SQLite, 16 concurrent requests wait in line: latency ≈ 16 × the time one request',
+    `occupies the event loop. ${slowest16.scenario} (the slowest here: p50 ${f2(slowest16.result.p50)} ms, p99 ${f2(slowest16.result.p99)} ms) occupies it for ≈ ` +
+      `${f2(1000 / slowest16.result.rps)} ms (1 / throughput), so p50 is ≈ ${f0((16 * 1000) / slowest16.result.rps)} ms and p99 adds`,
+    `fsync variance (one commit here: median ${f0(fs.full.medianUs)} µs, p90 ${f0(fs.full.p90Us)} µs), CPU steal by other guests (last column of the table) and`,
+    'garbage-collection pauses; the load generator shares the two CPUs. Less CPU per request lowers all of it.',
+    '',
+  ];
+}
+
+function renderYearSize(results: Results): string[] {
+  const y = results.year;
+  const day1Total = y.afterDay1.dbBytes + y.afterDay1.walBytes;
+  return [
     '## Database size after a simulated year',
     '',
     `In-process, with the store and an injected clock: ${y.accounts} linked accounts, each refreshing once per simulated hour with the`,
@@ -491,22 +601,28 @@ export function renderMarkdown(results: Results): string {
     '(`refresh_token_idle_days`, 180 by default) because presenting one is how reuse is detected, so the tokens table levels off',
     'after 180 days at about 24 × 180 rows per account refreshing hourly; audit events level off after the 90-day history at',
     '24 × 90 per account. The WAL is rewritten from its start after each automatic checkpoint (every ~1,000 pages) but the file',
-    'is not truncated while the server runs, so its size is a high-water mark (here set by the daily prune\'s transaction).',
+    "is not truncated while the server runs, so its size is a high-water mark (here set by the daily prune's transaction).",
     '',
-    '## Findings',
-    '',
-    'Performance defects in `src/` found by this run, with the evidence above; none was changed here.',
-    '',
-  );
+  ];
+}
 
+/** Defects in src/ this run's figures point to, each only when the figures show it. */
+function defectFindings(results: Results, f: Figures): string[] {
+  const c = results.commits;
+  const pr = results.profiles.refresh;
+  const { fullMs, ceiling, sessionShareIntro, sessionShareRefresh, prepareShare } = f;
+  const ceilingOne = 1000 / fullMs;
+  const code16 = ours(results, 'code', 16)!;
+  const readyOurs = median(results.startup.ours);
+  const readyLarge = median(results.startup.oursLarge);
   const findings: string[] = [];
   if (c.refresh > 1) {
     findings.push(
       `**A refresh makes ${c.refresh} durable commits where one would do.** \`src/oauth/grants/refresh-token.ts\` calls \`store.tokens.refresh()\` ` +
-        '(one IMMEDIATE transaction) and then `store.audit.record(\'token_refreshed\')`, a second, autocommitted INSERT: a second fsync ' +
+        "(one IMMEDIATE transaction) and then `store.audit.record('token_refreshed')`, a second, autocommitted INSERT: a second fsync " +
         `(${f2(fullMs)} ms here, event loop blocked); \`record\` alone is ${f1(topShare(pr, (n) => n.startsWith('record dist/store/audit.js')))} % of the refresh profile. Proposed fix: record the audit ` +
-        'event in the same transaction, e.g. `store.transaction(() => { const r = store.tokens.refresh(…); if (r.status === \'ok\') store.audit.record(…); return r; })` ' +
-        '(the repository\'s own `.immediate()` transaction then nests as a savepoint), and likewise on the reuse path. Same durability ' +
+        "event in the same transaction, e.g. `store.transaction(() => { const r = store.tokens.refresh(…); if (r.status === 'ok') store.audit.record(…); return r; })` " +
+        "(the repository's own `.immediate()` transaction then nests as a savepoint), and likewise on the reuse path. Same durability " +
         `(the audit row commits with the rotation), half the fsyncs: the refresh ceiling goes from ≈ ${f0(ceiling)} to ≈ ${f0(ceilingOne)}/s on this disk.`,
     );
   }
@@ -516,14 +632,14 @@ export function renderMarkdown(results: Results): string {
         'router is mounted with `app.use(browser)` and takes `browser.use(session(…))` without a path, so every request that reaches it ' +
         '(all but /healthz, the metadata and /assets) gets a new session object, a random session id and a hash of the session at the end, ' +
         `only to drop them. express-session is ${f1(sessionShareIntro)} % of the introspection profile and ${f1(sessionShareRefresh)} % of the refresh profile ` +
-        '(plus part of `randomFillSync` and the hashing in node crypto). Proposed fix: `browser.use(\'/authorize\', session(…))` ' +
+        "(plus part of `randomFillSync` and the hashing in node crypto). Proposed fix: `browser.use('/authorize', session(…))` " +
         '(all four browser routes start with /authorize), or mount the router on `/authorize`.',
     );
   }
   if (c.code > 2) {
     findings.push(
       `**An authorization_code exchange makes ${c.code} commits.** \`codes.redeem()\` (which must stay its own transaction, so that a code is ` +
-        'consumed even when a later check fails), `createGrantFromCode()`, then `audit.record(\'grant_created\')` on its own. Proposed fix: ' +
+        "consumed even when a later check fails), `createGrantFromCode()`, then `audit.record('grant_created')` on its own. Proposed fix: " +
         'record the audit event inside the `createGrantFromCode` transaction (2 commits). Codes are rare (one per link); p99 at 16 ' +
         `connections was ${f2(code16.result.p99)} ms.`,
     );
@@ -541,7 +657,7 @@ export function renderMarkdown(results: Results): string {
     findings.push(
       `**Pruning scans every grant: ${f0(pruneMs)} ms with ${f0(results.seeding.grants)} grants, with the event loop blocked** (median of 3 ` +
         '`store.prune()` on the large database, nothing to delete). The grants-ended statement in `src/store/maintenance.ts`, ' +
-        '`UPDATE grants … WHERE revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM tokens WHERE grant_id = grants.id AND kind = \'refresh\')`, ' +
+        "`UPDATE grants … WHERE revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM tokens WHERE grant_id = grants.id AND kind = 'refresh')`, " +
         'is a full scan of grants with a correlated index lookup per row (EXPLAIN QUERY PLAN: `SCAN grants`, `SEARCH tokens USING INDEX tokens_grant`). ' +
         'It runs at start-up, before listening, and every 10 minutes, when every request in flight waits for it. Harmless with a few links, ' +
         'it grows linearly. Proposed fix: only grants that just lost a refresh token can have ended, so take their ids from the ' +
@@ -556,17 +672,40 @@ export function renderMarkdown(results: Results): string {
         'The quick_check is deliberate: a damaged file is caught before anything writes to it.',
     );
   }
-  findings.push(
+  return findings;
+}
+
+/** Not defects, always listed. */
+function noteFindings(results: Results): string[] {
+  const y = results.year;
+  const yearRows = y.afterYear.rows;
+  const day1Total = y.afterDay1.dbBytes + y.afterDay1.walBytes;
+  const yearTotal = y.afterYear.dbBytes + y.afterYear.walBytes;
+  return [
     `**Not a defect, but worth knowing: the database grows to ${mib(yearTotal)} in a year of hourly refreshes for ${y.accounts} accounts** ` +
       `(${f0(yearRows.tokens!)} token rows, ${f0(yearRows.audit_events!)} audit events; ${mib(day1Total)} after day 1). That is the reuse-detection design ` +
       '(retired refresh tokens kept for refresh_token_idle_days) plus one audit row per refresh kept 90 days, not a leak. If it matters: ' +
-      'keep a lineage\'s retired tokens for a shorter window than their idle expiry, or aggregate refresh audit events per day.',
+      "keep a lineage's retired tokens for a shorter window than their idle expiry, or aggregate refresh audit events per day.",
     '**Worth knowing: the per-IP limits.** /token and /revoke allow 300 calls per minute per client IP, /introspect 6,000 (one Music ' +
       'Assistant instance is one IP and may introspect on every request it serves). The bench spreads its load over 4,096 forwarded ' +
       'addresses to measure the server, not the limits.',
-  );
-  push(...findings.map((finding, i) => `${i + 1}. ${finding}`), '');
-  push(
+  ];
+}
+
+function renderFindings(results: Results, f: Figures): string[] {
+  const findings = [...defectFindings(results, f), ...noteFindings(results)];
+  return [
+    '## Findings',
+    '',
+    'Performance defects in `src/` found by this run, with the evidence above; none was changed here.',
+    '',
+    ...findings.map((finding, i) => `${i + 1}. ${finding}`),
+    '',
+  ];
+}
+
+function renderHowToRun(results: Results): string[] {
+  return [
     '## How to run',
     '',
     '```sh',
@@ -579,6 +718,27 @@ export function renderMarkdown(results: Results): string {
     '`BENCH_QUICK=1 npm run bench` makes 2-second runs and a 30-day year, for work on the bench itself (figures not comparable);',
     '`node dist-bench/bench/run.js --report-only` rewrites this file from the last `dist-bench/results.json`.',
     '',
-  );
-  return out.join('\n');
+  ];
+}
+
+export function renderMarkdown(results: Results): string {
+  const f = figures(results);
+  return [
+    ...renderHeader(results),
+    ...renderTargets(results),
+    ...renderLatencyTable(results),
+    ...renderRowNotes(results),
+    ...renderGrantScaling(results),
+    ...renderStartup(results),
+    ...renderMemory(results),
+    ...renderCommitCost(results),
+    ...renderGroupCommit(results, f),
+    ...renderProfiles(results),
+    ...renderRefreshVsOidc(results, f),
+    ...renderIntrospectionCost(results, f),
+    ...renderP99(results),
+    ...renderYearSize(results),
+    ...renderFindings(results, f),
+    ...renderHowToRun(results),
+  ].join('\n');
 }

@@ -3,30 +3,23 @@
  * compiled one in dist/, the build the server runs), the way test/oauth-restart.test.ts does: a
  * second connection on the same file, WAL mode, while the server runs.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as StoreModule from '../../src/store/index.js';
 import type * as FernetModule from '../../src/crypto/fernet.js';
-import type * as OptionsModule from '../../src/config/options.js';
+import type * as TunablesModule from '../../src/config/tunables.js';
+import { CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, LIFETIMES, RS_SECRET, SCOPE, VENDOR_ID, issueCode, linkInStore } from '../../test/helpers/fixtures.js';
 
 const DIST = new URL('../../../dist/', import.meta.url);
 
 export const { Store, DATABASE_FILE } = (await import(new URL('store/index.js', DIST).href)) as typeof StoreModule;
 export const { generateFernetKey } = (await import(new URL('crypto/fernet.js', DIST).href)) as typeof FernetModule;
-export const { PROTOCOL } = (await import(new URL('config/options.js', DIST).href)) as typeof OptionsModule;
+export const { TUNABLES } = (await import(new URL('config/tunables.js', DIST).href)) as typeof TunablesModule;
 export type Store = StoreModule.Store;
 export type Subject = StoreModule.Subject;
 
-export const VENDOR_ID = 'M2AB3CD4EF5GH6';
-export const REDIRECT_URI = `https://layla.amazon.com/api/skill/link/${VENDOR_ID}`;
-export const CLIENT_ID = 'amzn1.application-oa2-client.bench';
-export const CLIENT_SECRET = 'alexa-client-secret-0123456789-abcdefghij';
-export const RS_CLIENT_ID = 'music_assistant';
-export const RS_SECRET = 'music-assistant-secret-0123456789-abcdefghij';
-export const SCOPE = 'music_assistant';
-/** The add-on's defaults (access_token_ttl_minutes 60, refresh_token_idle_days 180). */
-export const LIFETIMES = { accessTokenTtlSeconds: 3600, refreshTokenIdleSeconds: 180 * 86400 };
+// The tests' credentials (test/helpers/fixtures.ts): the bench configures and links as they do.
+export { CLIENT_ID, CLIENT_SECRET, CODE_VERIFIER, LIFETIMES, REDIRECT_URI, RS_CLIENT_ID, RS_SECRET } from '../../test/helpers/fixtures.js';
 
 export function basic(id: string, secret: string): string {
   const encode = (part: string): string => encodeURIComponent(part).replace(/%20/g, '+');
@@ -65,27 +58,17 @@ export interface Lineage {
   accessToken: string;
 }
 
-/** One complete link through the store: request, approval, release, redemption, grant, tokens. */
-export function linkThroughStore(store: Store, who: Subject): Lineage {
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const request = store.requests.create({
-    clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: SCOPE, state: 'bench',
-    codeChallenge: challenge, codeChallengeMethod: 'S256', requester: { ip: '198.18.255.1', userAgent: 'bench' }, ttlSeconds: 600,
-  });
-  const found = store.requests.findPendingByUserCode(request.userCode);
-  if (!found || !store.requests.decide(found.handle, 'approved', who)) throw new Error('approval failed');
-  const released = store.requests.release(request.requestId, 60);
-  if (!released) throw new Error('release failed');
-  const redeemed = store.codes.redeem(released.code);
-  if (redeemed.status !== 'ok') throw new Error('redeem failed');
-  const tokens = store.createGrantFromCode(redeemed.code, LIFETIMES, 0);
-  return { refreshToken: tokens.refreshToken, accessToken: tokens.accessToken };
-}
+/** The bench's own requester, from the 198.18.0.0/15 benchmarking range its load comes from. */
+const REQUESTER = { ip: '198.18.255.1', userAgent: 'bench' };
 
-/** `count` linked accounts the way a real link leaves them (see linkThroughStore). */
+/** `count` linked accounts the way a real link leaves them: each walked through the store (linkInStore). */
 export function linkMany(store: Store, count: number, firstSubject: number): Lineage[] {
-  return store.transaction(() => Array.from({ length: count }, (_, i) => linkThroughStore(store, subject(firstSubject + i))));
+  return store.transaction(() =>
+    Array.from({ length: count }, (_, i) => {
+      const { tokens } = linkInStore(store, subject(firstSubject + i), REQUESTER);
+      return { refreshToken: tokens.refreshToken, accessToken: tokens.accessToken };
+    }),
+  );
 }
 
 /**
@@ -113,18 +96,13 @@ export function countRows(store: Store, table: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 }
 
-/** PKCE pair shared by every seeded code (the server still hashes the verifier on each exchange). */
-export const CODE_VERIFIER = randomBytes(32).toString('base64url');
-const CODE_CHALLENGE = createHash('sha256').update(CODE_VERIFIER).digest('base64url');
-
 /**
  * `count` fresh authorization codes, as a released request would leave them, valid `ttlSeconds`
- * (codes live 60 s in the server; the bench needs them for a whole run). One transaction.
+ * (codes live 60 s in the server; the bench needs them for a whole run). One transaction. They all
+ * share the fixtures' PKCE pair: the server still hashes CODE_VERIFIER on each exchange.
  */
 export function seedCodes(store: Store, count: number, firstSubject: number, ttlSeconds: number): string[] {
   return store.transaction(() =>
-    Array.from({ length: count }, (_, i) =>
-      store.codes.issue({ clientId: CLIENT_ID, redirectUri: REDIRECT_URI, scope: SCOPE, codeChallenge: CODE_CHALLENGE, subject: subject(firstSubject + i) }, ttlSeconds),
-    ),
+    Array.from({ length: count }, (_, i) => issueCode(store, subject(firstSubject + i), { codeChallenge: CODE_CHALLENGE, codeTtlSeconds: ttlSeconds }).code),
   );
 }

@@ -93,9 +93,10 @@ async function main(): Promise<void> {
       handle(req, res);
       return;
     }
-    const made = url.pathname === '/bench/lineages'
-      ? Promise.all(Array.from({ length: Number(url.searchParams.get('n') ?? LINEAGES) }, lineage)).then((refreshTokens) => ({ refreshTokens }))
-      : accessToken().then((token) => ({ accessToken: token }));
+    const made =
+      url.pathname === '/bench/lineages'
+        ? Promise.all(Array.from({ length: Number(url.searchParams.get('n') ?? LINEAGES) }, lineage)).then((refreshTokens) => ({ refreshTokens }))
+        : accessToken().then((token) => ({ accessToken: token }));
     made.then(
       (body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
       (error: unknown) => res.writeHead(500).end(String(error)),

@@ -48,9 +48,16 @@ declare module 'oidc-provider' {
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
-    readonly Grant: new (init: { accountId: string; clientId: string }) => GrantInstance;
-    readonly RefreshToken: new (init: TokenInit) => TokenInstance;
-    readonly AccessToken: new (init: TokenInit) => TokenInstance;
+    readonly Grant: new (init: {
+      accountId: string;
+      clientId: string;
+    }) => GrantInstance;
+    readonly RefreshToken: new (
+      init: TokenInit,
+    ) => TokenInstance;
+    readonly AccessToken: new (
+      init: TokenInit,
+    ) => TokenInstance;
     readonly Client: { find(id: string): Promise<Client | undefined> };
     on(event: string, listener: (...args: unknown[]) => void): this;
   }

@@ -11,7 +11,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, StartupError } from '../errors.js';
 import { generateFernetKey } from '../crypto/fernet.js';
 import { newToken } from '../crypto/random.js';
-import { OPTIONS, OPTION_NAMES, PROTOCOL, RESOURCE_SERVER_CLIENT_ID, alexaRedirectUris, type LogLevel, type Options } from './options.js';
+import { OPTIONS, OPTION_NAMES, RESOURCE_SERVER_CLIENT_ID, alexaRedirectUris, type LogLevel, type Options } from './options.js';
 import { int, list, proxyAddress, text, url } from './validate.js';
 
 export interface Config {
@@ -117,7 +117,7 @@ export function missingKeyMessage(): string {
     '',
     `    ${key}`,
     '',
-    'Best: put it in Home Assistant\'s secrets.yaml and refer to it from the add-on configuration:',
+    "Best: put it in Home Assistant's secrets.yaml and refer to it from the add-on configuration:",
     `    secrets.yaml:        alexa_link_encryption_key: "${key}"`,
     '    add-on option:       encryption_key: "!secret alexa_link_encryption_key"',
     'Keep a copy somewhere safe: backups of this add-on cannot be read without it.',
@@ -163,7 +163,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (publicUrl === undefined) throw new ConfigError('public_url', 'must be set to the https address at which Alexa reaches this add-on');
   const clientId = options.alexa_client_id ?? (mode === 'local' ? 'alexa-link-dev' : undefined);
   if (clientId === undefined) throw new ConfigError('alexa_client_id', 'must be set to the client id from the Alexa developer console');
-  if (clientId === RESOURCE_SERVER_CLIENT_ID) throw new ConfigError('alexa_client_id', `must not be "${RESOURCE_SERVER_CLIENT_ID}" (reserved for Music Assistant)`);
+  if (clientId === RESOURCE_SERVER_CLIENT_ID)
+    throw new ConfigError('alexa_client_id', `must not be "${RESOURCE_SERVER_CLIENT_ID}" (reserved for Music Assistant)`);
   if (clientSecret === undefined) throw new ConfigError('alexa_client_secret', 'must be set to the client secret entered in the Alexa developer console');
   if (resourceServerSecret !== undefined && resourceServerSecret === clientSecret) {
     throw new ConfigError('resource_server_secret', 'must differ from alexa_client_secret');
@@ -181,7 +182,10 @@ export function loadConfig(env: Env = process.env): Config {
       certFile: isAbsolute(options.certfile) ? options.certfile : join(sslDir, options.certfile),
       keyFile: isAbsolute(options.keyfile) ? options.keyfile : join(sslDir, options.keyfile),
     };
-    for (const [name, file] of [['certfile', tls.certFile], ['keyfile', tls.keyFile]] as const) {
+    for (const [name, file] of [
+      ['certfile', tls.certFile],
+      ['keyfile', tls.keyFile],
+    ] as const) {
       try {
         readFileSync(file);
       } catch (error) {
@@ -216,5 +220,3 @@ export function loadConfig(env: Env = process.env): Config {
     devSecretsFile,
   });
 }
-
-export { PROTOCOL };

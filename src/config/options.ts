@@ -38,7 +38,10 @@ export const OPTIONS = {
   /** Client secret from the Alexa developer console; at least 32 characters. */
   alexa_client_secret: option<string>(undefined, text({ min: 32, max: 512 })),
   /** Vendor id from the Alexa developer console; gives the three Amazon redirect URIs. */
-  alexa_vendor_id: option<string>(undefined, text({ max: 20, pattern: VENDOR_ID, hint: 'must be 8 to 20 upper-case letters and digits, as the Alexa developer console shows it' })),
+  alexa_vendor_id: option<string>(
+    undefined,
+    text({ max: 20, pattern: VENDOR_ID, hint: 'must be 8 to 20 upper-case letters and digits, as the Alexa developer console shows it' }),
+  ),
   /** Further redirect URIs to allow, matched exactly (tests, other skills). */
   extra_redirect_uris: option<string[]>([], list(url({ allowQuery: true }), 16)),
   /** Secret with which Music Assistant (client id `music_assistant`) introspects tokens. Unset: introspection is off. */
@@ -73,35 +76,12 @@ export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
 type ValueOf<S> = S extends OptionSpec<infer T> ? T : never;
 /** Parsed options; those without a default may be undefined. */
 export type Options = {
-  [K in OptionName]: (typeof OPTIONS)[K]['default'] extends undefined
-    ? ValueOf<(typeof OPTIONS)[K]> | undefined
-    : ValueOf<(typeof OPTIONS)[K]>;
+  [K in OptionName]: (typeof OPTIONS)[K]['default'] extends undefined ? ValueOf<(typeof OPTIONS)[K]> | undefined : ValueOf<(typeof OPTIONS)[K]>;
 };
 
-/** Fixed protocol settings (not options: changing them would break Alexa or weaken security). */
-export const PROTOCOL = {
-  /** Scopes this server grants; a request may ask for a subset. */
-  scopes: ['music_assistant'],
-  /** RFC 6749 §4.1.2 recommends at most 10 minutes; Alexa exchanges codes within seconds. */
-  authorizationCodeTtlSeconds: 60,
-  /**
-   * A refresh token presented again within this many seconds of its last rotation is answered 429
-   * with Retry-After, and not rotated: of parallel presentations exactly one succeeds. Shorter than
-   * the 4.5 s Alexa waits for a token answer, so a retry after a lost answer gets a successor.
-   */
-  refreshRepeatSeconds: 2,
-  /** How long a person has to approve in Home Assistant. */
-  pendingRequestTtlSeconds: 600,
-  /** Consumed codes are kept this long so that a replay is recognised and revokes its tokens. */
-  consumedCodeRetentionSeconds: 24 * 3600,
-  /** Revoked and expired grants stay visible in the panel, and audit events are kept, this long. */
-  historyRetentionDays: 90,
-  /** How often expired rows are pruned. */
-  pruneIntervalSeconds: 600,
-  /** The three Alexa regions' redirect URIs, from the vendor id. */
-  alexaRedirectHosts: ['pitangui.amazon.com', 'layla.amazon.com', 'alexa.amazon.co.jp'],
-} as const;
+/** Alexa's three regions' redirect hosts (Amazon's account-linking documentation). */
+export const ALEXA_REDIRECT_HOSTS = ['pitangui.amazon.com', 'layla.amazon.com', 'alexa.amazon.co.jp'] as const;
 
 export function alexaRedirectUris(vendorId: string): string[] {
-  return PROTOCOL.alexaRedirectHosts.map((host) => `https://${host}/api/skill/link/${vendorId}`);
+  return ALEXA_REDIRECT_HOSTS.map((host) => `https://${host}/api/skill/link/${vendorId}`);
 }

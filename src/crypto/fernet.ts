@@ -38,7 +38,7 @@ function encodeBase64Url(bytes: Buffer): string {
 /** Returns the 32 key bytes, or throws FernetError saying what is wrong with the key text. */
 export function parseFernetKey(key: string): Buffer {
   const bytes = decodeBase64Url(key.trim());
-  if (!bytes || bytes.length !== 32) {
+  if (bytes?.length !== 32) {
     throw new FernetError('a Fernet key is 32 bytes in URL-safe base64 (44 characters ending in "=")');
   }
   return bytes;

@@ -59,9 +59,3 @@ export class Logger {
     this.log('fatal', message, context);
   }
 }
-
-/** A logger that keeps its lines, for tests and for `check`-style commands. */
-export function memoryLogger(level: LogLevel = 'trace'): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { logger: new Logger(level, (_level, line) => lines.push(line)), lines };
-}

@@ -8,6 +8,7 @@
  * header), so a mistake in one call site does not leak.
  */
 import { createHash } from 'node:crypto';
+import { USER_CODE_IN_TEXT } from '../crypto/user-code.js';
 
 export const REDACTED = '[redacted]';
 
@@ -20,7 +21,8 @@ export function pseudonym(userId: string): string {
   return `user-${createHash('sha256').update(userId).digest('hex').slice(0, 8)}`;
 }
 
-const SENSITIVE_NAME = /token|secret|passw|authori[sz]ation|cookie|verifier|challenge|^code$|_code$|^sid$|session|^state$|keys?$|credential|assertion|user-(display-)?name|display_?name|subject_?name|user_?name/i;
+const SENSITIVE_NAME =
+  /token|secret|passw|authori[sz]ation|cookie|verifier|challenge|^code$|_code$|^sid$|session|^state$|keys?$|credential|assertion|user-(display-)?name|display_?name|subject_?name|user_?name/i;
 /** Names that match the pattern above but hold no secret. */
 const SAFE_NAMES = new Set(['statusCode', 'status_code', 'keyIndex', 'token_type', 'token_type_hint', 'grant_type', 'error_code']);
 
@@ -39,7 +41,7 @@ const TEXT_RULES: Array<[RegExp, string]> = [
   // Signed express-session cookie values (s:<sid>.<mac>, possibly URL-encoded).
   [/s(?::|%3A)[A-Za-z0-9_-]{16,}\.[A-Za-z0-9+/=%]+/g, REDACTED],
   // User codes, with or without the dash.
-  [/\b[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}\b/g, REDACTED],
+  [USER_CODE_IN_TEXT, REDACTED],
 ];
 
 /**

@@ -11,10 +11,10 @@
  * with `state` and `iss` (RFC 9207).
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { PROTOCOL } from '../config/options.js';
-import { formatUserCode } from '../crypto/random.js';
+import { TUNABLES } from '../config/tunables.js';
+import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
-import { requestFacts } from '../server/request-facts.js';
+import { requestFacts } from '../http/request-facts.js';
 import type { OAuthContext } from './context.js';
 import { readParams, VSCHAR, type Params } from './params.js';
 import { CHALLENGE } from './pkce.js';
@@ -27,11 +27,9 @@ declare module 'express-session' {
   }
 }
 
-const MAX_STATE_LENGTH = 2048;
-
-/** A state we accept and echo: printable ASCII (VSCHAR), at most MAX_STATE_LENGTH characters. */
+/** A state we accept and echo: printable ASCII (VSCHAR), at most maxStateLength characters. */
 function usableState(state: string): boolean {
-  return state.length <= MAX_STATE_LENGTH && VSCHAR.test(state);
+  return state.length <= TUNABLES.oauth.maxStateLength && VSCHAR.test(state);
 }
 
 /** A page for the person in Alexa's browser: an error that must not be redirected anywhere. */
@@ -57,12 +55,22 @@ export function authorize(ctx: OAuthContext): RequestHandler {
     const clientId = single(query.client_id);
     const redirectUri = single(query.redirect_uri);
     const client = clientId === undefined ? undefined : clients.find(clientId);
-    if (!client || client.role !== 'alexa') {
-      errorPage(res, 400, 'Unknown application', 'This link request does not come from the Alexa skill this server is set up for. Start linking again from the Alexa app.');
+    if (!client?.grants.includes('authorization_code')) {
+      errorPage(
+        res,
+        400,
+        'Unknown application',
+        'This link request does not come from the Alexa skill this server is set up for. Start linking again from the Alexa app.',
+      );
       return;
     }
     if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
-      errorPage(res, 400, 'Unexpected return address', 'The return address (redirect URI) of this request is not one of the allowed ones. If you run this server, check the vendor id and redirect URIs in the add-on options against the Alexa developer console.');
+      errorPage(
+        res,
+        400,
+        'Unexpected return address',
+        'The return address (redirect URI) of this request is not one of the allowed ones. If you run this server, check the vendor id and redirect URIs in the add-on options against the Alexa developer console.',
+      );
       return;
     }
 
@@ -77,7 +85,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
       params = readParams(query);
       if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'response_type must be code');
       if (params.state !== undefined && !usableState(params.state)) {
-        throw new OAuthError('invalid_request', 'state must be printable ASCII of at most 2048 characters');
+        throw new OAuthError('invalid_request', `state must be printable ASCII of at most ${TUNABLES.oauth.maxStateLength} characters`);
       }
       if (params.code_challenge_method !== undefined && params.code_challenge_method !== 'S256') {
         throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
@@ -92,23 +100,21 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         return;
       }
       const requester = requestFacts(req);
-      const created = store.requests.create({
+      const created = store.ops.startLink({
         clientId: client.id,
         redirectUri,
         scope,
         state: params.state,
         codeChallenge: params.code_challenge,
-        codeChallengeMethod: params.code_challenge_method,
         requester,
-        ttlSeconds: PROTOCOL.pendingRequestTtlSeconds,
+        ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
       });
-      store.audit.record('link_requested', { details: { ...requester, scope } });
       // A new session id for the new request: a session id planted in this browser beforehand
       // (from a sibling subdomain, over plain http) must not see or receive what this request gets.
       req.session.regenerate((regenerateError) => {
         if (regenerateError) return next(regenerateError);
         req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt };
-        req.session.cookie.maxAge = PROTOCOL.pendingRequestTtlSeconds * 1000;
+        req.session.cookie.maxAge = TUNABLES.oauth.pendingRequestTtlSeconds * 1000;
         req.session.save((error) => {
           if (error) return next(error);
           // Relative, so it works behind a proxy that serves us under a path prefix.
@@ -130,7 +136,7 @@ function linkState(ctx: OAuthContext, req: Request): LinkState {
   const request = ctx.store.requests.get(link.requestId);
   if (!request || request.status === 'completed') return 'unknown';
   if (request.status === 'denied') return 'denied';
-  if (request.expiresAt <= Date.now()) return 'expired';
+  if (request.expiresAt <= ctx.store.now()) return 'expired';
   return request.status;
 }
 
@@ -164,7 +170,12 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
     const link = req.session.link;
     const request = link && store.requests.get(link.requestId);
     if (!link || !request) {
-      errorPage(res, 400, 'No link request in this browser', 'Only the browser that started linking in the Alexa app can finish it. Start linking again from the Alexa app.');
+      errorPage(
+        res,
+        400,
+        'No link request in this browser',
+        'Only the browser that started linking in the Alexa app can finish it. Start linking again from the Alexa app.',
+      );
       return;
     }
     const finish = (values: Record<string, string | undefined>): void => {
@@ -180,14 +191,13 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
       return;
     }
     if (request.status === 'approved') {
-      const released = store.requests.release(link.requestId, PROTOCOL.authorizationCodeTtlSeconds);
+      const released = store.ops.releaseCode(link.requestId, TUNABLES.oauth.authorizationCodeTtlSeconds, { ip: requestFacts(req).ip });
       if (released) {
-        store.audit.record('code_issued', { subjectId: released.request.subject?.id, details: { ip: requestFacts(req).ip } });
         finish({ code: released.code });
         return;
       }
     }
-    if (request.status === 'pending' && request.expiresAt > Date.now()) {
+    if (request.status === 'pending' && request.expiresAt > store.now()) {
       res.set('Cache-Control', 'no-store').redirect(303, 'wait');
       return;
     }

@@ -1,38 +1,56 @@
 /**
- * The clients this server knows, and client authentication (RFC 6749 §2.3.1): HTTP Basic
- * (`client_secret_basic`) or the body (`client_secret_post`), never both. Secrets are compared in
- * constant time, and an unknown client costs the same comparison as a known one.
+ * The clients this server knows, as data: what each may do is in its entry, so a new client is one
+ * entry here. And client authentication (RFC 6749 §2.3.1): HTTP Basic (`client_secret_basic`) or
+ * the body (`client_secret_post`), never both; secrets compared in constant time, and an unknown
+ * client costs the same comparison as a known one.
  */
 import type { Request } from 'express';
 import type { Config } from '../config/load.js';
 import { RESOURCE_SERVER_CLIENT_ID } from '../config/options.js';
 import { safeEqual } from '../crypto/random.js';
 import { OAuthError } from '../errors.js';
+import { clientKey } from '../http/failure-budget.js';
+import { clip, requestFacts, STORED_LENGTH } from '../http/request-facts.js';
+import type { OAuthContext } from './context.js';
 import type { Params } from './params.js';
 
-export type ClientRole = 'alexa' | 'resource_server';
+export type GrantType = 'authorization_code' | 'refresh_token';
 
 export interface Client {
   id: string;
-  role: ClientRole;
   secret: string;
+  /** Where /authorize may send the person back; exact matches only. */
   redirectUris: readonly string[];
+  /** Grant types it may use at /token; `authorization_code` also lets it start links at /authorize. */
+  grants: readonly GrantType[];
+  /** May ask /introspect about access tokens (the resource server). */
+  introspect: boolean;
+  /** May revoke its own tokens at /revoke. */
+  revoke: boolean;
 }
-
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post';
 
 export interface ClientRegistry {
   find(id: string): Client | undefined;
-  alexa: Client;
 }
 
 export function clientRegistry(config: Config): ClientRegistry {
-  const alexa: Client = { id: config.alexa.clientId, role: 'alexa', secret: config.alexa.clientSecret, redirectUris: config.alexa.redirectUris };
-  const clients = new Map<string, Client>([[alexa.id, alexa]]);
+  const entries: Client[] = [
+    // Amazon Alexa: links people, then refreshes for months; may unlink (revoke) itself.
+    {
+      id: config.alexa.clientId,
+      secret: config.alexa.clientSecret,
+      redirectUris: config.alexa.redirectUris,
+      grants: ['authorization_code', 'refresh_token'],
+      introspect: false,
+      revoke: true,
+    },
+  ];
   if (config.resourceServerSecret) {
-    clients.set(RESOURCE_SERVER_CLIENT_ID, { id: RESOURCE_SERVER_CLIENT_ID, role: 'resource_server', secret: config.resourceServerSecret, redirectUris: [] });
+    // Music Assistant: only asks whether an access token is valid and whose it is.
+    entries.push({ id: RESOURCE_SERVER_CLIENT_ID, secret: config.resourceServerSecret, redirectUris: [], grants: [], introspect: true, revoke: false });
   }
-  return { find: (id) => clients.get(id), alexa };
+  const clients = new Map(entries.map((client) => [client.id, client]));
+  return { find: (id) => clients.get(id) };
 }
 
 /** Thrown for every failed client authentication; carries what the audit log needs. */
@@ -78,23 +96,21 @@ function anyMatches(candidates: readonly string[], secret: string): boolean {
   return matched;
 }
 
-export function authenticateClient(req: Request, params: Params, registry: ClientRegistry): { client: Client; method: AuthMethod } {
+function authenticateClient(req: Request, params: Params, registry: ClientRegistry): Client {
   const header = req.headers.authorization;
   const inBody = params.client_secret !== undefined;
   let ids: string[];
   let secrets: string[];
-  let method: AuthMethod;
+  const basic = header !== undefined;
   if (header !== undefined) {
     if (inBody) throw new OAuthError('invalid_request', 'use one client authentication method, not two');
     const credentials = decodeBasic(header);
-    method = 'client_secret_basic';
     if (!credentials) throw new ClientAuthError(undefined, true);
     ({ ids, secrets } = credentials);
     if (params.client_id !== undefined && !ids.includes(params.client_id)) {
       throw new OAuthError('invalid_request', 'client_id in the body differs from the authenticated client');
     }
   } else {
-    method = 'client_secret_post';
     if (params.client_id === undefined || params.client_secret === undefined) throw new ClientAuthError(params.client_id, false);
     ids = [params.client_id];
     secrets = [params.client_secret];
@@ -102,6 +118,35 @@ export function authenticateClient(req: Request, params: Params, registry: Clien
   const id = ids.find((candidate) => registry.find(candidate) !== undefined) ?? ids[0]!;
   const client = registry.find(id);
   const matches = anyMatches(secrets, client?.secret ?? DUMMY_SECRET);
-  if (!client || !matches) throw new ClientAuthError(id, method === 'client_secret_basic');
-  return { client, method };
+  if (!client || !matches) throw new ClientAuthError(id, basic);
+  return client;
+}
+
+/**
+ * Authenticates the client of a request. Correct credentials always pass, whatever failed before
+ * from the same address: behind a proxy every caller shares one address, and a lockout would let
+ * anyone cut Alexa off. A failure is checked like any other, then refused with 429 once the address
+ * has spent its failure budget (neither counted nor recorded then); within the budget it is
+ * counted, recorded (one audit row per address and window) and announced.
+ */
+export function authenticate(ctx: OAuthContext, req: Request, params: Params): Client {
+  try {
+    return authenticateClient(req, params, ctx.clients);
+  } catch (error) {
+    if (!(error instanceof ClientAuthError)) throw error;
+    const key = clientKey(req);
+    const wait = ctx.failedClientAuth.retryAfterSeconds(key);
+    if (wait > 0) throw new OAuthError('temporarily_unavailable', 'too many failed client authentications from this address; try again later', 429, wait);
+    ctx.failedClientAuth.record(key);
+    const facts = requestFacts(req);
+    const clientId = clip(error.attemptedClientId, STORED_LENGTH.clientId);
+    ctx.store.audit.recordRepeated('client_auth_failed', key, ctx.failedClientAuth.limits.windowMs, {
+      path: req.path,
+      ip: facts.ip,
+      clientId,
+      userAgent: facts.userAgent,
+    });
+    ctx.events.emit('clientAuthFailed', { clientId, ip: facts.ip });
+    throw error;
+  }
 }

@@ -2,7 +2,7 @@
 import type { Config } from '../config/load.js';
 import type { Events } from '../events.js';
 import type { Logger } from '../log/logger.js';
-import type { FailureBudget } from '../server/failure-budget.js';
+import type { FailureBudget } from '../http/failure-budget.js';
 import type { Store } from '../store/index.js';
 import type { ClientRegistry } from './clients.js';
 

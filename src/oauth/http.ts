@@ -1,13 +1,10 @@
 /**
- * HTTP plumbing shared by the OAuth endpoints: no-store headers, RFC 6749 §5.2 error bodies,
- * rate limits, and one error handler that turns anything thrown into a well-formed 4xx (or, for
- * a real fault, a 500 that says nothing about the fault).
+ * HTTP plumbing of the OAuth endpoints: no-store headers, RFC 6749 §5.2 error bodies, and how the
+ * shared error handler (http/error-handler.ts) answers here: always RFC 6749 error JSON.
  */
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { accessSync, constants } from 'node:fs';
-import { rateLimit } from 'express-rate-limit';
+import type { Request, RequestHandler, Response } from 'express';
 import { OAuthError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
+import type { FailureAnswers } from '../http/error-handler.js';
 import { ClientAuthError } from './clients.js';
 
 /** RFC 6749 §5.1: token responses must not be cached. */
@@ -23,9 +20,8 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
 }
 
 /** Errors of body-parser and serve-static carry a 4xx status (and a type); keep the status, use invalid_request. */
-function clientError(error: unknown): OAuthError | undefined {
-  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
-  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+function clientError(error: unknown, status: number): OAuthError {
+  const { type } = (error ?? {}) as { type?: unknown };
   const descriptions: Record<string, string> = {
     'entity.too.large': 'the request body is too large',
     'parameters.too.many': 'too many parameters',
@@ -55,58 +51,13 @@ export function verifyUtf8Form(req: { headers: Record<string, string | string[] 
   }
 }
 
-/**
- * Storage that cannot write right now (disk full, read-only, I/O error, locked): a 503 the client
- * may retry, never a 500 and never an answer that makes Alexa unlink. Returns the SQLite code.
- */
-export function storageFault(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|PROTOCOL)/.test(code) ? code : undefined;
-}
-
-/**
- * The log line for a storage fault. A write refused on an open connection arrives as an I/O error
- * (SQLITE_IOERR_WRITE/FSYNC), not SQLITE_READONLY, so the folder itself is asked whether it is
- * writable to name the real cause.
- */
-export function storageFaultMessage(code: string, dataDir?: string): string {
-  const readOnly = 'The data folder is read-only: Alexa Link cannot save tokens. It recovers by itself once the folder is writable.';
-  if (code.startsWith('SQLITE_FULL')) return 'The data folder is full: Alexa Link cannot save tokens. Free some space; it recovers by itself.';
-  if (code.startsWith('SQLITE_READONLY')) return readOnly;
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'The database was busy for too long; the request can be retried.';
-  if (code.startsWith('SQLITE_IOERR') && dataDir !== undefined) {
-    try {
-      accessSync(dataDir, constants.W_OK);
-    } catch (error) {
-      const errno = (error as NodeJS.ErrnoException).code;
-      if (errno === 'EROFS' || errno === 'EPERM' || errno === 'EACCES') return readOnly;
-    }
-  }
-  return `The database could not be read or written (${code}); the request can be retried.`;
-}
-
-/** The JSON error handler for the protocol endpoints. */
-export function oauthErrorHandler(logger: Logger, dataDir?: string): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
-    const fault = storageFault(error);
-    if (fault) {
-      // Field "sqlite", not "code": the log redacts anything named code.
-      logger.error(storageFaultMessage(fault, dataDir), { path: req.path, sqlite: fault });
-      if (res.headersSent) return;
-      sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503, 5));
-      return;
-    }
-    const known = error instanceof OAuthError ? error : clientError(error);
-    if (known) {
-      logger.debug('OAuth request refused', { path: req.path, error: known.code, description: known.description });
-      sendOAuthError(res, known);
-      return;
-    }
-    logger.error('Unexpected error while handling a request', { path: req.path, error });
-    if (res.headersSent) return;
-    sendOAuthError(res, new OAuthError('server_error', 'internal error'));
-  };
-}
+/** The shared error handler's answers on the public listener. */
+export const oauthAnswers: FailureAnswers = {
+  unavailable: (res, retryAfterSeconds) =>
+    sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503, retryAfterSeconds)),
+  refused: (res, error, status) => sendOAuthError(res, error instanceof OAuthError ? error : clientError(error, status)),
+  failed: (res) => sendOAuthError(res, new OAuthError('server_error', 'internal error')),
+};
 
 /** 405 for a known path with the wrong method. */
 export function methodNotAllowed(allow: string): RequestHandler {
@@ -114,25 +65,6 @@ export function methodNotAllowed(allow: string): RequestHandler {
     res.set('Allow', allow);
     sendOAuthError(res, new OAuthError('invalid_request', `use ${allow}`, 405));
   };
-}
-
-export interface Limits {
-  /** Requests per window per client IP. */
-  limit: number;
-  windowMs: number;
-}
-
-/** A per-IP volume limit (failures have their own budget: server/failure-budget.ts). */
-export function limiter(limits: Limits, respond: (req: Request, res: Response) => void): RequestHandler {
-  return rateLimit({
-    windowMs: limits.windowMs,
-    limit: limits.limit,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    // X-Forwarded-For from an untrusted peer is ignored on purpose (trust proxy is an explicit list).
-    validate: { xForwardedForHeader: false },
-    handler: (req, res) => respond(req, res),
-  });
 }
 
 export function jsonTooMany(_req: Request, res: Response): void {

@@ -7,13 +7,13 @@ import { OAuthError } from '../errors.js';
 import type { OAuthContext } from './context.js';
 import { noStore } from './http.js';
 import { formParams, required } from './params.js';
-import { authenticate } from './token.js';
+import { authenticate } from './clients.js';
 
 export function introspect(ctx: OAuthContext): RequestHandler {
   return (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
-    if (client.role !== 'resource_server') throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
+    if (!client.introspect) throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
     const info = ctx.store.tokens.introspect(required(params, 'token'));
     noStore(res);
     if (!info) {

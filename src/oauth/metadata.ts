@@ -1,6 +1,6 @@
 /** RFC 8414 authorization server metadata: a standard client discovers everything from here. */
 import type { RequestHandler } from 'express';
-import { PROTOCOL } from '../config/options.js';
+import { TUNABLES } from '../config/tunables.js';
 import type { OAuthContext } from './context.js';
 
 export function metadataDocument({ config }: Pick<OAuthContext, 'config'>): Record<string, unknown> {
@@ -19,7 +19,7 @@ export function metadataDocument({ config }: Pick<OAuthContext, 'config'>): Reco
     revocation_endpoint_auth_methods_supported: authMethods,
     ...(config.resourceServerSecret ? { introspection_endpoint_auth_methods_supported: authMethods } : {}),
     code_challenge_methods_supported: ['S256'],
-    scopes_supported: [...PROTOCOL.scopes],
+    scopes_supported: [...TUNABLES.oauth.scopes],
     authorization_response_iss_parameter_supported: true,
   };
 }

@@ -9,6 +9,7 @@ import { OAuthError } from '../errors.js';
 export type Params = Record<string, string | undefined>;
 
 // Control characters have no place in any OAuth parameter.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function readParams(source: unknown): Params {

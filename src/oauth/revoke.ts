@@ -2,13 +2,13 @@
  * POST /revoke (RFC 7009). Revoking a refresh token ends the link (its grant); an access token
  * only itself. The answer is 200 whether or not the token was known (§2.2), so it tells nothing.
  */
-import { requestFacts } from '../server/request-facts.js';
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
+import { requestFacts } from '../http/request-facts.js';
 import type { OAuthContext } from './context.js';
 import { noStore } from './http.js';
 import { formParams, required } from './params.js';
-import { authenticate } from './token.js';
+import { authenticate } from './clients.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
@@ -16,19 +16,12 @@ export function revoke(ctx: OAuthContext): RequestHandler {
   return (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
-    if (client.role !== 'alexa') throw new OAuthError('unauthorized_client', 'this client may not revoke tokens');
+    if (!client.revoke) throw new OAuthError('unauthorized_client', 'this client may not revoke tokens');
     const token = required(params, 'token');
     const hint = params.token_type_hint;
     if (hint !== undefined && !HINTS.has(hint)) throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
-    const revoked = ctx.store.tokens.revoke(token, client.id);
-    if (revoked) {
-      const grant = ctx.store.grants.get(revoked.grantId);
-      ctx.store.audit.record(revoked.kind === 'refresh' ? 'grant_revoked' : 'token_revoked', {
-        grantId: revoked.grantId,
-        subjectId: grant?.subject.id,
-        details: { by: 'client', kind: revoked.kind, ip: requestFacts(req).ip },
-      });
-    }
+    // Known or not, the answer is the same (§2.2).
+    ctx.store.ops.revokeToken(token, client.id, { ip: requestFacts(req).ip });
     noStore(res);
     res.status(200).end();
   };

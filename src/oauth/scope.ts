@@ -1,16 +1,16 @@
 /** Scopes (RFC 6749 §3.3): space-separated, each one of the server's; none asked means all. */
-import { PROTOCOL } from '../config/options.js';
+import { TUNABLES } from '../config/tunables.js';
 import { OAuthError } from '../errors.js';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export function parseScope(requested: string | undefined): string {
-  if (requested === undefined) return PROTOCOL.scopes.join(' ');
+  if (requested === undefined) return TUNABLES.oauth.scopes.join(' ');
   const scopes = [...new Set(requested.split(' ').filter(Boolean))];
-  if (scopes.length === 0) return PROTOCOL.scopes.join(' ');
+  if (scopes.length === 0) return TUNABLES.oauth.scopes.join(' ');
   for (const scope of scopes) {
-    if (!SCOPE_TOKEN.test(scope) || !(PROTOCOL.scopes as readonly string[]).includes(scope)) {
-      throw new OAuthError('invalid_scope', `unknown scope; this server grants: ${PROTOCOL.scopes.join(' ')}`);
+    if (!SCOPE_TOKEN.test(scope) || !(TUNABLES.oauth.scopes as readonly string[]).includes(scope)) {
+      throw new OAuthError('invalid_scope', `unknown scope; this server grants: ${TUNABLES.oauth.scopes.join(' ')}`);
     }
   }
   return scopes.join(' ');
@@ -20,7 +20,12 @@ export function parseScope(requested: string | undefined): string {
 export function checkScopeSubset(requested: string | undefined, granted: string): void {
   if (requested === undefined) return;
   const allowed = new Set(granted.split(' '));
-  if (!requested.split(' ').filter(Boolean).every((scope) => allowed.has(scope))) {
+  if (
+    !requested
+      .split(' ')
+      .filter(Boolean)
+      .every((scope) => allowed.has(scope))
+  ) {
     throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope of the grant');
   }
 }

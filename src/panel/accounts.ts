@@ -6,7 +6,14 @@ import { renderPanel, userOf, when, type PanelContext } from './context.js';
 
 function stateOf(grant: Grant, now: number): { label: string; active: boolean } {
   if (grant.revokedAt !== undefined) {
-    const reasons: Record<string, string> = { user: 'revoked by you', admin: 'revoked by the administrator', client: 'unlinked in the Alexa app', code_replay: 'revoked (code reuse)', refresh_reuse: 'revoked (token reuse)', expired: 'expired' };
+    const reasons: Record<string, string> = {
+      user: 'revoked by you',
+      admin: 'revoked by the administrator',
+      client: 'unlinked in the Alexa app',
+      code_replay: 'revoked (code reuse)',
+      refresh_reuse: 'revoked (token reuse)',
+      expired: 'expired',
+    };
     return { label: reasons[grant.revokedReason ?? ''] ?? 'revoked', active: false };
   }
   if (grant.expiresAt !== undefined && grant.expiresAt <= now) return { label: 'expired', active: false };
@@ -15,7 +22,7 @@ function stateOf(grant: Grant, now: number): { label: string; active: boolean } 
 
 export function linksPage(ctx: PanelContext): RequestHandler {
   return (req, res) => {
-    const now = Date.now();
+    const now = ctx.store.now();
     const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => ({
       id: grant.id,
       created: when(grant.createdAt),
@@ -32,12 +39,9 @@ export function revokeLink(ctx: PanelContext): RequestHandler {
   return (req, res) => {
     const user = userOf(res);
     const grantId = typeof req.body?.grant === 'string' ? (req.body.grant as string) : '';
-    // Only the user's own links: a grant id of someone else is as good as unknown.
-    const own = ctx.store.grants.listForSubject(user.id).some((grant) => grant.id === grantId);
-    const revoked = own && ctx.store.grants.revoke(grantId, 'user');
-    if (revoked) ctx.store.audit.record('grant_revoked', { grantId, subjectId: user.id, details: { by: 'user' } });
-    // Say what happened: nothing, for a link that is not this person's or had already ended.
-    res.redirect(303, `${res.locals.base ?? ''}/links?revoked=${revoked ? '1' : '0'}`);
+    // Only the user's own active links; say so when nothing was revoked.
+    const { status } = ctx.store.ops.revokeOwnLink(user.id, grantId);
+    res.redirect(303, `${res.locals.base ?? ''}/links?revoked=${status === 'revoked' ? '1' : '0'}`);
   };
 }
 
@@ -53,7 +57,6 @@ const DESCRIPTIONS: Record<AuditEvent, string> = {
   token_revoked: 'An Alexa access token was revoked',
   grant_revoked: 'A link was revoked',
   client_auth_failed: 'A client failed to authenticate',
-  introspection_auth_failed: 'Music Assistant failed to authenticate',
 };
 
 export const ACTIVITY_PAGE_SIZE = 20;

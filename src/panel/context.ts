@@ -1,9 +1,10 @@
 /** What the panel's handlers share. */
 import type { Response } from 'express';
 import type { Config } from '../config/load.js';
+import { USER_CODE_EXAMPLE, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import type { Logger } from '../log/logger.js';
-import type { Csrf } from '../server/csrf.js';
-import type { FailureBudget } from '../server/failure-budget.js';
+import type { Csrf } from '../http/csrf.js';
+import type { FailureBudget } from '../http/failure-budget.js';
 import type { Store, Subject } from '../store/index.js';
 
 export interface PanelContext {
@@ -25,12 +26,17 @@ export function userOf(res: Response): Subject {
 /** Renders a panel page with what every page needs: the user, the path prefix, a CSRF token. */
 export function renderPanel(ctx: PanelContext, res: Response, view: string, locals: Record<string, unknown>, status = 200): void {
   const user = userOf(res);
-  res.status(status).set('Cache-Control', 'no-store').render(`panel/${view}`, {
-    user,
-    base: res.locals.base ?? '',
-    csrf: ctx.csrf.token(user.id),
-    ...locals,
-  });
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .render(`panel/${view}`, {
+      user,
+      base: res.locals.base ?? '',
+      csrf: ctx.csrf.token(user.id),
+      codeExample: USER_CODE_EXAMPLE,
+      codeMaxLength: USER_CODE_MAX_INPUT,
+      ...locals,
+    });
 }
 
 const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });

@@ -3,7 +3,8 @@
  * GET / · POST /code · POST /decide
  */
 import type { RequestHandler, Response } from 'express';
-import { normalizeUserCode } from '../crypto/random.js';
+import { normalizeUserCode, USER_CODE_HINT, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import { minutes, TUNABLES } from '../config/tunables.js';
 import { pseudonym } from '../log/redact.js';
 import { renderPanel, userOf, when, type PanelContext } from './context.js';
 
@@ -48,18 +49,28 @@ export function linkPage(ctx: PanelContext): RequestHandler {
 
 export function enterCode(ctx: PanelContext): RequestHandler {
   return (req, res) => {
-    const typed = typeof req.body?.code === 'string' ? (req.body.code as string).slice(0, 32) : '';
+    const typed = typeof req.body?.code === 'string' ? (req.body.code as string).slice(0, USER_CODE_MAX_INPUT) : '';
     const code = normalizeUserCode(typed);
     const request = code === undefined ? undefined : ctx.store.requests.findPendingByUserCode(code);
     if (!request) {
       // Only wrong codes count against the user's budget, never the right ones.
       ctx.wrongCodes.record(wrongCodeKey(res));
-      renderPanel(ctx, res, 'link', {
-        title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), code: typed,
-        error: code === undefined
-          ? 'A code has 8 letters, like BCDF-GHJK.'
-          : 'No link request is waiting with this code. Check the code on the Alexa page; a code is valid for 10 minutes.',
-      }, 404);
+      renderPanel(
+        ctx,
+        res,
+        'link',
+        {
+          title: 'Link Alexa',
+          tab: 'link',
+          notices: ctx.store.notices.forSubject(userOf(res).id),
+          code: typed,
+          error:
+            code === undefined
+              ? USER_CODE_HINT
+              : `No link request is waiting with this code. Check the code on the Alexa page; a code is valid for ${minutes(TUNABLES.oauth.pendingRequestTtlSeconds * 1000)}.`,
+        },
+        404,
+      );
       return;
     }
     renderPanel(ctx, res, 'confirm', {
@@ -82,11 +93,10 @@ export function decide(ctx: PanelContext): RequestHandler {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const decision = body.decision === 'approve' ? 'approved' : body.decision === 'deny' ? 'denied' : undefined;
     const handle = typeof body.handle === 'string' ? body.handle : '';
-    if (!decision || !ctx.store.requests.decide(handle, decision, user)) {
+    if (!decision || !ctx.store.ops.decideLink(handle, decision, user)) {
       renderPanel(ctx, res, 'done', { title: 'Link Alexa', tab: 'link', outcome: 'gone', continueUrl: undefined }, 409);
       return;
     }
-    ctx.store.audit.record(decision === 'approved' ? 'link_approved' : 'link_denied', { subjectId: user.id, details: { name: user.displayName ?? user.name } });
     ctx.logger.info(decision === 'approved' ? 'An Alexa link request was approved' : 'An Alexa link request was denied', { user: pseudonym(user.id) });
     renderPanel(ctx, res, 'done', {
       title: 'Link Alexa',

@@ -5,24 +5,34 @@
  */
 import express, { type Express } from 'express';
 import type { Config } from '../config/load.js';
+import { minutes, TUNABLES } from '../config/tunables.js';
 import type { Logger } from '../log/logger.js';
-import { storageFault, storageFaultMessage } from '../oauth/http.js';
+import { errorHandler, type FailureAnswers } from '../http/error-handler.js';
+import { VIEWS_DIR } from '../http/views.js';
 import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
 import { renderPanel, type PanelContext } from '../panel/context.js';
 import { decide, enterCode, linkPage, wrongCodeKey } from '../panel/link.js';
 import type { Store } from '../store/index.js';
-import { Csrf } from './csrf.js';
-import { FailureBudget } from './failure-budget.js';
+import { Csrf } from '../http/csrf.js';
+import { FailureBudget } from '../http/failure-budget.js';
 import { identify } from './ingress-guard.js';
-import { VIEWS_DIR } from './public-app.js';
-import { requestLog } from './request-log.js';
-import { securityHeaders } from './security-headers.js';
+import { requestLog } from '../http/request-log.js';
+import { securityHeaders } from '../http/security-headers.js';
 
-/** Wrong user codes per HA user: 10 per 15 minutes, i.e. 40 an hour against 20^8 codes. */
-export const WRONG_CODE_LIMIT = { limit: 10, windowMs: 15 * 60_000 };
+/** The panel's answers to failures: short plain text inside Home Assistant's frame. */
+const panelAnswers: FailureAnswers = {
+  unavailable: (res, retryAfterSeconds) =>
+    res
+      .status(503)
+      .set('Retry-After', String(retryAfterSeconds))
+      .type('text/plain')
+      .send('Alexa Link cannot save right now (see the add-on log). Try again in a moment.\n'),
+  refused: (res, _error, status) => res.status(status).type('text/plain').send('Bad request\n'),
+  failed: (res) => res.status(500).type('text/plain').send('Something went wrong.\n'),
+};
 
 export function createIngressApp(deps: { config: Config; store: Store; logger: Logger }): Express {
-  const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')), wrongCodes: new FailureBudget(WRONG_CODE_LIMIT) };
+  const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')), wrongCodes: new FailureBudget(TUNABLES.limits.wrongCodes) };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -35,12 +45,25 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use(securityHeaders({ frameAncestors: "'self'", https: false, hsts: false, referrer: 'same-origin' }));
   app.use(identify);
   app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
-  app.use(express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }));
+  app.use(express.urlencoded({ extended: false, limit: TUNABLES.http.panelBodyLimit, parameterLimit: TUNABLES.http.panelParameterLimit }));
 
   const check = ctx.csrf.check();
   const wrongCodes = ctx.wrongCodes.guard(
     (_req, res) => wrongCodeKey(res),
-    (_req, res) => renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: [], code: '', error: 'Too many wrong codes. Wait 15 minutes, then try again.' }, 429),
+    (_req, res) =>
+      renderPanel(
+        ctx,
+        res,
+        'link',
+        {
+          title: 'Link Alexa',
+          tab: 'link',
+          notices: [],
+          code: '',
+          error: `Too many wrong codes. Wait ${minutes(TUNABLES.limits.wrongCodes.windowMs)}, then try again.`,
+        },
+        429,
+      ),
   );
 
   app.get('/', linkPage(ctx));
@@ -54,16 +77,6 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not found\n');
   });
-  app.use(((error, req, res, _next) => {
-    const fault = storageFault(error);
-    if (fault) {
-      deps.logger.error(storageFaultMessage(fault, deps.config.dataDir), { path: req.path, sqlite: fault });
-      if (!res.headersSent) res.status(503).set('Retry-After', '5').type('text/plain').send('Alexa Link cannot save right now (see the add-on log). Try again in a moment.\n');
-      return;
-    }
-    const status = typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500 ? (error as { status: number }).status : 500;
-    if (status === 500) deps.logger.error('Unexpected error in the panel', { error });
-    if (!res.headersSent) res.status(status).type('text/plain').send(status === 500 ? 'Something went wrong.\n' : 'Bad request\n');
-  }) as express.ErrorRequestHandler);
+  app.use(errorHandler(deps.logger, deps.config.dataDir, panelAnswers));
   return app;
 }

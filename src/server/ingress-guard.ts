@@ -12,9 +12,20 @@ import type { RequestHandler } from 'express';
 import type { Subject } from '../store/index.js';
 
 const NAMED: Record<string, Array<[string, number, 'ipv4' | 'ipv6']>> = {
-  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  linklocal: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
-  uniquelocal: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
+  loopback: [
+    ['127.0.0.0', 8, 'ipv4'],
+    ['::1', 128, 'ipv6'],
+  ],
+  linklocal: [
+    ['169.254.0.0', 16, 'ipv4'],
+    ['fe80::', 10, 'ipv6'],
+  ],
+  uniquelocal: [
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6'],
+  ],
 };
 
 /** "a.b.c.d", "a.b.c.d/n" or an IPv6 address with or without /n; no prefix means the one address. */
@@ -56,6 +67,7 @@ export function guardConnections(server: Server, trusted: readonly string[], onR
 
 /** The shape of a Home Assistant user id (also what `cli.js revoke --user` accepts). */
 export const HA_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 function headerText(value: string | string[] | undefined, max: number): string | undefined {

@@ -3,38 +3,28 @@
  */
 import express, { type Express, type RequestHandler } from 'express';
 import session from 'express-session';
-import { fileURLToPath } from 'node:url';
-import { PROTOCOL } from '../config/options.js';
+import { TUNABLES } from '../config/tunables.js';
 import { isLoopbackHost } from '../config/validate.js';
 import { authorize, continueLink, errorPage, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
 import { clientRegistry } from '../oauth/clients.js';
 import type { OAuthContext } from '../oauth/context.js';
-import { jsonTooMany, limiter, methodNotAllowed, oauthErrorHandler, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
+import { jsonTooMany, methodNotAllowed, oauthAnswers, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
 import { introspect } from '../oauth/introspect.js';
 import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
 import { OAuthError } from '../errors.js';
-import { FailureBudget } from './failure-budget.js';
+import { errorHandler } from '../http/error-handler.js';
+import { FailureBudget } from '../http/failure-budget.js';
+import { limiter } from '../http/limits.js';
+import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
-import { requestLog } from './request-log.js';
-import { securityHeaders } from './security-headers.js';
+import { requestLog } from '../http/request-log.js';
+import { securityHeaders } from '../http/security-headers.js';
 
 export type AppDeps = Omit<OAuthContext, 'clients' | 'failedClientAuth'>;
 
-export const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
-
-const MINUTE = 60_000;
-
-/** Limits per client IP. Failed client authentication has its own, much smaller budget. */
-export const RATE_LIMITS = {
-  authorize: { limit: 30, windowMs: 10 * MINUTE },
-  status: { limit: 600, windowMs: 10 * MINUTE },
-  token: { limit: 300, windowMs: MINUTE },
-  /** Music Assistant may introspect on every request it serves: a generous budget for its one address. */
-  introspect: { limit: 6000, windowMs: MINUTE },
-  failedClientAuth: { limit: 10, windowMs: 15 * MINUTE },
-} as const;
+const RATE_LIMITS = TUNABLES.limits;
 
 /** Relative path from the current page to the site root, so pages work under a proxy's path prefix. */
 const assetBase: RequestHandler = (req, res, next) => {
@@ -83,17 +73,22 @@ export function createPublicApp(deps: AppDeps): Express {
 
   app.use(requestLog(logger, 'public'));
   app.use(untrustedForwardingWarning(app, config.trustedProxies, logger));
-  app.use(securityHeaders({
-    frameAncestors: "'none'",
-    formTargets: redirectOrigins,
-    https,
-    hsts: https && !isLoopbackHost(publicUrl.hostname),
-    referrer: 'no-referrer',
-  }));
+  app.use(
+    securityHeaders({
+      frameAncestors: "'none'",
+      formTargets: redirectOrigins,
+      https,
+      hsts: https && !isLoopbackHost(publicUrl.hostname),
+      referrer: 'no-referrer',
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     const ok = store.healthy();
-    res.status(ok ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ok ? 'ok' : 'unavailable' });
+    res
+      .status(ok ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: ok ? 'ok' : 'unavailable' });
   });
   app.get('/.well-known/oauth-authorization-server', metadata(ctx));
   app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
@@ -114,7 +109,7 @@ export function createPublicApp(deps: AppDeps): Express {
       // With an https public URL behind a TLS-terminating proxy, X-Forwarded-Proto decides only
       // whether the Secure cookie is sent; it grants nothing.
       proxy: https && !config.tls ? true : undefined,
-      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: PROTOCOL.pendingRequestTtlSeconds * 1000 },
+      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: TUNABLES.oauth.pendingRequestTtlSeconds * 1000 },
     }),
   );
   const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) =>
@@ -128,7 +123,13 @@ export function createPublicApp(deps: AppDeps): Express {
 
   // The protocol endpoints: form bodies only, small, one error format.
   const api = express.Router();
-  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 32, type: 'application/x-www-form-urlencoded', verify: verifyUtf8Form });
+  const form = express.urlencoded({
+    extended: false,
+    limit: TUNABLES.http.formBodyLimit,
+    parameterLimit: TUNABLES.http.formParameterLimit,
+    type: 'application/x-www-form-urlencoded',
+    verify: verifyUtf8Form,
+  });
   api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany));
   api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany));
   api.post('/token', form, token(ctx));
@@ -140,6 +141,6 @@ export function createPublicApp(deps: AppDeps): Express {
   app.use(api);
 
   app.use((_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'not found', 404)));
-  app.use(oauthErrorHandler(logger, config.dataDir));
+  app.use(errorHandler(logger, config.dataDir, oauthAnswers));
   return app;
 }

@@ -4,6 +4,7 @@
  * detail are encrypted.
  */
 import { openJson, sealJson, subjectIndex, type StoreContext, sql } from './context.js';
+import { TUNABLES } from '../config/tunables.js';
 
 export const AUDIT_EVENTS = [
   'link_requested',
@@ -17,7 +18,6 @@ export const AUDIT_EVENTS = [
   'token_revoked',
   'grant_revoked',
   'client_auth_failed',
-  'introspection_auth_failed',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
@@ -44,8 +44,8 @@ interface Row {
   details_enc: string;
 }
 
-/** Memory bound of the open repeated-event rows (one per address and window). */
-const MAX_REPEATED = 10_000;
+/** Memory bound of the open repeated-event rows (one per address and window), as for the budgets. */
+const MAX_REPEATED = TUNABLES.limits.maxKeys;
 
 interface OpenRow {
   id: number;
@@ -60,12 +60,13 @@ export class AuditLog {
   constructor(private readonly ctx: StoreContext) {}
 
   record(event: AuditEvent, input: AuditInput = {}): void {
-    sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)')
-      .run(
-        this.ctx.now(), event, input.grantId ?? null,
-        input.subjectId === undefined ? null : subjectIndex(this.ctx, input.subjectId),
-        sealJson(this.ctx, input.details ?? {}),
-      );
+    sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)').run(
+      this.ctx.now(),
+      event,
+      input.grantId ?? null,
+      input.subjectId === undefined ? null : subjectIndex(this.ctx, input.subjectId),
+      sealJson(this.ctx, input.details ?? {}),
+    );
   }
 
   /**
@@ -79,13 +80,19 @@ export class AuditLog {
     const open = this.repeated.get(mapKey);
     if (open && open.resetAt > now) {
       open.count++;
-      sql(this.ctx, 'UPDATE audit_events SET details_enc = ? WHERE id = ?').run(sealJson(this.ctx, { ...open.details, count: open.count, lastAt: now }), open.id);
+      sql(this.ctx, 'UPDATE audit_events SET details_enc = ? WHERE id = ?').run(
+        sealJson(this.ctx, { ...open.details, count: open.count, lastAt: now }),
+        open.id,
+      );
       return;
     }
     this.repeated.delete(mapKey);
     const id = Number(
-      sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, NULL, NULL, ?)')
-        .run(now, event, sealJson(this.ctx, { ...details, count: 1 })).lastInsertRowid,
+      sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, NULL, NULL, ?)').run(
+        now,
+        event,
+        sealJson(this.ctx, { ...details, count: 1 }),
+      ).lastInsertRowid,
     );
     this.evictRepeated(now);
     this.repeated.set(mapKey, { id, count: 1, resetAt: now + windowMs, details });
@@ -102,14 +109,10 @@ export class AuditLog {
 
   /** One person's events, newest first; `before` is the id to page from. */
   listForSubject(subjectId: string, options: { limit: number; before?: number }): AuditEntry[] {
-    const rows = sql(this.ctx, 'SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?')
-      .all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit) as Row[];
-    return rows.map((row) => this.view(row));
-  }
-
-  /** The newest events of any kind, for the CLI and tests. */
-  recent(limit: number): AuditEntry[] {
-    const rows = sql(this.ctx, 'SELECT id, at, event, grant_id, details_enc FROM audit_events ORDER BY id DESC LIMIT ?').all(limit) as Row[];
+    const rows = sql<Row>(
+      this.ctx,
+      'SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    ).all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit);
     return rows.map((row) => this.view(row));
   }
 

@@ -38,21 +38,26 @@ interface Row {
 
 export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding, now: number, ttlSeconds: number): string {
   const code = newToken();
-  sql(ctx, `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(
-      digest(code), binding.clientId, binding.redirectUri, binding.scope, binding.codeChallenge ?? null,
-      subjectIndex(ctx, binding.subject.id), sealJson(ctx, binding.subject), now, now + ttlSeconds * 1000,
-    );
+  sql(
+    ctx,
+    `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    digest(code),
+    binding.clientId,
+    binding.redirectUri,
+    binding.scope,
+    binding.codeChallenge ?? null,
+    subjectIndex(ctx, binding.subject.id),
+    sealJson(ctx, binding.subject),
+    now,
+    now + ttlSeconds * 1000,
+  );
   return code;
 }
 
 export class AuthorizationCodes {
   constructor(private readonly ctx: StoreContext) {}
-
-  issue(binding: CodeBinding, ttlSeconds: number): string {
-    return newAuthorizationCode(this.ctx, binding, this.ctx.now(), ttlSeconds);
-  }
 
   attachGrant(codeHash: Buffer, grantId: string): void {
     sql(this.ctx, 'UPDATE authorization_codes SET grant_id = ? WHERE code_hash = ?').run(grantId, codeHash);
@@ -63,9 +68,12 @@ export class AuthorizationCodes {
     const now = this.ctx.now();
     const codeHash = digest(code);
     return transaction(this.ctx, (): Redemption => {
-      const consumed = sql(this.ctx, 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?')
-        .run(now, codeHash, now);
-      const row = sql(this.ctx, 'SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash) as Row | undefined;
+      const consumed = sql(this.ctx, 'UPDATE authorization_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL AND expires_at > ?').run(
+        now,
+        codeHash,
+        now,
+      );
+      const row = sql<Row>(this.ctx, 'SELECT * FROM authorization_codes WHERE code_hash = ?').get(codeHash);
       if (!row) return { status: 'invalid' };
       if (consumed.changes !== 1) {
         return row.consumed_at === null ? { status: 'invalid' } : { status: 'replayed', grantId: row.grant_id ?? undefined };

@@ -22,19 +22,27 @@ export interface Subject {
   displayName?: string | undefined;
 }
 
-const statements = new WeakMap<Db, Map<string, Statement>>();
+const statements = new WeakMap<Db, Map<string, Statement<unknown[], unknown>>>();
 
 /**
  * A prepared statement, compiled once per connection: preparing costs more than running the
  * small queries on the request path. Commits an open group first, unless called from inside it.
+ * `Row` is the shape of what the statement selects: `get` gives `Row | undefined`, `all` `Row[]`.
  */
-export function sql(ctx: Pick<StoreContext, 'db' | 'group'>, text: string): Statement {
+export function sql<Row = unknown>(ctx: Pick<StoreContext, 'db' | 'group'>, text: string): Statement<unknown[], Row> {
   ctx.group.settle();
   let cache = statements.get(ctx.db);
-  if (!cache) statements.set(ctx.db, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    statements.set(ctx.db, cache);
+  }
   let statement = cache.get(text);
-  if (!statement) cache.set(text, (statement = ctx.db.prepare(text)));
-  return statement;
+  if (!statement) {
+    statement = ctx.db.prepare(text);
+    cache.set(text, statement);
+  }
+  // The one place a row type is asserted: the SQL text beside each call names its columns.
+  return statement as Statement<unknown[], Row>;
 }
 
 /**

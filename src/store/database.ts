@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { StartupError } from '../errors.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { MIGRATIONS } from './schema.js';
+import { TUNABLES } from '../config/tunables.js';
 
 export type Db = Database.Database;
 
@@ -27,8 +28,6 @@ export interface OpenedDatabase {
   db: Db;
   /** Secret for blind indexes (HMACs of user ids and user codes); stored encrypted, survives key rotation. */
   indexKey: Buffer;
-  /** Which key of the ring opened the key-check row (0: the current key). */
-  keyIndex: number;
 }
 
 function wrongKeyMessage(file: string, keys: KeyRing, what: string): string {
@@ -40,7 +39,7 @@ function wrongKeyMessage(file: string, keys: KeyRing, what: string): string {
 }
 
 function readIndexKey(db: Db, file: string, keys: KeyRing, what = 'database'): { indexKey: Buffer; keyIndex: number } | undefined {
-  const row = db.prepare('SELECT value FROM meta WHERE name = ?').get(INDEX_KEY_ROW) as { value: string } | undefined;
+  const row = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?').get(INDEX_KEY_ROW);
   if (!row) return undefined;
   try {
     const opened = keys.open(row.value);
@@ -74,13 +73,17 @@ export function checkExisting(file: string, keys: KeyRing, what = 'database'): v
     } catch (error) {
       // One log line: SQLite's report has line breaks, and the advice must not end up lines below.
       const reason = (error as Error).message.replace(/\s*\n\s*/g, ' ');
-      throw new StartupError(`The ${what} ${file} is not readable (${reason}); ${what === 'database' ? 'restore it from a backup. ' : ''}It was left as it is.`);
+      throw new StartupError(
+        `The ${what} ${file} is not readable (${reason}); ${what === 'database' ? 'restore it from a backup. ' : ''}It was left as it is.`,
+      );
     }
     if (version > MIGRATIONS.length) {
       throw new StartupError(`The ${what} ${file} was written by a newer version of Alexa Link (schema ${version}); update the add-on. Nothing was changed.`);
     }
     if (version > 0 && !readIndexKey(db, file, keys, what)) {
-      throw new StartupError(`The ${what} ${file} has no key-check row; it is damaged.${what === 'database' ? ' Restore it from a backup.' : ''} It was left as it is.`);
+      throw new StartupError(
+        `The ${what} ${file} has no key-check row; it is damaged.${what === 'database' ? ' Restore it from a backup.' : ''} It was left as it is.`,
+      );
     }
   } finally {
     db.close();
@@ -100,7 +103,7 @@ function migrate(db: Db): number {
   return version;
 }
 
-export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
+export function openDatabase(file: string, keys: KeyRing, now: () => number = Date.now): OpenedDatabase {
   if (existsSync(file)) checkExisting(file, keys);
   else mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
 
@@ -112,7 +115,7 @@ export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
     // FULL: a token response is only sent after its row is on disk, so a crash never forgets a
     // refresh token that Alexa already holds.
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${TUNABLES.store.busyTimeoutMs}`);
     db.pragma('foreign_keys = ON');
     // Deleted rows are overwritten, not left in free pages.
     db.pragma('secure_delete = ON');
@@ -125,7 +128,7 @@ export function openDatabase(file: string, keys: KeyRing): OpenedDatabase {
     }
     if (previousVersion === 0) {
       // A new database: any Alexa link made with an earlier server (which kept nothing) must be made again.
-      db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(RELINK_NOTICE, keys.encrypt(String(Date.now())));
+      db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(RELINK_NOTICE, keys.encrypt(String(now())));
     }
     return { db, ...opened };
   } catch (error) {

@@ -2,7 +2,8 @@
  * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
  */
 import { randomBytes } from 'node:crypto';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
+import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
+import { TUNABLES } from '../config/tunables.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
 
@@ -36,12 +37,15 @@ export interface GrantRow {
  * itself, so an entry can never be stale (re-encryption makes a new ciphertext); bounded, and
  * holding nothing that is not also in memory while a request runs.
  */
-const SUBJECT_CACHE_SIZE = 1024;
+const SUBJECT_CACHE_SIZE = TUNABLES.store.subjectCacheSize;
 const subjects = new WeakMap<StoreContext['keys'], Map<string, Subject>>();
 
 function subjectOf(ctx: StoreContext, sealed: string): Subject {
   let cache = subjects.get(ctx.keys);
-  if (!cache) subjects.set(ctx.keys, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    subjects.set(ctx.keys, cache);
+  }
   let subject = cache.get(sealed);
   if (!subject) {
     subject = openJson<Subject>(ctx, sealed);
@@ -83,32 +87,32 @@ export class Grants {
     const now = this.ctx.now();
     const id = randomBytes(16).toString('hex');
     const expiresAt = input.maxSeconds > 0 ? now + input.maxSeconds * 1000 : null;
-    sql(this.ctx, `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(id, subjectIndex(this.ctx, input.subject.id), sealJson(this.ctx, input.subject), input.clientId, input.scope, now, now, expiresAt);
-    return { id, subject: input.subject, clientId: input.clientId, scope: input.scope, createdAt: now, lastUsedAt: now, expiresAt: expiresAt ?? undefined, revokedAt: undefined, revokedReason: undefined };
+    sql(
+      this.ctx,
+      `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(id, subjectIndex(this.ctx, input.subject.id), sealJson(this.ctx, input.subject), input.clientId, input.scope, now, now, expiresAt);
+    return {
+      id,
+      subject: input.subject,
+      clientId: input.clientId,
+      scope: input.scope,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: expiresAt ?? undefined,
+      revokedAt: undefined,
+      revokedReason: undefined,
+    };
   }
 
   get(id: string): Grant | undefined {
-    const row = sql(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(id) as GrantRow | undefined;
+    const row = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(id);
     return row && grantView(this.ctx, row);
   }
 
   /** The links of one Home Assistant user, newest first. */
   listForSubject(subjectId: string): Grant[] {
-    const rows = sql(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC')
-      .all(subjectIndex(this.ctx, subjectId)) as GrantRow[];
+    const rows = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC').all(subjectIndex(this.ctx, subjectId));
     return rows.map((row) => grantView(this.ctx, row));
-  }
-
-  /** Revokes the grant and all its tokens. Returns false if it was already revoked or unknown. */
-  revoke(id: string, reason: RevokeReason): boolean {
-    return transaction(this.ctx, () => revokeGrantRows(this.ctx, id, reason, this.ctx.now()));
-  }
-
-  /** Revokes every active grant of a Home Assistant user; returns their ids. */
-  revokeAllForSubject(subjectId: string, reason: RevokeReason): string[] {
-    const ids = this.listForSubject(subjectId).filter((grant) => grant.revokedAt === undefined).map((grant) => grant.id);
-    return ids.filter((id) => this.revoke(id, reason));
   }
 }

@@ -6,21 +6,33 @@ import { join } from 'node:path';
 import { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
-import { AuthorizationCodes, type RedeemedCode } from './codes.js';
+import { AuthorizationCodes } from './codes.js';
 import { sql, transaction, type StoreContext } from './context.js';
 import { GroupCommit } from './group-commit.js';
 import { DATABASE_FILE, openDatabase, SNAPSHOT_TAKEN_AT, type Db } from './database.js';
 import { Grants } from './grants.js';
-import { counts, keyUsage, prune, reencrypt, reencryptSteps, type KeyUsage, type PruneResult, type ReencryptProgress, type ReencryptResult } from './maintenance.js';
+import {
+  counts,
+  keyUsage,
+  prune,
+  reencrypt,
+  reencryptSteps,
+  type KeyUsage,
+  type PruneResult,
+  type ReencryptProgress,
+  type ReencryptResult,
+} from './maintenance.js';
 import { Notices } from './notices.js';
+import { Operations } from './operations.js';
 import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
-import { Tokens, type IssuedTokens, type Lifetimes } from './tokens.js';
+import { Tokens } from './tokens.js';
 
 export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
 export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export type { RedeemedCode, Redemption } from './codes.js';
+export type { CodeExchange, LinkRevocation, Origin, TokenRevocation } from './operations.js';
 export { DATABASE_FILE, SNAPSHOT_TAKEN_AT };
 export { previousKeysInUse, type KeyUsage } from './maintenance.js';
 
@@ -40,15 +52,14 @@ export class Store {
   readonly audit: AuditLog;
   readonly sessions: EncryptedSessionStore;
   readonly notices: Notices;
-  /** Index of the key that opened the database's key-check row (0: current key). */
-  readonly openedWithKey: number;
+  /** One operation per endpoint, audit row included (operations.ts). */
+  readonly ops: Operations;
   private readonly ctx: StoreContext;
   private pruneTimer: NodeJS.Timeout | undefined;
 
-  private constructor(file: string, ctx: StoreContext, openedWithKey: number) {
+  private constructor(file: string, ctx: StoreContext) {
     this.file = file;
     this.ctx = ctx;
-    this.openedWithKey = openedWithKey;
     this.requests = new PendingRequests(ctx);
     this.codes = new AuthorizationCodes(ctx);
     this.grants = new Grants(ctx);
@@ -56,14 +67,29 @@ export class Store {
     this.audit = new AuditLog(ctx);
     this.sessions = new EncryptedSessionStore(ctx);
     this.notices = new Notices(ctx);
+    this.ops = new Operations({
+      ctx,
+      durable: (fn) => this.durable(fn),
+      requests: this.requests,
+      codes: this.codes,
+      grants: this.grants,
+      tokens: this.tokens,
+      audit: this.audit,
+    });
   }
 
   /** Opens (creating or migrating) the database; throws StartupError on a wrong key or a damaged file. */
   static open(options: StoreOptions): Store {
     const file = join(options.dataDir, DATABASE_FILE);
     const keys = new KeyRing(options.encryptionKeys);
-    const { db, indexKey, keyIndex } = openDatabase(file, keys);
-    return new Store(file, { db, keys, indexKey, group: new GroupCommit(db), now: options.now ?? Date.now }, keyIndex);
+    const now = options.now ?? Date.now;
+    const { db, indexKey } = openDatabase(file, keys, now);
+    return new Store(file, { db, keys, indexKey, group: new GroupCommit(db), now });
+  }
+
+  /** The store's clock (milliseconds): every handler's "now", so tests can step over time rules. */
+  now(): number {
+    return this.ctx.now();
   }
 
   /** A secret for `label` (e.g. signing session cookies), stable across encryption key rotation. */
@@ -89,18 +115,6 @@ export class Store {
    */
   durable<T>(fn: () => T): Promise<T> {
     return this.ctx.group.run(fn);
-  }
-
-  /**
-   * After a code was redeemed and checked: creates its grant, records the grant on the code (so a
-   * replay can revoke it) and issues the first tokens, in one transaction.
-   */
-  createGrantFromCode(code: RedeemedCode, lifetimes: Lifetimes, maxSeconds: number): IssuedTokens {
-    return this.transaction(() => {
-      const grant = this.grants.create({ subject: code.subject, clientId: code.clientId, scope: code.scope, maxSeconds });
-      this.codes.attachGrant(code.codeHash, grant.id);
-      return this.tokens.issue(grant, lifetimes);
-    });
   }
 
   prune(): PruneResult {
@@ -162,7 +176,7 @@ export class Store {
   /** Cheap liveness check for /healthz: the database answers a query. */
   healthy(): boolean {
     try {
-      return (sql(this.ctx, 'SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+      return sql<{ ok: number }>(this.ctx, 'SELECT 1 AS ok').get()?.ok === 1;
     } catch {
       return false;
     }

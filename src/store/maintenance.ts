@@ -1,7 +1,7 @@
 /**
  * Work on the whole database: pruning expired rows, re-encrypting under the current key, counts.
  */
-import { PROTOCOL } from '../config/options.js';
+import { TUNABLES } from '../config/tunables.js';
 import { FernetError } from '../crypto/fernet.js';
 import { sql, transaction, type StoreContext } from './context.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
@@ -23,10 +23,13 @@ export interface PruneResult {
  * stays for the history). Only the grants that just lost tokens are looked at: no table scan.
  */
 function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: number; grantsEnded: number } {
-  const deleted = sql(ctx, 'DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now) as Array<{ grant_id: string }>;
+  const deleted = sql<{ grant_id: string }>(ctx, 'DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now);
   const affected = new Set(deleted.map((row) => row.grant_id));
-  const end = sql(ctx, `UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`);
+  const end = sql(
+    ctx,
+    `UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`,
+  );
   let grantsEnded = 0;
   for (const grantId of affected) grantsEnded += end.run(now, grantId).changes;
   return { tokens: deleted.length, grantsEnded };
@@ -35,11 +38,11 @@ function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: num
 /** Deletes what has expired; keeps what replay detection and the panel's history still need. */
 export function prune(ctx: StoreContext): PruneResult {
   const now = ctx.now();
-  const historyCutoff = now - PROTOCOL.historyRetentionDays * DAY_MS;
+  const historyCutoff = now - TUNABLES.store.historyRetentionDays * DAY_MS;
   return transaction(ctx, () => ({
     pendingRequests: sql(ctx, 'DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
     // Consumed codes are kept a while so that a late replay still revokes what they produced.
-    authorizationCodes: sql(ctx, 'DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - PROTOCOL.consumedCodeRetentionSeconds * 1000).changes,
+    authorizationCodes: sql(ctx, 'DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - TUNABLES.oauth.consumedCodeRetentionSeconds * 1000).changes,
     // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
     ...endGrantsOfExpiredTokens(ctx, now),
     grants: sql(ctx, 'DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
@@ -73,12 +76,12 @@ export function* reencryptSteps(ctx: StoreContext, batchSize = 500): Generator<R
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
     // Through sql() at every use: between steps the token endpoint may have opened a group, and
     // sql() commits it first, so a step reads only committed rows.
-    const total = (sql(ctx, `SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const total = sql<{ n: number }>(ctx, `SELECT count(*) AS n FROM ${table}`).get()!.n;
     const page = `SELECT rowid AS _rowid, ${columns.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`;
     let lastRowid = 0;
     let done = 0;
     for (;;) {
-      const rows = sql(ctx, page).all(lastRowid, batchSize) as Array<Record<string, string | number | null>>;
+      const rows = sql<Record<string, string | number | null>>(ctx, page).all(lastRowid, batchSize);
       if (rows.length === 0) break;
       transaction(ctx, () => {
         for (const row of rows) {
@@ -130,7 +133,7 @@ export function keyUsage(ctx: StoreContext): KeyUsage {
   let unreadable = 0;
   for (const { table, columns } of ENCRYPTED_COLUMNS) {
     for (const column of columns) {
-      for (const row of sql(ctx, `SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).iterate() as Iterable<{ v: string }>) {
+      for (const row of sql<{ v: string }>(ctx, `SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).iterate()) {
         try {
           perKey[ctx.keys.open(row.v).keyIndex]!++;
         } catch (error) {
@@ -144,7 +147,7 @@ export function keyUsage(ctx: StoreContext): KeyUsage {
 }
 
 export function counts(ctx: StoreContext): Record<string, number> {
-  const count = (text: string): number => (sql(ctx, text).get(ctx.now()) as { n: number }).n;
+  const count = (text: string): number => sql<{ n: number }>(ctx, text).get(ctx.now())!.n;
   return {
     pendingRequests: count('SELECT count(*) AS n FROM pending_requests WHERE expires_at > ?'),
     activeGrants: count('SELECT count(*) AS n FROM grants WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),

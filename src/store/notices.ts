@@ -19,7 +19,10 @@ export class Notices {
   }
 
   dismiss(notice: Notice, subjectId: string): void {
-    sql(this.ctx, 'INSERT OR IGNORE INTO notice_dismissals (notice, subject_index, dismissed_at) VALUES (?, ?, ?)')
-      .run(notice, subjectIndex(this.ctx, subjectId), this.ctx.now());
+    sql(this.ctx, 'INSERT OR IGNORE INTO notice_dismissals (notice, subject_index, dismissed_at) VALUES (?, ?, ?)').run(
+      notice,
+      subjectIndex(this.ctx, subjectId),
+      this.ctx.now(),
+    );
   }
 }

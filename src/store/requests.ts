@@ -4,7 +4,8 @@
  * the person types the user code into the panel. Decisions and the release of the code are single
  * conditional UPDATEs, so they happen at most once.
  */
-import { blindIndex, digest, newToken, newUserCode } from '../crypto/random.js';
+import { blindIndex, digest, newToken } from '../crypto/random.js';
+import { newUserCode } from '../crypto/user-code.js';
 import { newAuthorizationCode } from './codes.js';
 import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
 
@@ -16,7 +17,6 @@ export interface NewRequest {
   scope: string;
   state: string | undefined;
   codeChallenge: string | undefined;
-  codeChallengeMethod: string | undefined;
   requester: { ip: string; userAgent: string };
   ttlSeconds: number;
 }
@@ -32,7 +32,6 @@ export interface PendingRequest {
   subject: Subject | undefined;
   createdAt: number;
   expiresAt: number;
-  decidedAt: number | undefined;
 }
 
 interface Row {
@@ -70,20 +69,22 @@ export class PendingRequests {
       subject: row.subject_enc === null ? undefined : openJson<Subject>(this.ctx, row.subject_enc),
       createdAt: row.created_at,
       expiresAt: row.expires_at,
-      decidedAt: row.decided_at ?? undefined,
     };
   }
 
   /** Stores a request; returns the id (for the browser's session) and the user code (for the person). */
   create(request: NewRequest): { requestId: string; userCode: string; expiresAt: number } {
-    const { db, keys } = this.ctx;
+    const { keys } = this.ctx;
     const now = this.ctx.now();
     const expiresAt = now + request.ttlSeconds * 1000;
     const requestId = newToken();
-    const insert = sql(this.ctx, `
+    const insert = sql(
+      this.ctx,
+      `
       INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, state_enc,
-        code_challenge, code_challenge_method, requester_enc, created_at, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+        code_challenge, requester_enc, created_at, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     // Expired requests still hold their code until pruned: free any that collide, then retry.
     const freeExpired = sql(this.ctx, 'DELETE FROM pending_requests WHERE user_code_index = ? AND expires_at <= ?');
     for (let attempt = 1; ; attempt++) {
@@ -92,10 +93,16 @@ export class PendingRequests {
       freeExpired.run(index, now);
       try {
         insert.run(
-          digest(requestId), index, request.clientId, request.redirectUri, request.scope,
+          digest(requestId),
+          index,
+          request.clientId,
+          request.redirectUri,
+          request.scope,
           request.state === undefined ? null : keys.encrypt(request.state),
-          request.codeChallenge ?? null, request.codeChallengeMethod ?? null,
-          sealJson(this.ctx, request.requester), now, expiresAt,
+          request.codeChallenge ?? null,
+          sealJson(this.ctx, request.requester),
+          now,
+          expiresAt,
         );
         return { requestId, userCode, expiresAt };
       } catch (error) {
@@ -106,14 +113,16 @@ export class PendingRequests {
   }
 
   get(requestId: string): PendingRequest | undefined {
-    const row = sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(digest(requestId)) as Row | undefined;
+    const row = sql<Row>(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(digest(requestId));
     return row && this.view(row);
   }
 
   /** The request a person typed the code of, while it is still waiting for a decision. */
   findPendingByUserCode(userCode: string): (PendingRequest & { handle: string }) | undefined {
-    const row = sql(this.ctx, "SELECT *, hex(id_hash) AS handle FROM pending_requests WHERE user_code_index = ? AND status = 'pending' AND expires_at > ?")
-      .get(this.userCodeIndex(userCode), this.ctx.now()) as (Row & { handle: string }) | undefined;
+    const row = sql<Row & { handle: string }>(
+      this.ctx,
+      "SELECT *, hex(id_hash) AS handle FROM pending_requests WHERE user_code_index = ? AND status = 'pending' AND expires_at > ?",
+    ).get(this.userCodeIndex(userCode), this.ctx.now());
     return row && { ...this.view(row), handle: row.handle };
   }
 
@@ -124,9 +133,11 @@ export class PendingRequests {
   decide(handle: string, decision: 'approved' | 'denied', subject: Subject): boolean {
     if (!/^[0-9A-F]{64}$/.test(handle)) return false;
     const now = this.ctx.now();
-    const result = sql(this.ctx, `UPDATE pending_requests SET status = ?, subject_index = ?, subject_enc = ?, decided_at = ?
-                WHERE id_hash = ? AND status = 'pending' AND expires_at > ?`)
-      .run(decision, subjectIndex(this.ctx, subject.id), sealJson(this.ctx, subject), now, Buffer.from(handle, 'hex'), now);
+    const result = sql(
+      this.ctx,
+      `UPDATE pending_requests SET status = ?, subject_index = ?, subject_enc = ?, decided_at = ?
+                WHERE id_hash = ? AND status = 'pending' AND expires_at > ?`,
+    ).run(decision, subjectIndex(this.ctx, subject.id), sealJson(this.ctx, subject), now, Buffer.from(handle, 'hex'), now);
     return result.changes === 1;
   }
 
@@ -139,10 +150,12 @@ export class PendingRequests {
     const now = this.ctx.now();
     return transaction(this.ctx, () => {
       const idHash = digest(requestId);
-      const done = sql(this.ctx, "UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?")
-        .run(idHash, now);
+      const done = sql(this.ctx, "UPDATE pending_requests SET status = 'completed' WHERE id_hash = ? AND status = 'approved' AND expires_at > ?").run(
+        idHash,
+        now,
+      );
       if (done.changes !== 1) return undefined;
-      const request = this.view(sql(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash) as Row);
+      const request = this.view(sql<Row>(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash)!);
       // An approved request always has its approver; the UPDATE above would not have matched otherwise.
       const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject! }, now, codeTtlSeconds);
       return { code, request };

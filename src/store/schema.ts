@@ -105,6 +105,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (notice, subject_index)
   ) STRICT;
   `,
+  // 3: the method of a PKCE challenge is always S256 (nothing else is accepted), so it is not stored.
+  `
+  ALTER TABLE pending_requests DROP COLUMN code_challenge_method;
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */

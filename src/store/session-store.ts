@@ -24,8 +24,7 @@ export class EncryptedSessionStore extends session.Store {
 
   override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
     try {
-      const row = sql(this.ctx, 'SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?')
-        .get(digest(sid), this.ctx.now()) as { data_enc: string } | undefined;
+      const row = sql<{ data_enc: string }>(this.ctx, 'SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?').get(digest(sid), this.ctx.now());
       callback(null, row ? openJson<session.SessionData>(this.ctx, row.data_enc) : null);
     } catch (error) {
       callback(error);
@@ -34,8 +33,10 @@ export class EncryptedSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
-      sql(this.ctx, 'INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at')
-        .run(digest(sid), sealJson(this.ctx, data), this.expiry(data));
+      sql(
+        this.ctx,
+        'INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at',
+      ).run(digest(sid), sealJson(this.ctx, data), this.expiry(data));
       callback?.();
     } catch (error) {
       callback?.(error);

@@ -6,13 +6,13 @@
  * - the first time a successor is presented it is confirmed: its parent and its unused siblings are
  *   retired, in the same transaction;
  * - a retired token presented again is reuse: the whole grant is revoked.
- * - a token presented again within `PROTOCOL.refreshRepeatSeconds` of its newest successor is a
+ * - a token presented again within `TUNABLES.oauth.refreshRepeatSeconds` of its newest successor is a
  *   parallel duplicate: refused for now (`repeat`), nothing changes, so exactly one of them succeeds.
  * So a client that lost a response simply retries with the token it has, and a thief and the
  * real client cannot both keep going: as soon as either uses a successor, the other's token is
  * retired, and its next use revokes the grant for both.
  */
-import { PROTOCOL } from '../config/options.js';
+import { TUNABLES } from '../config/tunables.js';
 import { digest, newToken } from '../crypto/random.js';
 import { sql, transaction, type StoreContext } from './context.js';
 import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
@@ -32,10 +32,10 @@ export interface IssuedTokens {
 }
 
 export type Refresh =
-  | { status: 'ok'; tokens: IssuedTokens; confirmed: boolean }
+  | { status: 'ok'; tokens: IssuedTokens }
   /** A retired token came back: the grant has been revoked. */
   | { status: 'reuse'; grant: Grant }
-  /** Rotated less than `PROTOCOL.refreshRepeatSeconds` ago: try again after `retryAfterMs`; nothing changed. */
+  /** Rotated less than `TUNABLES.oauth.refreshRepeatSeconds` ago: try again after `retryAfterMs`; nothing changed. */
   | { status: 'repeat'; grant: Grant; retryAfterMs: number }
   | { status: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
 
@@ -78,11 +78,11 @@ export class Tokens {
   }
 
   private grantOf(row: TokenRow): Grant {
-    return grantView(this.ctx, sql(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(row.grant_id) as GrantRow);
+    return grantView(this.ctx, sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(row.grant_id)!);
   }
 
   private find(token: string, kind: TokenRow['kind']): TokenRow | undefined {
-    return sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind) as TokenRow | undefined;
+    return sql<TokenRow>(this.ctx, 'SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind);
   }
 
   /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
@@ -101,35 +101,39 @@ export class Tokens {
       }
       if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
 
-      const confirmed = row.used_at === null;
-      if (!confirmed) {
+      if (row.used_at !== null) {
         // Presented before (only then can it have successors, so the first use costs no query).
-        const newest = sql(this.ctx, "SELECT max(created_at) AS at FROM tokens WHERE parent = ? AND kind = 'refresh'").get(row.digest) as { at: number | null };
+        // An aggregate always returns one row.
+        const newest = sql<{ at: number | null }>(this.ctx, "SELECT max(created_at) AS at FROM tokens WHERE parent = ? AND kind = 'refresh'").get(row.digest)!;
         const elapsed = newest.at === null ? Infinity : now - newest.at;
-        const windowMs = PROTOCOL.refreshRepeatSeconds * 1000;
+        const windowMs = TUNABLES.oauth.refreshRepeatSeconds * 1000;
         // A clock set back (elapsed < 0) must not hold a token for the length of the jump.
         if (elapsed >= 0 && elapsed < windowMs) return { status: 'repeat', grant, retryAfterMs: windowMs - elapsed };
       } else {
         sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
         if (row.parent !== null) {
           // The successor is confirmed: its parent and its never-used siblings are done.
-          sql(this.ctx, `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
-                      AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`)
-            .run(now, row.parent, row.parent, row.digest);
+          sql(
+            this.ctx,
+            `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
+                      AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`,
+          ).run(now, row.parent, row.parent, row.digest);
         }
       }
       sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
-      return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest), confirmed };
+      return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest) };
     });
   }
 
   /** Introspection: the token's grant and times, or undefined when it is not active. One indexed query. */
   introspect(token: string): AccessTokenInfo | undefined {
     const now = this.ctx.now();
-    const row = sql(this.ctx, `SELECT g.*, t.created_at AS token_created_at, t.expires_at AS token_expires_at
+    const row = sql<GrantRow & { token_created_at: number; token_expires_at: number }>(
+      this.ctx,
+      `SELECT g.*, t.created_at AS token_created_at, t.expires_at AS token_expires_at
       FROM tokens t JOIN grants g ON g.id = t.grant_id
-      WHERE t.digest = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > ?`)
-      .get(digest(token), now) as (GrantRow & { token_created_at: number; token_expires_at: number }) | undefined;
+      WHERE t.digest = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > ?`,
+    ).get(digest(token), now);
     if (!row) return undefined;
     const grant = grantView(this.ctx, row);
     if (!isGrantActive(grant, now)) return undefined;
@@ -140,10 +144,10 @@ export class Tokens {
    * RFC 7009: a refresh token revokes its grant; an access token only itself. Tokens of other
    * clients are left alone (and the caller still answers 200, as the RFC says).
    */
-  revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string } | undefined {
+  revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string; subjectId: string } | undefined {
     return transaction(this.ctx, () => {
       const tokenDigest = digest(token);
-      const row = sql(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest) as TokenRow | undefined;
+      const row = sql<TokenRow>(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest);
       if (!row) return undefined;
       const grant = this.grantOf(row);
       if (grant.clientId !== clientId) return undefined;
@@ -153,7 +157,7 @@ export class Tokens {
       } else {
         sql(this.ctx, 'UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
       }
-      return { kind: row.kind, grantId: row.grant_id };
+      return { kind: row.kind, grantId: row.grant_id, subjectId: grant.subject.id };
     });
   }
 }

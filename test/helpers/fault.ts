@@ -6,10 +6,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { type Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { PROTOCOL } from '../../src/config/options.js';
+import { TUNABLES } from '../../src/config/tunables.js';
 import { Store } from '../../src/store/index.js';
 import { basic } from './http.js';
 import { CLIENT_ID, CLIENT_SECRET, RS_SECRET } from './oauth-server.js';
@@ -48,7 +48,9 @@ export function seedGrants(dataDir: string, key: string, count: number): SeededC
       store.transaction(() => {
         const grant = store.grants.create({
           subject: { id: `user-${i}-${'0'.repeat(24)}`, name: `user${i}`, displayName: `User ${i}` },
-          clientId: CLIENT_ID, scope: PROTOCOL.scopes.join(' '), maxSeconds: 0,
+          clientId: CLIENT_ID,
+          scope: TUNABLES.oauth.scopes.join(' '),
+          maxSeconds: 0,
         });
         const issued = store.tokens.issue(grant, lifetimes);
         return { grantId: grant.id, accessToken: issued.accessToken, refreshToken: issued.refreshToken };
@@ -70,27 +72,34 @@ export type Outcome =
 export function postForm(url: string, form: Record<string, string>, headers: Record<string, string>, agent: Agent | false): Promise<Outcome> {
   const body = new URLSearchParams(form).toString();
   return new Promise((resolve) => {
-    const req = request(url, {
-      method: 'POST', agent,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error) => resolve({ kind: 'lost', error: String(error) }));
-      res.on('aborted', () => resolve({ kind: 'lost', error: 'response aborted' }));
-      res.on('end', () => {
-        if (!res.complete) return resolve({ kind: 'lost', error: 'response incomplete' });
-        const text = Buffer.concat(chunks).toString();
-        let json: Record<string, unknown> | undefined;
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          json = undefined;
-        }
-        resolve({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'lost', error: `${error.code ?? ''} ${error.message}` }));
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => resolve({ kind: 'lost', error: String(error) }));
+        res.on('aborted', () => resolve({ kind: 'lost', error: 'response aborted' }));
+        res.on('end', () => {
+          if (!res.complete) return resolve({ kind: 'lost', error: 'response incomplete' });
+          const text = Buffer.concat(chunks).toString();
+          let json: Record<string, unknown> | undefined;
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            json = undefined;
+          }
+          resolve({ kind: 'response', status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'lost', error: `${error.code ?? ''} ${error.message}` }),
+    );
     req.end(body);
   });
 }
@@ -113,7 +122,13 @@ export function introspectToken(base: string, token: string, headers: Record<str
  */
 export function heldRefresh(port: number, token: string, headers: Record<string, string>): { arrived: Promise<string | undefined>; closed: Promise<void> } {
   const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
-  const head = Object.entries({ ...alexaAuth, ...headers, host: `127.0.0.1:${port}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) })
+  const head = Object.entries({
+    ...alexaAuth,
+    ...headers,
+    host: `127.0.0.1:${port}`,
+    'content-type': 'application/x-www-form-urlencoded',
+    'content-length': String(Buffer.byteLength(body)),
+  })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
   const socket = connect(port, '127.0.0.1');

@@ -21,17 +21,23 @@ export function ingress(
   const body = options.form ? new URLSearchParams(options.form).toString() : '';
   const headers: Record<string, string> = {
     'x-ingress-path': INGRESS_PATH,
-    ...(options.user ? { 'x-remote-user-id': options.user.id, 'x-remote-user-name': options.user.name ?? '', 'x-remote-user-display-name': options.user.displayName ?? '' } : {}),
+    ...(options.user
+      ? { 'x-remote-user-id': options.user.id, 'x-remote-user-name': options.user.name ?? '', 'x-remote-user-display-name': options.user.displayName ?? '' }
+      : {}),
     ...(options.form ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) } : {}),
     ...options.headers,
   };
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { method: options.form ? 'POST' : 'GET', headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      new URL(path, url),
+      { method: options.form ? 'POST' : 'GET', headers, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

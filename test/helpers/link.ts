@@ -18,13 +18,20 @@ export function pkcePair(): { verifier: string; challenge: string } {
 }
 
 /** Authorize and approve; returns the released code without exchanging it. */
-export async function obtainCode(server: TestServer, subject: Subject, options: { pkce?: boolean; browser?: Browser } = {}): Promise<{ code: string; verifier: string; state: string }> {
+export async function obtainCode(
+  server: TestServer,
+  subject: Subject,
+  options: { pkce?: boolean; browser?: Browser } = {},
+): Promise<{ code: string; verifier: string; state: string }> {
   const { verifier, challenge } = pkcePair();
   const browser = options.browser ?? new Browser();
   const state = 'xyz=abc==';
   const usePkce = options.pkce ?? true;
   const { userCode } = await startLink(browser, server.base, {
-    client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, response_type: 'code', state,
+    client_id: CLIENT_ID,
+    redirect_uri: REDIRECT_URI,
+    response_type: 'code',
+    state,
     ...(usePkce ? { code_challenge: challenge, code_challenge_method: 'S256' } : {}),
   });
   decide(server.app.store, userCode, subject);
@@ -36,7 +43,11 @@ export async function obtainCode(server: TestServer, subject: Subject, options: 
 
 export async function link(server: TestServer, subject: Subject): Promise<Linked> {
   const { code, verifier } = await obtainCode(server, subject);
-  const response = await postForm(`${server.base}/token`, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, { authorization: basic(CLIENT_ID, CLIENT_SECRET) });
+  const response = await postForm(
+    `${server.base}/token`,
+    { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+    { authorization: basic(CLIENT_ID, CLIENT_SECRET) },
+  );
   if (response.status !== 200) throw new Error(`token exchange failed: ${response.text}`);
   return { code, verifier, accessToken: response.json!.access_token as string, refreshToken: response.json!.refresh_token as string };
 }

@@ -7,19 +7,15 @@ import { join } from 'node:path';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
-import { memoryLogger } from '../../src/log/logger.js';
+import { memoryLogger } from './logger.js';
 import { Browser } from './browser.js';
+import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, VENDOR_ID } from './fixtures.js';
 import { freePort } from './net.js';
 import type { Clock } from './store.js';
 import { tempDir } from './tmp.js';
 
-export const VENDOR_ID = 'M2AB3CD4EF5GH6';
-export const REDIRECT_URI = `https://layla.amazon.com/api/skill/link/${VENDOR_ID}`;
-export const CLIENT_ID = 'amzn1.application-oa2-client.test';
-export const CLIENT_SECRET = 'alexa-client-secret-0123456789-abcdefghij';
-export const RS_SECRET = 'music-assistant-secret-0123456789-abcdefghij';
-
-export { freePort };
+// The credentials live in fixtures.ts (shared with the store tests and the bench); tests import them from here.
+export { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, VENDOR_ID, freePort };
 
 export interface TestServer {
   app: RunningApp;
@@ -47,10 +43,22 @@ export async function writeOptions(dataDir: string, port: number, overrides: Rec
 }
 
 /** `clock`: the store's clock, for tests that step over a time-based rule instead of waiting it out. */
-export async function startTestServer(overrides: Record<string, unknown> = {}, dataDir = tempDir(), env: Record<string, string> = {}, clock?: Clock): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Record<string, unknown> = {},
+  dataDir = tempDir(),
+  env: Record<string, string> = {},
+  clock?: Clock,
+): Promise<TestServer> {
   const port = await freePort();
   const options = await writeOptions(dataDir, port, overrides);
-  const config = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', PUBLIC_PORT: String(port), INGRESS_PORT: '0', INGRESS_TRUSTED_PROXIES: '127.0.0.1', ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PUBLIC_PORT: String(port),
+    INGRESS_PORT: '0',
+    INGRESS_TRUSTED_PROXIES: '127.0.0.1',
+    ...env,
+  });
   // The configured level, as main.ts sets it (tests that read trace lines leave log_level at trace).
   const { logger, lines } = memoryLogger(config.logLevel);
   const app = await startApp(config, logger, clock ? { now: clock.now } : {});
@@ -85,7 +93,7 @@ export async function startLink(browser: Browser, base: string, params: Authoriz
   return { userCode, waitUrl, page };
 }
 
-import { normalizeUserCode } from '../../src/crypto/random.js';
+import { normalizeUserCode } from '../../src/crypto/user-code.js';
 import type { Store, Subject } from '../../src/store/index.js';
 
 /**

@@ -17,7 +17,11 @@ else:
         print(json.dumps({"invalid": True}))
 `;
 
-export function python(request: { op: 'encrypt'; key: string; data: string } | { op: 'decrypt'; key: string; token: string }): { token?: string; data?: string; invalid?: boolean } {
+export function python(request: { op: 'encrypt'; key: string; data: string } | { op: 'decrypt'; key: string; token: string }): {
+  token?: string;
+  data?: string;
+  invalid?: boolean;
+} {
   const result = spawnSync(PYTHON, ['-c', SCRIPT], { input: JSON.stringify(request), encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`python failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as { token?: string; data?: string; invalid?: boolean };

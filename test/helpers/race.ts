@@ -13,7 +13,9 @@ export async function race(count: number, args: string[] | ((racer: number) => s
     const all: string[] = [];
     const ready = new Promise<void>((resolve) => lines.on('line', (line) => (line === 'ready' ? resolve() : all.push(line))));
     const done = new Promise<string>((resolve, reject) =>
-      child.on('exit', (code) => (code === 0 ? resolve((JSON.parse(all[0] ?? '{}') as { outcome: string }).outcome) : reject(new Error(`racer exited ${code}`)))),
+      child.on('exit', (code) =>
+        code === 0 ? resolve((JSON.parse(all[0] ?? '{}') as { outcome: string }).outcome) : reject(new Error(`racer exited ${code}`)),
+      ),
     );
     return { ready, done };
   });

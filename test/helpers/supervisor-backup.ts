@@ -68,7 +68,14 @@ function run<T>(request: Record<string, unknown>): T {
 }
 
 /** Archives `dataDir` as the Supervisor would; returns the archived paths (relative to the data folder). */
-export function supervisorBackup(options: { dataDir: string; slug: string; exclude: string[]; archive: string; userOptions: Record<string, unknown>; state: 'started' | 'stopped' }): string[] {
+export function supervisorBackup(options: {
+  dataDir: string;
+  slug: string;
+  exclude: string[];
+  archive: string;
+  userOptions: Record<string, unknown>;
+  state: 'started' | 'stopped';
+}): string[] {
   return run<{ archived: string[] }>({ op: 'backup', root: SUPERVISOR_DATA_ROOT, ...options }).archived;
 }
 

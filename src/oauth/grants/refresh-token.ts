@@ -1,8 +1,8 @@
 /** grant_type=refresh_token (RFC 6749 §6) with successor confirmation (see store/tokens.ts). */
-import { requestFacts } from '../../server/request-facts.js';
 import type { Request } from 'express';
-import { PROTOCOL } from '../../config/options.js';
+import { TUNABLES } from '../../config/tunables.js';
 import { OAuthError } from '../../errors.js';
+import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens } from '../../store/index.js';
 import type { Client } from '../clients.js';
 import { lifetimes, type OAuthContext } from '../context.js';
@@ -12,17 +12,8 @@ import { checkScopeSubset } from '../scope.js';
 export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): Promise<IssuedTokens> {
   const { store, config, events, logger } = ctx;
   const token = required(params, 'refresh_token');
-  // The rotation and its audit event in one savepoint of a group commit: atomic, and answered only
-  // once on disk, sharing one fsync with the other token requests of the same moment.
-  const result = await store.durable(() => {
-    const outcome = store.tokens.refresh(token, client.id, lifetimes(config));
-    if (outcome.status === 'reuse') {
-      store.audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ...requestFacts(req) } });
-    } else if (outcome.status === 'ok') {
-      store.audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: requestFacts(req).ip } });
-    }
-    return outcome;
-  });
+  // Answered only once on disk, sharing one fsync with the other token requests of the moment.
+  const result = await store.ops.refresh({ token, clientId: client.id, lifetimes: lifetimes(config), origin: requestFacts(req) });
   if (result.status === 'reuse') {
     const { grant } = result;
     logger.warning('A retired refresh token was presented again; the link was revoked', { grant: grant.id });
@@ -33,8 +24,16 @@ export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client:
     // A parallel duplicate, or a retry sooner than a lost answer can be noticed: not a wrong token,
     // so no invalid_grant (Alexa would unlink) but "try again", and the token stays valid.
     const seconds = Math.ceil(result.retryAfterMs / 1000);
-    logger.info('A refresh token was presented again right after its rotation; answered 429 so that only one request succeeds', { grant: result.grant.id, retryAfterSeconds: seconds });
-    throw new OAuthError('temporarily_unavailable', `this refresh token was redeemed by another request less than ${PROTOCOL.refreshRepeatSeconds} s ago; try again in ${seconds} s`, 429, seconds);
+    logger.info('A refresh token was presented again right after its rotation; answered 429 so that only one request succeeds', {
+      grant: result.grant.id,
+      retryAfterSeconds: seconds,
+    });
+    throw new OAuthError(
+      'temporarily_unavailable',
+      `this refresh token was redeemed by another request less than ${TUNABLES.oauth.refreshRepeatSeconds} s ago; try again in ${seconds} s`,
+      429,
+      seconds,
+    );
   }
   if (result.status === 'invalid') throw new OAuthError('invalid_grant', `the refresh token is ${result.reason === 'unknown' ? 'invalid' : result.reason}`);
   // Checked after the rotation (like every other check that needs the grant); a refused scope costs the client nothing: its token stays valid.

@@ -23,7 +23,10 @@ export function requestLog(logger: Logger, listener: string): RequestHandler {
     if (logger.enabled('trace')) logger.trace(`${listener} ${req.method} ${req.originalUrl} from ${req.ip ?? ''}`, { headers: loggableHeaders(req.headers) });
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.debug(`${listener} ${req.method} ${req.originalUrl} → ${res.statusCode} in ${ms.toFixed(1)} ms`, res.get('location') ? { location: res.get('location') } : undefined);
+      logger.debug(
+        `${listener} ${req.method} ${req.originalUrl} → ${res.statusCode} in ${ms.toFixed(1)} ms`,
+        res.get('location') ? { location: res.get('location') } : undefined,
+      );
     });
     next();
   };

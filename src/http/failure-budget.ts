@@ -1,19 +1,15 @@
 /**
- * A budget of failures (wrong client secrets, wrong user codes) per key in a fixed window.
- *
- * Failures are counted by the handler that detects them, at that moment: client authentication
- * and the user-code lookup are synchronous, so of a burst of parallel guesses exactly `limit` are
- * tried, and correct requests are never counted however many are in flight. (express-rate-limit's
- * skipSuccessfulRequests counts every request until its response has finished and only then takes
- * the good ones back: with token answers waiting for a shared commit, parallel correct requests
- * were refused with 429.) Plain volume limits stay with express-rate-limit (oauth/http.ts).
+ * A budget of failures (wrong client secrets, wrong user codes) per key in a fixed window, counted
+ * by the handler that detects them, at that moment: of a burst of parallel guesses exactly `limit`
+ * are tried, and correct requests are never counted (docs/decisions/0001-failure-budget.md).
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import type { Limits } from '../oauth/http.js';
+import type { Limits } from './limits.js';
+import { TUNABLES } from '../config/tunables.js';
 
 /** Memory bound: beyond this many keys, expired windows and then the oldest are forgotten. */
-const MAX_KEYS = 10_000;
+const MAX_KEYS = TUNABLES.limits.maxKeys;
 
 interface Window {
   failures: number;

@@ -7,8 +7,7 @@
 import { createHmac } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { safeEqual } from '../crypto/random.js';
-
-const LIFETIME_MS = 2 * 3600 * 1000;
+import { TUNABLES } from '../config/tunables.js';
 
 export class Csrf {
   constructor(
@@ -31,7 +30,7 @@ export class Csrf {
     if (!match) return false;
     const issuedAt = Number(match[1]);
     const age = this.now() - issuedAt;
-    return age >= 0 && age <= LIFETIME_MS && safeEqual(match[2]!, this.mac(userId, issuedAt));
+    return age >= 0 && age <= TUNABLES.http.csrfLifetimeMs && safeEqual(match[2]!, this.mac(userId, issuedAt));
   }
 
   /** For POST routes: same-origin only, and a valid token for this user. */

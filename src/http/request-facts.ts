@@ -3,14 +3,9 @@
  * choice, and nothing it chooses may grow the database beyond these bounds.
  */
 import type { Request } from 'express';
+import { TUNABLES } from '../config/tunables.js';
 
-export const STORED_LENGTH = {
-  /** Longer than any real browser's User-Agent that a person needs to recognise. */
-  userAgent: 256,
-  /** An IPv6 address with a zone is at most 45 characters; anything longer is not an address. */
-  ip: 64,
-  clientId: 128,
-} as const;
+export const STORED_LENGTH = TUNABLES.storedLength;
 
 export function clip(value: string | undefined, max: number): string | undefined {
   return value === undefined ? undefined : value.slice(0, max);

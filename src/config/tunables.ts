@@ -1,0 +1,105 @@
+/**
+ * Every built-in tunable in one place, each with why it has its value (as oidc-provider's
+ * defaults.js). Admin-facing settings are options (options.ts); these are not, because a wrong
+ * value weakens a security property or Alexa's expectations. User-facing texts are built from these
+ * values (see `minutes` below), so a change here changes what people read.
+ */
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+export const TUNABLES = {
+  oauth: {
+    /** Scopes this server grants; a request may ask for a subset. */
+    scopes: ['music_assistant'],
+    /** RFC 6749 §4.1.2 recommends at most 10 minutes; Alexa exchanges codes within seconds. */
+    authorizationCodeTtlSeconds: 60,
+    /**
+     * A refresh token presented again within this many seconds of its last rotation is answered 429
+     * with Retry-After, and not rotated: of parallel presentations exactly one succeeds. Shorter than
+     * the 4.5 s Alexa waits for a token answer, so a retry after a lost answer gets a successor.
+     */
+    refreshRepeatSeconds: 2,
+    /** How long a person has to approve in Home Assistant. */
+    pendingRequestTtlSeconds: 600,
+    /** Consumed codes are kept this long so that a replay is recognised and revokes its tokens. */
+    consumedCodeRetentionSeconds: 24 * 3600,
+    /** Longest `state` echoed back to Alexa (printable ASCII); Alexa's are short. */
+    maxStateLength: 2048,
+  },
+
+  /** Per client address (IPv6 per /56). Windows are fixed, counted in memory. */
+  limits: {
+    /** Link requests: a household links a few times a year; 30 leaves room for retries. */
+    authorize: { limit: 30, windowMs: 10 * MINUTE },
+    /** The waiting page and its once-a-second status poll, for the 10 minutes a request lives. */
+    status: { limit: 600, windowMs: 10 * MINUTE },
+    /** Token and revocation requests: Alexa refreshes each link about hourly. */
+    token: { limit: 300, windowMs: MINUTE },
+    /** Music Assistant may introspect on every request it serves, from its one address. */
+    introspect: { limit: 6000, windowMs: MINUTE },
+    /**
+     * Failed client logins that are checked and recorded; past it wrong secrets get 429, while
+     * correct ones are always answered (a lockout would let anyone behind one proxy cut Alexa off).
+     */
+    failedClientAuth: { limit: 10, windowMs: 15 * MINUTE },
+    /** Wrong user codes per Home Assistant user: 40 an hour against 20^8 codes. */
+    wrongCodes: { limit: 10, windowMs: 15 * MINUTE },
+    /** Keys (addresses, users) a budget remembers at most: memory stays bounded under a flood. */
+    maxKeys: 10_000,
+  },
+
+  /** What is stored from a request: a sender's choice, so each is cut to a fixed length. */
+  storedLength: {
+    /** Longer than any real browser's User-Agent that a person needs to recognise. */
+    userAgent: 256,
+    /** An IPv6 address with a zone is at most 45 characters; anything longer is not an address. */
+    ip: 64,
+    clientId: 128,
+  },
+
+  http: {
+    /** A public request must arrive whole within this time (slow-client attacks). */
+    publicRequestTimeoutMs: 10 * SECOND,
+    /** The panel goes through Home Assistant's proxy, which may be slow on a small machine. */
+    ingressRequestTimeoutMs: 30 * SECOND,
+    /** Form bodies of the protocol endpoints: a token request is a few hundred bytes. */
+    formBodyLimit: '16kb',
+    formParameterLimit: 32,
+    /** Panel forms hold a code, a handle and a CSRF token. */
+    panelBodyLimit: '4kb',
+    panelParameterLimit: 10,
+    /** Retry-After of a 503 while storage cannot write. */
+    storageRetryAfterSeconds: 5,
+    /** A panel form older than this is refused (its CSRF token has expired). */
+    csrfLifetimeMs: 2 * 60 * MINUTE,
+    /** Every call to the Supervisor API; start-up never waits for one. */
+    supervisorTimeoutMs: 3 * SECOND,
+  },
+
+  store: {
+    /** Revoked and expired grants stay visible in the panel, and audit events are kept, this long. */
+    historyRetentionDays: 90,
+    /** How often expired rows are pruned. */
+    pruneIntervalSeconds: 600,
+    /** Values re-encrypted per event-loop turn in the background after a key change. */
+    backgroundReencryptBatch: 200,
+    /** The CLI's rotate-key default batch (it runs alone, so larger batches are fine). */
+    cliReencryptBatch: 500,
+    /** SQLite waits this long for a lock held by another process (the CLI beside the server). */
+    busyTimeoutMs: 5000,
+    /** Decrypted subjects kept per grant id: the token endpoint decrypts one per request otherwise. */
+    subjectCacheSize: 1024,
+  },
+
+  notifications: {
+    /** "Logins keep failing": this many failed client logins within the window... */
+    authFailureAlert: { count: 5, windowMs: 15 * MINUTE, /** ...and at most one such notification per quiet period. */ quietMs: 60 * MINUTE },
+  },
+} as const;
+
+/** "15 minutes" from milliseconds, for texts people read. */
+export function minutes(ms: number): string {
+  const value = Math.round(ms / MINUTE);
+  return `${value} minute${value === 1 ? '' : 's'}`;
+}

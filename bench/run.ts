@@ -7,38 +7,39 @@
  * BENCH_QUICK=1 (2 s per row, 30-day year) exist for working on the bench itself; the documented
  * figures come from the defaults. `--report-only` re-renders the doc from dist-bench/results.json.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
+
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { simulateYear } from './lib/dbsize.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
 import { FORM, form, send } from './lib/http.js';
-import { forwardedFor, load, mergeResults, type ConnectionScript, type LoadResult } from './lib/load.js';
-import { freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady, type Child } from './lib/procs.js';
+import { type ConnectionScript, forwardedFor, type LoadResult, load, mergeResults } from './lib/load.js';
+import { type Child, freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
-import { renderMarkdown, renderConsole, type GroupCommitCounts, type LoadRow, type Results } from './lib/report.js';
+import { type GroupCommitCounts, type LoadRow, type Results, renderConsole, renderMarkdown } from './lib/report.js';
 import {
+  basic,
   CLIENT_ID,
   CLIENT_SECRET,
   CODE_VERIFIER,
-  DATABASE_FILE,
-  REDIRECT_URI,
-  RS_CLIENT_ID,
-  RS_SECRET,
-  TUNABLES,
-  basic,
   countRows,
+  DATABASE_FILE,
   generateFernetKey,
   linkMany,
   openStore,
+  REDIRECT_URI,
+  RS_CLIENT_ID,
+  RS_SECRET,
+  type Store,
   seedCodes,
   seedGrants,
+  TUNABLES,
   writeOptions,
-  type Store,
 } from './lib/seed.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -2,21 +2,22 @@
  * Start-up and shutdown, shared by `main.ts` and the tests: open the store, start the listeners,
  * and on close finish in-flight requests, checkpoint the WAL and close the database.
  */
+
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js';
 import type { Config } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
-import type { Logger } from './log/logger.js';
-import { createPublicApp } from './server/public-app.js';
 import { Events } from './events.js';
-import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js';
+import type { Logger } from './log/logger.js';
 import { startNotifier } from './notifier.js';
 import { createIngressApp } from './server/ingress-app.js';
 import { guardConnections } from './server/ingress-guard.js';
-import { Supervisor, addonSlug, panelUrl } from './supervisor.js';
+import { createPublicApp } from './server/public-app.js';
 import { previousKeysInUse, Store } from './store/index.js';
+import { addonSlug, panelUrl, Supervisor } from './supervisor.js';
 
 export interface RunningApp {
   store: Store;

@@ -5,9 +5,10 @@
  * there is none, by `backup_pre`, and on every clean shutdown; never deleted. A restored backup
  * gives a data folder with the snapshot and no database, and start-up rebuilds the database from it.
  */
-import Database from 'better-sqlite3';
+
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { KeyRing } from './crypto/keyring.js';
 import type { Logger } from './log/logger.js';
 import { checkExisting } from './store/database.js';

@@ -14,12 +14,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { removeSnapshotLeftovers, writeSnapshot } from './backup.js';
-import { loadConfig, type Config } from './config/load.js';
-import { generateFernetKey } from './crypto/fernet.js';
-import { HA_USER_ID } from './server/ingress-guard.js';
-import { StartupError } from './errors.js';
-import { previousKeysInUse, Store } from './store/index.js';
+import { type Config, loadConfig } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
+import { generateFernetKey } from './crypto/fernet.js';
+import { StartupError } from './errors.js';
+import { HA_USER_ID } from './server/ingress-guard.js';
+import { previousKeysInUse, Store } from './store/index.js';
 
 const USAGE = `Usage: node dist/cli.js <command>
   generate-key             print a new encryption key and how to store it with !secret

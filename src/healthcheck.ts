@@ -2,9 +2,10 @@
  * Docker HEALTHCHECK: GET /healthz on the public listener over loopback, plain or TLS as the
  * `ssl` option says. Exit 0 when healthy, 1 otherwise. Reads no secret.
  */
+
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PUBLIC_PORT } from './config/load.js';
 

@@ -2,10 +2,11 @@
  * Entry point: `npm start` locally, `run.sh` in the add-on. Any StartupError ends the process
  * with its message and exit code 1; SIGTERM/SIGINT shut down cleanly.
  */
-import { loadConfig, type Config } from './config/load.js';
+
+import { type RunningApp, startApp } from './app.js';
+import { type Config, loadConfig } from './config/load.js';
 import { StartupError } from './errors.js';
 import { Logger } from './log/logger.js';
-import { startApp, type RunningApp } from './app.js';
 
 async function main(): Promise<void> {
   const logger = new Logger('info');

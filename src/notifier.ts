@@ -3,9 +3,10 @@
  * token came back, and client authentication that keeps failing. Sent through the Supervisor;
  * a failure is logged by the Supervisor client and never reaches the request that caused it.
  */
+
+import { minutes, TUNABLES } from './config/tunables.js';
 import type { Events } from './events.js';
 import type { Supervisor } from './supervisor.js';
-import { minutes, TUNABLES } from './config/tunables.js';
 
 const ALERT = TUNABLES.notifications.authFailureAlert;
 

@@ -3,8 +3,9 @@
  * `homeassistant_api: true`). Used for HA's external URL (the waiting page's link to the panel)
  * and persistent notifications. Every call is bounded in time and never throws.
  */
-import type { Logger } from './log/logger.js';
+
 import { TUNABLES } from './config/tunables.js';
+import type { Logger } from './log/logger.js';
 
 export class Supervisor {
   constructor(

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import * as mdi from '@mdi/js';
 import { Ajv } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_INGRESS_PORT, DEFAULT_PUBLIC_PORT, parseOptions } from '../src/config/load.js';
-import { LOG_LEVELS, OPTIONS, OPTION_NAMES } from '../src/config/options.js';
+import { LOG_LEVELS, OPTION_NAMES, OPTIONS } from '../src/config/options.js';
 import { ConfigError } from '../src/errors.js';
 import { argDefaults, dockerInstructions, keyValues, substitute } from './helpers/dockerfile.js';
 

@@ -12,10 +12,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { SNAPSHOT_FILE } from '../src/backup.js';
-import { introspect, link, refresh, type Linked } from './helpers/link.js';
+import { introspect, type Linked, link, refresh } from './helpers/link.js';
 import { RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { supervisorBackup, supervisorRestore } from './helpers/supervisor-backup.js';
 import { tempDir } from './helpers/tmp.js';

@@ -3,14 +3,14 @@
  * Supervisor's ingress proxy (path prefix, X-Ingress-Path, X-Remote-User-*). Amazon's redirect
  * URI cannot be reached from here: the browser's requests to it are intercepted and recorded.
  */
-import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Browser as Chromium, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ALEXA_REDIRECT_HOSTS } from '../src/config/options.js';
 import { describeBrowser, interceptRedirects, launch, screenshots, VIEWPORTS } from './helpers/chromium.js';
 import { basic, postForm } from './helpers/http.js';
 import { link, pkcePair, refresh } from './helpers/link.js';
 import { startIngressProxy } from './helpers/nginx.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, authorizeUrl, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { authorizeUrl, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, startTestServer, type TestServer } from './helpers/oauth-server.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice Example' };
 const BOB = { id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2', name: 'bob', displayName: 'Bob Example' };

@@ -4,12 +4,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrowser, interceptRedirects, launch, screenshots } from './helpers/chromium.js';
-import { startIngressProxy, type IngressProxy } from './helpers/nginx.js';
+import { type IngressProxy, startIngressProxy } from './helpers/nginx.js';
 
 const USERS = [
   { id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', name: 'alice', displayName: 'Alice Owner' },

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type Env } from '../src/config/load.js';
-import { OPTION_NAMES, alexaRedirectUris } from '../src/config/options.js';
+import { type Env, loadConfig } from '../src/config/load.js';
+import { alexaRedirectUris, OPTION_NAMES } from '../src/config/options.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { ConfigError, StartupError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';

@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../src/store/index.js';
-import { driveCrashes, type ClientAfterKill, type CrashRun } from './helpers/crash-driver.js';
+import { type ClientAfterKill, type CrashRun, driveCrashes } from './helpers/crash-driver.js';
 import { sha256 } from './helpers/fault.js';
 
 const CLIENTS = 20;

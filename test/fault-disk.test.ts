@@ -11,11 +11,12 @@
  * A full disk is a small tmpfs filled to ENOSPC. Where this machine cannot do one of these (not
  * root, no mount, no ext4), that case is skipped and says why.
  */
-import Database from 'better-sqlite3';
+
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../src/store/index.js';
 import {
@@ -31,8 +32,8 @@ import {
   unmount,
 } from './helpers/fault.js';
 import { introspect, link, refresh } from './helpers/link.js';
-import { RS_SECRET, freePort, startTestServer, writeOptions, type TestServer } from './helpers/oauth-server.js';
-import { runToExit, startServer, type ServerProcess } from './helpers/server-process.js';
+import { freePort, RS_SECRET, startTestServer, type TestServer, writeOptions } from './helpers/oauth-server.js';
+import { runToExit, type ServerProcess, startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };

@@ -6,15 +6,16 @@
  * connection, cut off unread when the server closes it (counted apart; a refresh cut off so was
  * never acted on, the database shows).
  */
-import Database from 'better-sqlite3';
+
 import { existsSync, statSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../src/store/index.js';
-import { introspectToken, refreshToken, seedGrants, sha256, type Outcome } from './helpers/fault.js';
+import { introspectToken, type Outcome, refreshToken, seedGrants, sha256 } from './helpers/fault.js';
 import { freePort, writeOptions } from './helpers/oauth-server.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CLIENTS = 10;

@@ -4,13 +4,14 @@
  * content types, broken Basic headers, invalid UTF-8, path tricks. No 5xx, no crash, every
  * response well-formed, memory stable.
  */
+
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { INGRESS_PATH } from './helpers/ingress.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, freePort, writeOptions } from './helpers/oauth-server.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { CLIENT_ID, CLIENT_SECRET, freePort, REDIRECT_URI, RS_SECRET, writeOptions } from './helpers/oauth-server.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);

@@ -3,8 +3,9 @@
  * nobody is answered before it. A real SQLite file (WAL, synchronous=FULL) and a second, read-only
  * connection that sees only what is committed.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupCommit } from '../src/store/group-commit.js';
 import { openStore } from './helpers/store.js';

@@ -1,11 +1,11 @@
 /** The ingress listener: who may connect, who they are, CSRF, and the panel's own flow. */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TUNABLES } from '../src/config/tunables.js';
 import { Browser } from './helpers/browser.js';
-import { INGRESS_PATH, csrfOf, handleOf, ingress } from './helpers/ingress.js';
+import { csrfOf, handleOf, INGRESS_PATH, ingress } from './helpers/ingress.js';
 import { link, pkcePair, refresh } from './helpers/link.js';
 import { CLIENT_ID, REDIRECT_URI, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
-import { TUNABLES } from '../src/config/tunables.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice Example' };
 const BOB = { id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2', name: 'bob', displayName: 'Bob Example' };

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { generateFernetKey, Fernet } from '../src/crypto/fernet.js';
+import { Fernet, generateFernetKey } from '../src/crypto/fernet.js';
 import { Store } from '../src/store/index.js';
 import { introspect, link as linkOverHttp, refresh } from './helpers/link.js';
 import { RS_SECRET, startTestServer } from './helpers/oauth-server.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { generateFernetKey, Fernet } from '../src/crypto/fernet.js';
+import { Fernet, generateFernetKey } from '../src/crypto/fernet.js';
 import { newToken } from '../src/crypto/random.js';
 import { formatUserCode, newUserCode } from '../src/crypto/user-code.js';
 import { Logger } from '../src/log/logger.js';
-import { memoryLogger } from './helpers/logger.js';
 import { REDACTED, redact, redactText } from '../src/log/redact.js';
+import { memoryLogger } from './helpers/logger.js';
 
 const token = newToken();
 const key = generateFernetKey();

@@ -5,8 +5,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { KeyRing } from '../src/crypto/keyring.js';
-import { MIGRATIONS } from '../src/store/schema.js';
 import { DATABASE_FILE, Store } from '../src/store/index.js';
+import { MIGRATIONS } from '../src/store/schema.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('migration 3: no code_challenge_method column', () => {

@@ -1,24 +1,24 @@
 /**
  * The attacks from the original security analysis (shared/seeds), each failing safely.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recentAuditOf } from './helpers/audit.js';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, obtainCode, pkcePair, refresh } from './helpers/link.js';
 import {
+  authorizeUrl,
   CLIENT_ID,
   CLIENT_SECRET,
+  decide,
   REDIRECT_URI,
   RS_SECRET,
-  authorizeUrl,
-  decide,
   startLink,
   startTestServer,
   type TestServer,
 } from './helpers/oauth-server.js';
-import { recentAuditOf } from './helpers/audit.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };
 const BOB = { id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2', name: 'bob', displayName: 'Bob' };

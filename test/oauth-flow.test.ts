@@ -4,9 +4,9 @@
  */
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from './helpers/browser.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, decide, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { recentAuditOf } from './helpers/audit.js';
+import { Browser } from './helpers/browser.js';
+import { CLIENT_ID, CLIENT_SECRET, decide, REDIRECT_URI, RS_SECRET, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
 
 const ALICE = { id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0', name: 'alice', displayName: 'Alice' };
 const insecure = { [oauth.allowInsecureRequests]: true } as const;

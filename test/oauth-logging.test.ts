@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, pkcePair, refresh } from './helpers/link.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, decide, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { CLIENT_ID, CLIENT_SECRET, decide, REDIRECT_URI, RS_SECRET, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,12 +1,12 @@
 /** Client-secret guessing hits the per-IP limit; the answer stays RFC-shaped. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
+import { recentAuditOf } from './helpers/audit.js';
 import { basic, postForm } from './helpers/http.js';
 import { refresh } from './helpers/link.js';
 import { CLIENT_ID, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { clock, link as linkInStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
-import { recentAuditOf } from './helpers/audit.js';
 
 let server: TestServer;
 beforeAll(async () => {

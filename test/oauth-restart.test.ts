@@ -7,8 +7,8 @@ import { Store } from '../src/store/index.js';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { pkcePair } from './helpers/link.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, decide, freePort, startLink, writeOptions } from './helpers/oauth-server.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { CLIENT_ID, CLIENT_SECRET, decide, freePort, REDIRECT_URI, RS_SECRET, startLink, writeOptions } from './helpers/oauth-server.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };

@@ -1,12 +1,12 @@
 /** Refresh rotation over HTTP, revocation and introspection edge cases. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
+import { recentAuditOf } from './helpers/audit.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, refresh } from './helpers/link.js';
 import { CLIENT_ID, CLIENT_SECRET, RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { clock } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
-import { recentAuditOf } from './helpers/audit.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice', displayName: 'Alice' };
 const REPEAT_MS = TUNABLES.oauth.refreshRepeatSeconds * 1000;

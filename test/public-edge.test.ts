@@ -6,17 +6,17 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeBrowser } from '../src/panel/link.js';
 import { TUNABLES } from '../src/config/tunables.js';
+import { describeBrowser } from '../src/panel/link.js';
+import { recentAuditOf } from './helpers/audit.js';
 import { Browser } from './helpers/browser.js';
 import { basic, postForm } from './helpers/http.js';
 import { csrfOf, ingress } from './helpers/ingress.js';
 import { link, pkcePair, refresh } from './helpers/link.js';
-import { CLIENT_ID, REDIRECT_URI, decide, startLink, startTestServer, writeOptions, type TestServer } from './helpers/oauth-server.js';
 import { freePort } from './helpers/net.js';
+import { CLIENT_ID, decide, REDIRECT_URI, startLink, startTestServer, type TestServer, writeOptions } from './helpers/oauth-server.js';
 import { startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
-import { recentAuditOf } from './helpers/audit.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const ANDROID_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';

@@ -1,7 +1,7 @@
 /** The public listener over TLS with certificates from the ssl folder (HA's /ssl). */
 import { execFileSync } from 'node:child_process';
-import { get } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestServer } from './helpers/oauth-server.js';

@@ -7,10 +7,10 @@
  * synchronous=OFF on this connection only, so that 87,600 commits take seconds rather than
  * minutes of fsync; it changes when bytes reach the disk, not which bytes or how many.
  */
-import { statSync, existsSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import { CLIENT_ID, DATABASE_FILE, LIFETIMES, countRows, generateFernetKey, linkMany, openStore, type Store } from './seed.js';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CLIENT_ID, countRows, DATABASE_FILE, generateFernetKey, LIFETIMES, linkMany, openStore, type Store } from './seed.js';
 
 export interface SizeSnapshot {
   day: number;

@@ -3,9 +3,10 @@
  * - what one commit costs on this disk with synchronous=FULL vs NORMAL (WAL mode, as the server);
  * - how many commits one request makes, read from the server's own WAL file (test/helpers/wal.ts).
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { walCommits } from '../../test/helpers/wal.js';
 import { median } from './procs.js';
 

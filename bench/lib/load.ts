@@ -12,8 +12,9 @@
  * endpoint is well under 1 ms. Only 2xx responses count toward latency; anything else is counted
  * by status and reported.
  */
-import autocannon from 'autocannon';
+
 import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 
 export interface ConnectionScript {
   method: 'GET' | 'POST';

@@ -2,7 +2,7 @@
  * Child processes of the bench: spawn, wait for readiness, read RSS, stop. Every child is
  * remembered, and anything still running when the bench exits (normally or not) is killed by pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';

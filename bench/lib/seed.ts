@@ -5,10 +5,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as StoreModule from '../../src/store/index.js';
-import type * as FernetModule from '../../src/crypto/fernet.js';
 import type * as TunablesModule from '../../src/config/tunables.js';
-import { CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, LIFETIMES, RS_SECRET, SCOPE, VENDOR_ID, issueCode, linkInStore } from '../../test/helpers/fixtures.js';
+import type * as FernetModule from '../../src/crypto/fernet.js';
+import type * as StoreModule from '../../src/store/index.js';
+import { CLIENT_ID, CLIENT_SECRET, CODE_CHALLENGE, issueCode, LIFETIMES, linkInStore, RS_SECRET, SCOPE, VENDOR_ID } from '../../test/helpers/fixtures.js';
 
 const DIST = new URL('../../../dist/', import.meta.url);
 

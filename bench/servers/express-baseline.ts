@@ -5,8 +5,9 @@
  *
  * Env: PORT (0 = any). Prints `READY {"port":…}` on stdout once it listens.
  */
-import express from 'express';
+
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 
 const app = express();
 const body = { status: 'ok', constant: true };

@@ -8,10 +8,10 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, StartupError } from '../errors.js';
 import { generateFernetKey } from '../crypto/fernet.js';
 import { newToken } from '../crypto/random.js';
-import { OPTIONS, OPTION_NAMES, RESOURCE_SERVER_CLIENT_ID, alexaRedirectUris, type LogLevel, type Options } from './options.js';
+import { ConfigError, StartupError } from '../errors.js';
+import { alexaRedirectUris, type LogLevel, OPTION_NAMES, OPTIONS, type Options, RESOURCE_SERVER_CLIENT_ID } from './options.js';
 import { int, list, proxyAddress, text, url } from './validate.js';
 
 export interface Config {

@@ -3,8 +3,8 @@
  * the option, so every bad value becomes one clear line at start-up.
  */
 import { isIP } from 'node:net';
-import { ConfigError } from '../errors.js';
 import { FernetError, parseFernetKey } from '../crypto/fernet.js';
+import { ConfigError } from '../errors.js';
 
 export type Validator<T> = (value: unknown, name: string) => T;
 

@@ -6,8 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { safeEqual } from '../crypto/random.js';
 import { TUNABLES } from '../config/tunables.js';
+import { safeEqual } from '../crypto/random.js';
 
 export class Csrf {
   constructor(

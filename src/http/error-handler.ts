@@ -4,9 +4,9 @@
  * about it), and lets each listener word the answer in its own format.
  */
 import type { ErrorRequestHandler, Response } from 'express';
+import { TUNABLES } from '../config/tunables.js';
 import { OAuthError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { TUNABLES } from '../config/tunables.js';
 import { storageFault, storageFaultMessage } from './storage-fault.js';
 
 export interface FailureAnswers {

@@ -5,8 +5,8 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import type { Limits } from './limits.js';
 import { TUNABLES } from '../config/tunables.js';
+import type { Limits } from './limits.js';
 
 /** Memory bound: beyond this many keys, expired windows and then the oldest are forgotten. */
 const MAX_KEYS = TUNABLES.limits.maxKeys;

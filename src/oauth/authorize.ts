@@ -16,7 +16,7 @@ import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
 import { requestFacts } from '../http/request-facts.js';
 import type { OAuthContext } from './context.js';
-import { readParams, VSCHAR, type Params } from './params.js';
+import { type Params, readParams, VSCHAR } from './params.js';
 import { CHALLENGE } from './pkce.js';
 import { parseScope } from './scope.js';
 

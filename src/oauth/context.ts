@@ -1,8 +1,8 @@
 /** What every endpoint handler gets: configuration, store, logger, events, clients. */
 import type { Config } from '../config/load.js';
 import type { Events } from '../events.js';
-import type { Logger } from '../log/logger.js';
 import type { FailureBudget } from '../http/failure-budget.js';
+import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/index.js';
 import type { ClientRegistry } from './clients.js';
 

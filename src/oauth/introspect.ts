@@ -4,10 +4,10 @@
  */
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
+import { authenticate } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { noStore } from './http.js';
 import { formParams, required } from './params.js';
-import { authenticate } from './clients.js';
 
 export function introspect(ctx: OAuthContext): RequestHandler {
   return (req, res) => {

@@ -5,10 +5,10 @@
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import { requestFacts } from '../http/request-facts.js';
+import { authenticate } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { noStore } from './http.js';
 import { formParams, required } from './params.js';
-import { authenticate } from './clients.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 

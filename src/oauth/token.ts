@@ -7,7 +7,7 @@ import type { OAuthContext } from './context.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
 import { noStore } from './http.js';
-import { formParams, required, type Params } from './params.js';
+import { formParams, type Params, required } from './params.js';
 
 type GrantHandler = (ctx: OAuthContext, req: Request, client: Client, params: Params) => Promise<IssuedTokens>;
 

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import type { AuditEvent } from '../store/audit.js';
 import type { Grant } from '../store/index.js';
-import { renderPanel, userOf, when, type PanelContext } from './context.js';
+import { type PanelContext, renderPanel, userOf, when } from './context.js';
 
 function stateOf(grant: Grant, now: number): { label: string; active: boolean } {
   if (grant.revokedAt !== undefined) {

@@ -2,9 +2,9 @@
 import type { Response } from 'express';
 import type { Config } from '../config/load.js';
 import { USER_CODE_EXAMPLE, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
-import type { Logger } from '../log/logger.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
+import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
 
 export interface PanelContext {

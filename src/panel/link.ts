@@ -2,11 +2,11 @@
  * Link Alexa: the person types the code from the Alexa page, sees what is asking and decides.
  * GET / · POST /code · POST /decide
  */
-import type { RequestHandler, Response } from 'express';
-import { normalizeUserCode, USER_CODE_HINT, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import type { Request, RequestHandler, Response } from 'express';
 import { minutes, TUNABLES } from '../config/tunables.js';
+import { normalizeUserCode, USER_CODE_HINT, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import { pseudonym } from '../log/redact.js';
-import { renderPanel, userOf, when, type PanelContext } from './context.js';
+import { type PanelContext, renderPanel, userOf, when } from './context.js';
 
 const BROWSERS: ReadonlyArray<[RegExp, string]> = [
   [/\bEdg(A|iOS)?\//, 'Edge'],
@@ -41,10 +41,19 @@ export function wrongCodeKey(res: Response): string {
   return `user:${userOf(res).id}`;
 }
 
+/** The Link Alexa page with its Code field, optionally with what was typed and what is wrong. */
+function renderLinkPage(ctx: PanelContext, res: Response, form: { code: string; error: string | undefined }, status = 200): void {
+  renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), ...form }, status);
+}
+
 export function linkPage(ctx: PanelContext): RequestHandler {
-  return (_req, res) => {
-    renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), error: undefined, code: '' });
-  };
+  return (_req, res) => renderLinkPage(ctx, res, { code: '', error: undefined });
+}
+
+/** The answer once a person's wrong-code budget is spent. */
+export function tooManyWrongCodes(ctx: PanelContext): (req: Request, res: Response) => void {
+  return (_req, res) =>
+    renderLinkPage(ctx, res, { code: '', error: `Too many wrong codes. Wait ${minutes(TUNABLES.limits.wrongCodes.windowMs)}, then try again.` }, 429);
 }
 
 export function enterCode(ctx: PanelContext): RequestHandler {
@@ -55,22 +64,11 @@ export function enterCode(ctx: PanelContext): RequestHandler {
     if (!request) {
       // Only wrong codes count against the user's budget, never the right ones.
       ctx.wrongCodes.record(wrongCodeKey(res));
-      renderPanel(
-        ctx,
-        res,
-        'link',
-        {
-          title: 'Link Alexa',
-          tab: 'link',
-          notices: ctx.store.notices.forSubject(userOf(res).id),
-          code: typed,
-          error:
-            code === undefined
-              ? USER_CODE_HINT
-              : `No link request is waiting with this code. Check the code on the Alexa page; a code is valid for ${minutes(TUNABLES.oauth.pendingRequestTtlSeconds * 1000)}.`,
-        },
-        404,
-      );
+      const error =
+        code === undefined
+          ? USER_CODE_HINT
+          : `No link request is waiting with this code. Check the code on the Alexa page; a code is valid for ${minutes(TUNABLES.oauth.pendingRequestTtlSeconds * 1000)}.`;
+      renderLinkPage(ctx, res, { code: typed, error }, 404);
       return;
     }
     renderPanel(ctx, res, 'confirm', {

@@ -5,19 +5,19 @@
  */
 import express, { type Express } from 'express';
 import type { Config } from '../config/load.js';
-import { minutes, TUNABLES } from '../config/tunables.js';
-import type { Logger } from '../log/logger.js';
-import { errorHandler, type FailureAnswers } from '../http/error-handler.js';
-import { VIEWS_DIR } from '../http/views.js';
-import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
-import { renderPanel, type PanelContext } from '../panel/context.js';
-import { decide, enterCode, linkPage, wrongCodeKey } from '../panel/link.js';
-import type { Store } from '../store/index.js';
+import { TUNABLES } from '../config/tunables.js';
 import { Csrf } from '../http/csrf.js';
+import { errorHandler, type FailureAnswers } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
-import { identify } from './ingress-guard.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
+import { VIEWS_DIR } from '../http/views.js';
+import type { Logger } from '../log/logger.js';
+import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
+import type { PanelContext } from '../panel/context.js';
+import { decide, enterCode, linkPage, tooManyWrongCodes, wrongCodeKey } from '../panel/link.js';
+import type { Store } from '../store/index.js';
+import { identify } from './ingress-guard.js';
 
 /** The panel's answers to failures: short plain text inside Home Assistant's frame. */
 const panelAnswers: FailureAnswers = {
@@ -48,23 +48,7 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use(express.urlencoded({ extended: false, limit: TUNABLES.http.panelBodyLimit, parameterLimit: TUNABLES.http.panelParameterLimit }));
 
   const check = ctx.csrf.check();
-  const wrongCodes = ctx.wrongCodes.guard(
-    (_req, res) => wrongCodeKey(res),
-    (_req, res) =>
-      renderPanel(
-        ctx,
-        res,
-        'link',
-        {
-          title: 'Link Alexa',
-          tab: 'link',
-          notices: [],
-          code: '',
-          error: `Too many wrong codes. Wait ${minutes(TUNABLES.limits.wrongCodes.windowMs)}, then try again.`,
-        },
-        429,
-      ),
-  );
+  const wrongCodes = ctx.wrongCodes.guard((_req, res) => wrongCodeKey(res), tooManyWrongCodes(ctx));
 
   app.get('/', linkPage(ctx));
   app.post('/code', check, wrongCodes, enterCode(ctx));

@@ -6,8 +6,9 @@
  * - Identity: only from X-Remote-User-Id / -Name / -Display-Name, which the Supervisor sets after
  *   Home Assistant's login. A request without X-Remote-User-Id is refused with 401.
  */
-import { BlockList, isIP, type Socket } from 'node:net';
+
 import type { Server } from 'node:http';
+import { BlockList, isIP, type Socket } from 'node:net';
 import type { RequestHandler } from 'express';
 import type { Subject } from '../store/index.js';
 

@@ -3,8 +3,9 @@
  * The event name and time are in clear (for counting and pruning); who, from where and any
  * detail are encrypted.
  */
-import { openJson, sealJson, subjectIndex, type StoreContext, sql } from './context.js';
+
 import { TUNABLES } from '../config/tunables.js';
+import { openJson, type StoreContext, sealJson, sql, subjectIndex } from './context.js';
 
 export const AUDIT_EVENTS = [
   'link_requested',

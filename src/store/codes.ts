@@ -4,7 +4,7 @@
  * the loser is told the code was replayed and which grant it produced, so that grant is revoked.
  */
 import { digest, newToken } from '../crypto/random.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
+import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex, transaction } from './context.js';
 
 export interface CodeBinding {
   clientId: string;

@@ -1,7 +1,8 @@
 /** What every repository of the store shares: the connection, the keys, the clock. */
+
+import type { Statement } from 'better-sqlite3';
 import type { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
-import type { Statement } from 'better-sqlite3';
 import type { Db } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 

@@ -6,14 +6,15 @@
  * migrated. So a wrong key (or a database from a newer version) stops start-up with the file left
  * byte-for-byte as it was.
  */
-import Database from 'better-sqlite3';
+
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { StartupError } from '../errors.js';
-import type { KeyRing } from '../crypto/keyring.js';
-import { MIGRATIONS } from './schema.js';
+import Database from 'better-sqlite3';
 import { TUNABLES } from '../config/tunables.js';
+import type { KeyRing } from '../crypto/keyring.js';
+import { StartupError } from '../errors.js';
+import { MIGRATIONS } from './schema.js';
 
 export type Db = Database.Database;
 

@@ -2,8 +2,8 @@
  * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
  */
 import { randomBytes } from 'node:crypto';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql } from './context.js';
 import { TUNABLES } from '../config/tunables.js';
+import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex } from './context.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
 

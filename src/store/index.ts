@@ -1,26 +1,27 @@
 /**
  * The store: one SQLite database in DATA_DIR, and the repositories that work on it.
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { KeyRing } from '../crypto/keyring.js';
 import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes } from './codes.js';
-import { sql, transaction, type StoreContext } from './context.js';
-import { GroupCommit } from './group-commit.js';
-import { DATABASE_FILE, openDatabase, SNAPSHOT_TAKEN_AT, type Db } from './database.js';
+import { type StoreContext, sql, transaction } from './context.js';
+import { DATABASE_FILE, type Db, openDatabase, SNAPSHOT_TAKEN_AT } from './database.js';
 import { Grants } from './grants.js';
+import { GroupCommit } from './group-commit.js';
 import {
   counts,
-  keyUsage,
-  prune,
-  reencrypt,
-  reencryptSteps,
   type KeyUsage,
+  keyUsage,
   type PruneResult,
+  prune,
   type ReencryptProgress,
   type ReencryptResult,
+  reencrypt,
+  reencryptSteps,
 } from './maintenance.js';
 import { Notices } from './notices.js';
 import { Operations } from './operations.js';
@@ -28,13 +29,13 @@ import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
 import { Tokens } from './tokens.js';
 
+export type { RedeemedCode, Redemption } from './codes.js';
 export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
-export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
-export type { RedeemedCode, Redemption } from './codes.js';
+export { type KeyUsage, previousKeysInUse } from './maintenance.js';
 export type { CodeExchange, LinkRevocation, Origin, TokenRevocation } from './operations.js';
+export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export { DATABASE_FILE, SNAPSHOT_TAKEN_AT };
-export { previousKeysInUse, type KeyUsage } from './maintenance.js';
 
 export interface StoreOptions {
   dataDir: string;

@@ -3,7 +3,7 @@
  */
 import { TUNABLES } from '../config/tunables.js';
 import { FernetError } from '../crypto/fernet.js';
-import { sql, transaction, type StoreContext } from './context.js';
+import { type StoreContext, sql, transaction } from './context.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
 
 const DAY_MS = 86_400_000;

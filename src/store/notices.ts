@@ -1,5 +1,5 @@
 /** Panel notices: whether one is active, and who has dismissed it. */
-import { subjectIndex, type StoreContext, sql } from './context.js';
+import { type StoreContext, sql, subjectIndex } from './context.js';
 import { RELINK_NOTICE } from './database.js';
 
 export type Notice = 'relink';

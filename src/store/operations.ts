@@ -5,8 +5,8 @@
  */
 import type { AuditLog } from './audit.js';
 import type { AuthorizationCodes, RedeemedCode } from './codes.js';
-import { subjectIndex, transaction, type StoreContext, type Subject, sql } from './context.js';
-import { revokeGrantRows, type Grants } from './grants.js';
+import { type StoreContext, type Subject, sql, subjectIndex, transaction } from './context.js';
+import { type Grants, revokeGrantRows } from './grants.js';
 import type { NewRequest, PendingRequest, PendingRequests } from './requests.js';
 import type { IssuedTokens, Lifetimes, Refresh, Tokens } from './tokens.js';
 

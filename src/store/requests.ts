@@ -7,7 +7,7 @@
 import { blindIndex, digest, newToken } from '../crypto/random.js';
 import { newUserCode } from '../crypto/user-code.js';
 import { newAuthorizationCode } from './codes.js';
-import { openJson, sealJson, subjectIndex, type StoreContext, type Subject, sql, transaction } from './context.js';
+import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex, transaction } from './context.js';
 
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'completed';
 

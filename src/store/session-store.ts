@@ -5,7 +5,7 @@
  */
 import session from 'express-session';
 import { digest } from '../crypto/random.js';
-import { openJson, sealJson, type StoreContext, sql } from './context.js';
+import { openJson, type StoreContext, sealJson, sql } from './context.js';
 
 type Callback = (error?: unknown) => void;
 

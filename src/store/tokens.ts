@@ -14,8 +14,8 @@
  */
 import { TUNABLES } from '../config/tunables.js';
 import { digest, newToken } from '../crypto/random.js';
-import { sql, transaction, type StoreContext } from './context.js';
-import { grantView, isGrantActive, revokeGrantRows, type Grant, type GrantRow } from './grants.js';
+import { type StoreContext, sql, transaction } from './context.js';
+import { type Grant, type GrantRow, grantView, isGrantActive, revokeGrantRows } from './grants.js';
 
 export interface Lifetimes {
   accessTokenTtlSeconds: number;

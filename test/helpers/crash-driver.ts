@@ -10,14 +10,15 @@
  * at random. After every kill, while the server is dead, the database is read: that record is what
  * the test checks, because the next life changes it.
  */
-import Database from 'better-sqlite3';
+
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { TUNABLES } from '../../src/config/tunables.js';
 import { DATABASE_FILE } from '../../src/store/index.js';
-import { heldRefresh, introspectToken, prng, refreshToken, seedGrants, sha256, type Outcome } from './fault.js';
+import { heldRefresh, introspectToken, type Outcome, prng, refreshToken, seedGrants, sha256 } from './fault.js';
 import { freePort, writeOptions } from './oauth-server.js';
-import { startServer, type ServerProcess } from './server-process.js';
+import { type ServerProcess, startServer } from './server-process.js';
 import { tempDir } from './tmp.js';
 
 export interface CrashRunOptions {

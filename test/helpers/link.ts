@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Subject } from '../../src/store/index.js';
 import { Browser } from './browser.js';
 import { basic, postForm } from './http.js';
-import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, decide, startLink, type TestServer } from './oauth-server.js';
+import { CLIENT_ID, CLIENT_SECRET, decide, REDIRECT_URI, startLink, type TestServer } from './oauth-server.js';
 
 export interface Linked {
   code: string;

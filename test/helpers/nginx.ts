@@ -9,7 +9,7 @@
  * nginx runs in the foreground, single process, from a temp prefix: no root, no /etc/nginx,
  * no /var/lib/nginx.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -4,18 +4,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApp, type RunningApp } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { type RunningApp, startApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config/load.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
-import { memoryLogger } from './logger.js';
 import { Browser } from './browser.js';
 import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, VENDOR_ID } from './fixtures.js';
+import { memoryLogger } from './logger.js';
 import { freePort } from './net.js';
 import type { Clock } from './store.js';
 import { tempDir } from './tmp.js';
 
 // The credentials live in fixtures.ts (shared with the store tests and the bench); tests import them from here.
-export { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, VENDOR_ID, freePort };
+export { CLIENT_ID, CLIENT_SECRET, freePort, REDIRECT_URI, RS_SECRET, VENDOR_ID };
 
 export interface TestServer {
   app: RunningApp;

@@ -1,5 +1,5 @@
 /** The server as a real separate process (`node dist/main.js`), as `npm start` and run.sh run it. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 

@@ -4,7 +4,7 @@ import { Store } from '../../src/store/index.js';
 import { tempDir } from './tmp.js';
 
 // The credentials and the link walk are shared with the server tests and the bench (fixtures.ts).
-export { CLIENT_ID, LIFETIMES, REDIRECT_URI, linkInStore as link } from './fixtures.js';
+export { CLIENT_ID, LIFETIMES, linkInStore as link, REDIRECT_URI } from './fixtures.js';
 
 export interface Clock {
   now: () => number;

@@ -5,7 +5,7 @@ import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens, RedeemedCode } from '../../store/index.js';
 import type { Client } from '../clients.js';
 import { lifetimes, type OAuthContext } from '../context.js';
-import { required, type Params } from '../params.js';
+import { type Params, required } from '../params.js';
 import { verifierMatches } from '../pkce.js';
 
 /** What is wrong with a redeemed code for this request, or undefined when it is good. */

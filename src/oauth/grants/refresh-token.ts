@@ -6,7 +6,7 @@ import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens } from '../../store/index.js';
 import type { Client } from '../clients.js';
 import { lifetimes, type OAuthContext } from '../context.js';
-import { required, type Params } from '../params.js';
+import { type Params, required } from '../params.js';
 import { checkScopeSubset } from '../scope.js';
 
 export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): Promise<IssuedTokens> {

@@ -5,7 +5,7 @@ import type session from 'express-session';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
-import { formatUserCode } from '../src/crypto/user-code.js';
+import { formatUserCode, USER_CODE_ALPHABET, USER_CODE_LENGTH } from '../src/crypto/user-code.js';
 import { StartupError } from '../src/errors.js';
 import { DATABASE_FILE, Store } from '../src/store/index.js';
 import { MIGRATIONS } from '../src/store/schema.js';
@@ -376,7 +376,7 @@ describe('store: pending requests', () => {
     const { store } = track(openStore({ clock: time }));
     const create = () => store.requests.create(requestInput());
     const request = create();
-    expect(request.userCode).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{8}$/);
+    expect(request.userCode).toMatch(new RegExp(`^[${USER_CODE_ALPHABET}]{${USER_CODE_LENGTH}}$`));
     const handle = store.requests.findPendingByUserCode(request.userCode)!.handle;
     expect(store.requests.release(request.requestId, 60)).toBeUndefined();
     expect(store.requests.decide(handle, 'denied', ALICE)).toBe(true);

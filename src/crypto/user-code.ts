@@ -7,10 +7,11 @@ import { randomInt } from 'node:crypto';
 
 /** Consonants only, no vowels (no words), no look-alikes (no I, O, U, Y, 0, 1). */
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
-/** 20^8 ≈ 2^34.6 codes: with 10 wrong tries per person per 15 minutes, guessing is hopeless. */
+/** 20^8 ≈ 2^34.6 codes: against the wrong-code budget (tunables.ts), guessing is hopeless. */
 export const USER_CODE_LENGTH = 8;
-/** Shown as two groups of half the length, joined by a dash: `BCDF-GHJK`. */
-const GROUP = USER_CODE_LENGTH / 2;
+/** Shown as two groups joined by a dash: `BCDF-GHJK` (an odd length puts the extra letter first). */
+const FIRST = Math.ceil(USER_CODE_LENGTH / 2);
+const SECOND = USER_CODE_LENGTH - FIRST;
 
 export function newUserCode(): string {
   let code = '';
@@ -20,7 +21,7 @@ export function newUserCode(): string {
 
 /** `BCDFGHJK` → `BCDF-GHJK`, the way people see and type it. */
 export function formatUserCode(code: string): string {
-  return `${code.slice(0, GROUP)}-${code.slice(GROUP)}`;
+  return `${code.slice(0, FIRST)}-${code.slice(FIRST)}`;
 }
 
 /** An example code for placeholders and help texts (the alphabet's first letters). */
@@ -44,4 +45,4 @@ export function normalizeUserCode(input: string): string | undefined {
 }
 
 /** Any user code in a text, with or without its dash: for the log's redaction. */
-export const USER_CODE_IN_TEXT = new RegExp(`\\b[${USER_CODE_ALPHABET}]{${GROUP}}-?[${USER_CODE_ALPHABET}]{${GROUP}}\\b`, 'g');
+export const USER_CODE_IN_TEXT = new RegExp(`\\b[${USER_CODE_ALPHABET}]{${FIRST}}-?[${USER_CODE_ALPHABET}]{${SECOND}}\\b`, 'g');

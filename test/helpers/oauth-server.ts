@@ -88,7 +88,7 @@ export async function startLink(browser: Browser, base: string, params: Authoriz
   const waitUrl = Browser.location(first, base);
   const wait = await browser.get(waitUrl);
   const page = await wait.text();
-  const userCode = /data-user-code="([A-Z]{4}-[A-Z]{4})"/.exec(page)?.[1];
+  const userCode = /data-user-code="([A-Z]+-[A-Z]+)"/.exec(page)?.[1];
   if (!userCode) throw new Error(`no user code on the waiting page: ${page}`);
   return { userCode, waitUrl, page };
 }

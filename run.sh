@@ -11,4 +11,9 @@ DATA_DIR="${DATA_DIR:-/data}"
 export DATA_DIR
 
 cd /app
-exec node /app/dist/main.js "$@"
+# V8 heap sizes set on purpose, the same in package.json "start" and the tests
+# (test/helpers/server-process.ts): V8's defaults follow the Node.js version and
+# the device's memory (Node 24 lets the young generation grow to 2 x 64 MiB,
+# Node 20 to 2 x 16). The live heap is 12-18 MiB: 4 MiB semi-spaces and a
+# 128 MiB old space keep the V8 heap small under load, with 8x headroom.
+exec node --max-semi-space-size=4 --max-old-space-size=128 /app/dist/main.js "$@"

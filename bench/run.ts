@@ -15,6 +15,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../test/helpers/server-process.js';
 import { simulateYear } from './lib/dbsize.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
 import { FORM, form, send } from './lib/http.js';
@@ -91,7 +92,7 @@ async function startOurs(dataDir: string, key: string, extraArgs: string[] = [],
   const port = await freePort();
   const ingress = await freePort();
   writeOptions(dataDir, port, key);
-  const child = start([...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], {
+  const child = start([...SERVER_NODE_FLAGS, ...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], {
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PUBLIC_PORT: String(port),

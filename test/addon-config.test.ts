@@ -13,6 +13,7 @@ import { DEFAULT_INGRESS_PORT, DEFAULT_PUBLIC_PORT, parseOptions } from '../src/
 import { LOG_LEVELS, OPTION_NAMES, OPTIONS } from '../src/config/options.js';
 import { ConfigError } from '../src/errors.js';
 import { argDefaults, dockerInstructions, keyValues, substitute } from './helpers/dockerfile.js';
+import { SERVER_NODE_FLAGS } from './helpers/server-process.js';
 
 const root = new URL('../', import.meta.url);
 const readText = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -97,6 +98,16 @@ describe('config.yaml against the add-on linter (frenck/action-addon-linter)', (
 describe('config.yaml settings of this add-on', () => {
   it('runs without an init system (run.sh execs node as PID 1)', () => {
     expect(config.init, 'init must be false').toBe(false);
+  });
+
+  it('starts the server with the V8 heap flags the tests use (run.sh and npm start)', () => {
+    const flags = SERVER_NODE_FLAGS.join(' ');
+    const exec = readText('run.sh')
+      .split('\n')
+      .filter((line) => /^exec node\b/.test(line));
+    expect(exec, 'run.sh exec line').toEqual([`exec node ${flags} /app/dist/main.js "$@"`]);
+    const scripts = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start, 'package.json start').toBe(`npm run build && node ${flags} dist/main.js`);
   });
 
   it('has an ingress panel open to non-admin household members', () => {

@@ -3,6 +3,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 
 export const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 
+/**
+ * The V8 heap sizes the server runs with: run.sh and `npm start` pass the same flags (checked in
+ * test/addon-config.test.ts). Without them the young generation's default differs by Node.js
+ * version (up to 2 x 64 MiB on Node 24 vs 2 x 16 MiB on Node 20) and the RSS with it.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=4', '--max-old-space-size=128'];
+
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
@@ -13,7 +20,10 @@ export interface ServerProcess {
 
 export function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', INGRESS_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], {
+      env: { PATH: process.env.PATH ?? '', INGRESS_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -25,7 +35,7 @@ export function runToExit(env: Record<string, string>): Promise<{ code: number |
 /** Starts the server on a free loopback port and resolves once it listens. */
 export function startServer(env: Record<string, string>): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN], {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PUBLIC_PORT: '0', INGRESS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../test/helpers/server-process.js';
 import { simulateYear } from './lib/dbsize.js';
+import { databaseBytes, writeBytes } from './lib/footprint.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
 import { FORM, form, send } from './lib/http.js';
 import { type ConnectionScript, forwardedFor, type LoadResult, load, mergeResults } from './lib/load.js';
@@ -730,6 +731,38 @@ async function measureProfiles(results: Results): Promise<void> {
 }
 
 /** 11. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
+/** 10 links refreshing in rounds over HTTP, 100 rounds: bytes written and kept per refresh. */
+async function measureFootprint(results: Results): Promise<void> {
+  const links = 10;
+  const rounds = 100;
+  const dataDir = dir('footprint');
+  const key = generateFernetKey();
+  const seeded = openStore(dataDir, key);
+  const lineages = linkMany(seeded, links, 0).map((lineage) => lineage.refreshToken);
+  seeded.close();
+  const dbBefore = databaseBytes(dataDir, DATABASE_FILE);
+  const ours = await startOurs(dataDir, key);
+  const authorization = basic(CLIENT_ID, CLIENT_SECRET);
+  const before = writeBytes(ours.child.pid);
+  for (let round = 0; round < rounds; round++) {
+    for (let link = 0; link < links; link++) {
+      const response = await fetch(`${ours.base}/token`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': FORM },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: lineages[link]! }),
+      });
+      const json = (await response.json()) as { refresh_token?: string };
+      if (response.status !== 200 || !json.refresh_token) throw new Error(`footprint refresh answered ${response.status}`);
+      lineages[link] = json.refresh_token;
+    }
+  }
+  const writtenBytes = writeBytes(ours.child.pid) - before;
+  await stopChecked(ours.child, 'the footprint server');
+  const dbAfter = databaseBytes(dataDir, DATABASE_FILE);
+  results.footprint = { links, refreshes: links * rounds, writtenBytes, keptBytes: dbAfter - dbBefore, dbBefore, dbAfter };
+  log(`footprint: ${(writtenBytes / (links * rounds)).toFixed(0)} B written and ${((dbAfter - dbBefore) / (links * rounds)).toFixed(0)} B kept per refresh`);
+}
+
 function measureYear(results: Results): void {
   results.year = simulateYear(dir('year'), 10, YEAR_DAYS);
   log(
@@ -767,6 +800,7 @@ async function main(): Promise<void> {
   await stopLoadServers(servers);
   await measureMemoryWithGrants(results);
   await measureProfiles(results);
+  await measureFootprint(results);
   measureYear(results);
   writeReport(results);
 }

@@ -63,11 +63,11 @@ export function simulateYear(dataDir: string, accounts = 10, days = 365): YearRe
   for (let hour = 1; hour <= days * 24; hour++) {
     now += HOUR;
     for (let a = 0; a < accounts; a++) {
-      // As src/oauth/grants/refresh-token.ts does: the rotation and its audit event in one transaction.
+      // As src/store/operations.ts `refresh` does: the rotation and its daily audit summary in one transaction.
       const result = store.transaction(() => {
         const outcome = store.tokens.refresh(lineages[a]!, CLIENT_ID, LIFETIMES);
         if (outcome.status === 'ok') {
-          store.audit.record('token_refreshed', {
+          store.audit.recordDaily('token_refreshed', {
             grantId: outcome.tokens.grant.id,
             subjectId: outcome.tokens.grant.subject.id,
             details: { ip: '198.18.0.1' },

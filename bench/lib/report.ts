@@ -1,5 +1,6 @@
 /** The console table and docs/benchmarks.md, from one run's figures. */
 import type { YearResult } from './dbsize.js';
+import type { FootprintResult } from './footprint.js';
 import type { FsyncResult } from './fsync.js';
 import type { LoadResult } from './load.js';
 import { IDLE_SECONDS, median } from './procs.js';
@@ -57,6 +58,7 @@ export interface Results {
   mainDatabase: { grants: number; tokens: number; auditEvents: number };
   profiles: Record<'refresh' | 'introspect', ProfileSummary & { rps: number; non2xx: number; file: string; loadMs: number; groupCommit: GroupCommitCounts }>;
   year: YearResult;
+  footprint?: FootprintResult;
   totalSeconds: number;
 }
 
@@ -578,6 +580,37 @@ function renderP99(results: Results): string[] {
   ];
 }
 
+/** A small always-on machine: what a refresh costs the storage, and memory against bare Express. */
+function renderFootprint(results: Results): string[] {
+  const f = results.footprint;
+  if (!f) return [];
+  const written = f.writtenBytes / f.refreshes;
+  const kept = f.keptBytes / f.refreshes;
+  const idle = results.rss.oursIdle / results.rss.expressIdle;
+  const loaded = results.rss.oursAfterRequests / results.rss.expressAfter;
+  const verdict = (ok: boolean): string => (ok ? '**met**' : '**NOT met**');
+  const y = results.year;
+  return [
+    '## Footprint on a small always-on machine',
+    '',
+    `${f.links} links refreshing over HTTP in rounds (each presents the successor it got last), ${f0(f.refreshes)} refreshes against the server`,
+    'as a separate process. Written: its `/proc/<pid>/io` `write_bytes` over the refreshes (WAL, checkpoints, everything). Kept: the',
+    'database file after a clean stop, before and after the refreshes.',
+    '',
+    '| figure | measured | target | result |',
+    '| --- | --- | --- | --- |',
+    `| bytes written to storage per refresh | ${f0(written)} B | ≤ 16,384 B | ${verdict(written <= 16384)} |`,
+    `| bytes kept in the database per refresh | ${f0(kept)} B (${mib(f.dbBefore)} → ${mib(f.dbAfter)}) | ≤ 64 B | ${verdict(kept <= 64)} |`,
+    `| RSS idle vs bare Express | ${f1(results.rss.oursIdle)} vs ${f1(results.rss.expressIdle)} MiB = ${ratio(idle)} | ≤ 1.15× | ${verdict(idle <= 1.15)} |`,
+    `| RSS after the load runs vs bare Express after its runs | ${f1(results.rss.oursAfterRequests)} vs ${f1(results.rss.expressAfter)} MiB = ${ratio(loaded)} | ≤ 1.30× | ${verdict(loaded <= 1.3)} |`,
+    `| database after a simulated year (${y.accounts} links, hourly) | ${mib(y.afterYear.dbBytes + y.afterYear.walBytes)} | ≤ 2 MiB | ${verdict(y.afterYear.dbBytes + y.afterYear.walBytes <= 2 * 2 ** 20)} |`,
+    '',
+    'The server runs with `--max-semi-space-size=4 --max-old-space-size=128` (run.sh, `npm start`, the tests); the database size',
+    'against simulated days is the table of the next section.',
+    '',
+  ];
+}
+
 function renderYearSize(results: Results): string[] {
   const y = results.year;
   const day1Total = y.afterDay1.dbBytes + y.afterDay1.walBytes;
@@ -737,6 +770,7 @@ export function renderMarkdown(results: Results): string {
     ...renderRefreshVsOidc(results, f),
     ...renderIntrospectionCost(results, f),
     ...renderP99(results),
+    ...renderFootprint(results),
     ...renderYearSize(results),
     ...renderFindings(results, f),
     ...renderHowToRun(results),

@@ -59,6 +59,13 @@ const DESCRIPTIONS: Record<AuditEvent, string> = {
   client_auth_failed: 'A client failed to authenticate',
 };
 
+/** An entry's text; a day's summary of routine events says how many there were. */
+function describe(entry: { event: AuditEvent; details: Record<string, unknown> }): string {
+  const text = DESCRIPTIONS[entry.event] ?? entry.event;
+  const count = entry.details.count;
+  return entry.event === 'token_refreshed' && typeof count === 'number' && count > 1 ? `${text} ${count} times` : text;
+}
+
 export const ACTIVITY_PAGE_SIZE = 20;
 
 export function activityPage(ctx: PanelContext): RequestHandler {
@@ -68,7 +75,7 @@ export function activityPage(ctx: PanelContext): RequestHandler {
     const page = entries.slice(0, ACTIVITY_PAGE_SIZE).map((entry) => ({
       at: when(entry.at),
       atIso: new Date(entry.at).toISOString(),
-      text: DESCRIPTIONS[entry.event] ?? entry.event,
+      text: describe(entry),
       ip: typeof entry.details.ip === 'string' ? entry.details.ip : undefined,
     }));
     const older = entries.length > ACTIVITY_PAGE_SIZE ? entries[ACTIVITY_PAGE_SIZE - 1]!.id : undefined;

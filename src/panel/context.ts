@@ -39,9 +39,12 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
     });
 }
 
-const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+/** Made on first use: creating a date format loads ICU's locale data (about 8 MiB of RSS). */
+let dateFormat: Intl.DateTimeFormat | undefined;
 
 /** Dates as people read them, in the add-on's time zone (Supervisor sets TZ). */
 export function when(ms: number | undefined): string {
-  return ms === undefined ? '—' : DATE.format(new Date(ms));
+  if (ms === undefined) return '—';
+  dateFormat ??= new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  return dateFormat.format(new Date(ms));
 }

@@ -55,8 +55,22 @@ interface OpenRow {
   details: Record<string, unknown>;
 }
 
+/** The local calendar day of a time, as the Activity page shows it (Supervisor sets TZ). */
+function dayOf(ms: number): string {
+  const date = new Date(ms);
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+interface DailyRow {
+  id: number;
+  day: string;
+  count: number;
+}
+
 export class AuditLog {
   private readonly repeated = new Map<string, OpenRow>();
+  /** Today's summary row per grant, so a routine event costs an UPDATE, not a look-up. */
+  private readonly daily = new Map<string, DailyRow>();
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -106,6 +120,53 @@ export class AuditLog {
       if (this.repeated.size < MAX_REPEATED) break;
       this.repeated.delete(key);
     }
+  }
+
+  /**
+   * Routine events (a refresh) summarised: one row per grant and local day with a `count`, the
+   * latest details and time. Security events stay one row each (`record`).
+   */
+  recordDaily(event: AuditEvent, input: { grantId: string; subjectId: string; details: Record<string, unknown> }): void {
+    const now = this.ctx.now();
+    const day = dayOf(now);
+    const key = `${event} ${input.grantId}`;
+    let open = this.daily.get(key);
+    if (open?.day !== day) open = this.findDaily(event, input, day);
+    if (open) {
+      open.count++;
+      sql(this.ctx, 'UPDATE audit_events SET at = ?, details_enc = ? WHERE id = ?').run(
+        now,
+        sealJson(this.ctx, { ...input.details, count: open.count }),
+        open.id,
+      );
+    } else {
+      const id = Number(
+        sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)').run(
+          now,
+          event,
+          input.grantId,
+          subjectIndex(this.ctx, input.subjectId),
+          sealJson(this.ctx, { ...input.details, count: 1 }),
+        ).lastInsertRowid,
+      );
+      open = { id, day, count: 1 };
+    }
+    this.daily.delete(key);
+    if (this.daily.size >= MAX_REPEATED) this.daily.delete(this.daily.keys().next().value!);
+    this.daily.set(key, open);
+  }
+
+  /** After a restart: today's summary row of the grant, if there is one (the subject's index bounds the scan). */
+  private findDaily(event: AuditEvent, input: { grantId: string; subjectId: string }, day: string): DailyRow | undefined {
+    const start = new Date(this.ctx.now());
+    start.setHours(0, 0, 0, 0);
+    const row = sql<{ id: number; at: number; details_enc: string }>(
+      this.ctx,
+      'SELECT id, at, details_enc FROM audit_events WHERE subject_index = ? AND grant_id = ? AND event = ? AND at >= ? ORDER BY id DESC LIMIT 1',
+    ).get(subjectIndex(this.ctx, input.subjectId), input.grantId, event, start.getTime());
+    if (!row || dayOf(row.at) !== day) return undefined;
+    const count = openJson<{ count?: unknown }>(this.ctx, row.details_enc).count;
+    return { id: row.id, day, count: typeof count === 'number' ? count : 1 };
   }
 
   /** One person's events, newest first; `before` is the id to page from. */

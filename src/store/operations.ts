@@ -121,7 +121,11 @@ export class Operations {
       if (outcome.status === 'reuse') {
         audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ...input.origin } });
       } else if (outcome.status === 'ok') {
-        audit.record('token_refreshed', { grantId: outcome.tokens.grant.id, subjectId: outcome.tokens.grant.subject.id, details: { ip: input.origin.ip } });
+        audit.recordDaily('token_refreshed', {
+          grantId: outcome.tokens.grant.id,
+          subjectId: outcome.tokens.grant.subject.id,
+          details: { ip: input.origin.ip },
+        });
       }
       return outcome;
     });

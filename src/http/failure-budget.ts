@@ -6,6 +6,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { TUNABLES } from '../config/tunables.js';
+import { makeRoom } from '../util/bounded.js';
 import type { Limits } from './limits.js';
 
 /** Memory bound: beyond this many keys, expired windows and then the oldest are forgotten. */
@@ -47,7 +48,7 @@ export class FailureBudget {
     let window = this.windows.get(key);
     if (!window || window.resetAt <= now) {
       this.windows.delete(key);
-      this.evict(now);
+      makeRoom(this.windows, MAX_KEYS, now);
       window = { failures: 0, resetAt: now + this.limits.windowMs };
       this.windows.set(key, window);
     }
@@ -65,16 +66,6 @@ export class FailureBudget {
       res.set('Retry-After', String(wait));
       respond(req, res);
     };
-  }
-
-  private evict(now: number): void {
-    if (this.windows.size < MAX_KEYS) return;
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
-    // Still full (someone with thousands of addresses): a Map iterates oldest first.
-    for (const key of this.windows.keys()) {
-      if (this.windows.size < MAX_KEYS) break;
-      this.windows.delete(key);
-    }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 
 import { TUNABLES } from '../config/tunables.js';
+import { makeRoom } from '../util/bounded.js';
 import { openJson, type StoreContext, sealJson, sql, subjectIndex } from './context.js';
 
 export const AUDIT_EVENTS = [
@@ -109,17 +110,8 @@ export class AuditLog {
         sealJson(this.ctx, { ...details, count: 1 }),
       ).lastInsertRowid,
     );
-    this.evictRepeated(now);
+    makeRoom(this.repeated, MAX_REPEATED, now);
     this.repeated.set(mapKey, { id, count: 1, resetAt: now + windowMs, details });
-  }
-
-  private evictRepeated(now: number): void {
-    if (this.repeated.size < MAX_REPEATED) return;
-    for (const [key, row] of this.repeated) if (row.resetAt <= now) this.repeated.delete(key);
-    for (const key of this.repeated.keys()) {
-      if (this.repeated.size < MAX_REPEATED) break;
-      this.repeated.delete(key);
-    }
   }
 
   /**

@@ -4,8 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js';
 import type { Config } from './config/load.js';
@@ -13,7 +12,6 @@ import { TUNABLES } from './config/tunables.js';
 import { Events } from './events.js';
 import type { Logger } from './log/logger.js';
 import { startNotifier } from './notifier.js';
-import { createIngressApp } from './server/ingress-app.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
 import { previousKeysInUse, Store } from './store/index.js';
@@ -106,7 +104,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     }
     const app = createPublicApp({ config, store, logger, events, panel });
     const publicServer = config.tls
-      ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
+      ? (await import('node:https')).createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
     // Slow-client limits: a request must arrive whole in time.
     publicServer.requestTimeout = TUNABLES.http.publicRequestTimeoutMs;
@@ -121,7 +119,19 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
         : 'trusted_proxies is empty: X-Forwarded-For is ignored, and limits count the connecting address',
     );
 
-    const ingressServer = createHttpServer(createIngressApp({ config, store, logger }));
+    // The panel's code is loaded on its first request: most of the time nobody has it open, and on a
+    // small machine the memory is better left unused (the connection guard below applies from the start).
+    let ingressApp: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
+    const ingressServer = createHttpServer((req, res) => {
+      ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) => createIngressApp({ config, store, logger }));
+      ingressApp.then(
+        (handle) => handle(req, res),
+        (error: unknown) => {
+          logger.error('Loading the panel failed', { error });
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('Something went wrong.\n');
+        },
+      );
+    });
     ingressServer.requestTimeout = TUNABLES.http.ingressRequestTimeoutMs;
     guardConnections(ingressServer, config.ingressTrustedProxies, (peer) =>
       logger.warning('Refused a connection to the ingress listener from an untrusted peer', { peer }),

@@ -1,12 +1,12 @@
 /** The same code or refresh token presented by 50 parallel requests over HTTP. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
-import { digest } from '../src/crypto/random.js';
 import { basic, postForm } from './helpers/http.js';
 import { introspect, link, obtainCode, refresh } from './helpers/link.js';
 import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { clock } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
+import { successorCount } from './helpers/tokens.js';
 
 const ALICE = { id: 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1', name: 'alice' };
 const REPEAT_MS = TUNABLES.oauth.refreshRepeatSeconds * 1000;
@@ -63,8 +63,7 @@ describe('50 parallel requests', () => {
     ).toBe(true);
     expect(others).toHaveLength(49);
     // One successor on disk, and the grant untouched.
-    const successors = server.app.store.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent = ?").get(digest(linked.refreshToken));
-    expect(successors).toEqual({ n: 1 });
+    expect(successorCount(server.app.store.db, linked.refreshToken)).toBe(1);
     const winner = winners[0]!.json!;
     expect((await introspect(server, winner.access_token as string, RS_SECRET)).json).toMatchObject({ active: true, sub: ALICE.id });
     expect((await refresh(server, winner.refresh_token as string)).status).toBe(200);

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../src/store/index.js';
 import { type ClientAfterKill, type CrashRun, driveCrashes } from './helpers/crash-driver.js';
 import { sha256 } from './helpers/fault.js';
+import { claimsOf } from './helpers/tokens.js';
 
 const CLIENTS = 20;
 const KILLS = Number(process.env.FAULT_KILLS ?? 20);
@@ -57,16 +58,18 @@ describe('SIGKILL at random moments under refresh load', () => {
   });
 
   it('after every kill, no grant is revoked and each newest refresh token is on disk, valid; the one before is retired iff the newest was used', () => {
+    // Live: a row in refresh_tokens. Retired: no row, and a generation up to the grant's refresh_gen (presenting it is reuse).
+    const retired = (token: { live: boolean; gen: number }, refreshGen: number | undefined): boolean => !token.live && token.gen <= refreshGen!;
     for (const state of run.afterKills) {
       expect(state.grant, where(state)).toEqual({ revoked_at: null, revoked_reason: null });
-      expect(state.newest, `${where(state)}: its newest token is on disk`).toBeDefined();
-      expect({ retired: state.newest!.retired_at, revoked: state.newest!.revoked_at }, where(state)).toEqual({ retired: null, revoked: null });
+      expect(state.newest.live, `${where(state)}: its newest token is on disk`).toBe(true);
+      // Live, of a generation no older than the newest confirmed one: valid.
+      expect(state.newest.gen, where(state)).toBeGreaterThanOrEqual(state.refreshGen!);
       if (state.previous !== undefined) {
         // The one before stays valid exactly until the newest is used (by a request that committed).
-        expect(state.previous, `${where(state)}: the token before is on disk`).not.toBeNull();
-        expect(state.previous!.retired_at !== null, `${where(state)}: the token before is retired iff the newest was used`).toBe(
-          state.newest!.used_at !== null,
-        );
+        const used = state.newest.used_at !== null;
+        expect(state.previous.live, `${where(state)}: the token before is on disk iff the newest was not used`).toBe(!used);
+        expect(retired(state.previous, state.refreshGen), `${where(state)}: the token before is retired iff the newest was used`).toBe(used);
       }
     }
   });
@@ -74,10 +77,9 @@ describe('SIGKILL at random moments under refresh load', () => {
   it('after every kill, an undelivered successor is untouched, and one appears only for a lost response: exactly one for a dropped answer, at most one in flight', () => {
     for (const state of run.afterKills) {
       for (const successor of state.successors) {
-        expect(
-          { used: successor.used_at, retired: successor.retired_at, revoked: successor.revoked_at },
-          `${where(state)}: an undelivered successor is untouched`,
-        ).toEqual({ used: null, retired: null, revoked: null });
+        // On disk (so neither retired nor revoked) and never used.
+        expect({ live: successor.live, used: successor.used_at }, `${where(state)}: an undelivered successor is untouched`).toEqual({ live: true, used: null });
+        expect(successor.gen, `${where(state)}: a successor is one generation up`).toBe(state.newest.gen + 1);
       }
       if (state.lastRequest === 'held') {
         // The response arrived (so the server had committed) and was dropped unread.
@@ -100,12 +102,13 @@ describe('SIGKILL at random moments under refresh load', () => {
       store = Store.open({ dataDir: run.dataDir, encryptionKeys: [run.encryptionKey] });
     });
     afterAll(() => store?.close());
-    /** The refresh token row of a digest, as the checks below need it. */
-    const refreshRow = (digest: Buffer): { used_at: number | null; retired_at: number | null } =>
-      store!.db.prepare("SELECT used_at, retired_at FROM tokens WHERE kind = 'refresh' AND digest = ?").get(digest) as {
-        used_at: number | null;
-        retired_at: number | null;
-      };
+    /** The live row of a refresh token's digest, undefined when it has none (retired, or never issued). */
+    const liveRow = (digest: Buffer): { used_at: number | null } | undefined =>
+      store!.db.prepare('SELECT used_at FROM refresh_tokens WHERE digest = ?').get(digest) as { used_at: number | null } | undefined;
+    const refreshGen = (grantId: string): number =>
+      (store!.db.prepare('SELECT refresh_gen FROM grants WHERE id = ?').get(grantId) as { refresh_gen: number }).refresh_gen;
+    /** Retired: no row, and its generation was confirmed or passed (presenting it is reuse). */
+    const retired = (token: string): boolean => liveRow(sha256(token)) === undefined && claimsOf(token).gen <= refreshGen(claimsOf(token).grantId);
 
     it('exits 0, and the database is intact with every grant, none revoked, no reuse seen and no token revoked', () => {
       expect(run.finalExit).toBe(0);
@@ -114,23 +117,32 @@ describe('SIGKILL at random moments under refresh load', () => {
       expect(grants.map((g) => g.id).sort()).toEqual(run.clients.map((c) => c.grantId).sort());
       expect(grants.filter((g) => g.revoked_at !== null)).toEqual([]);
       expect(store!.db.prepare("SELECT count(*) AS n FROM audit_events WHERE event IN ('refresh_reuse', 'grant_revoked')").get()).toEqual({ n: 0 });
-      expect(store!.db.prepare('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NOT NULL').get()).toEqual({ n: 0 });
+      // No access token was revoked on its own, and every grant still has its live refresh tokens.
+      expect(store!.db.prepare('SELECT count(*) AS n FROM revoked_access_tokens').get()).toEqual({ n: 0 });
+      expect(store!.db.prepare('SELECT count(DISTINCT grant_id) AS n FROM refresh_tokens').get()).toEqual({ n: run.clients.length });
     });
 
     it('a lost successor was never used, and is retired with its parent once the sibling the client received was used', () => {
-      for (const { client, parentIndex, digest } of run.orphans) {
-        const orphan = refreshRow(digest);
-        const chain = run.clients[client]!.chain;
-        expect(orphan.used_at, `client ${client}: a lost successor was never used`).toBeNull();
-        if (parentIndex <= chain.length - 3) expect(orphan.retired_at, `client ${client}: lost successor retired`).not.toBeNull();
+      for (const { client, parentIndex, digest, gen } of run.orphans) {
+        const orphan = liveRow(digest);
+        const { chain, grantId } = run.clients[client]!;
+        // Still on disk: unused. Gone: deleted when a sibling was confirmed; had it been used itself, it
+        // would have been the one confirmed and the client's own sibling (same generation) retired, so the
+        // client's next refresh would have been reuse and the check above would have failed.
+        if (orphan) expect(orphan.used_at, `client ${client}: a lost successor was never used`).toBeNull();
+        if (parentIndex <= chain.length - 3) {
+          expect(orphan, `client ${client}: lost successor retired (no row)`).toBeUndefined();
+          expect(gen, `client ${client}: lost successor retired (its generation confirmed)`).toBeLessThanOrEqual(refreshGen(grantId));
+        }
       }
     });
 
     it("each client's newest refresh token is not retired, and rotation retired the one two steps back", () => {
       for (const { chain } of run.clients) {
-        expect(refreshRow(sha256(chain.at(-1)!)).retired_at).toBeNull();
+        expect(liveRow(sha256(chain.at(-1)!))).toBeDefined();
+        expect(retired(chain.at(-1)!)).toBe(false);
         // Rotation really happened: the token two steps back was retired when its successor was used.
-        expect(refreshRow(sha256(chain.at(-3)!)).retired_at).not.toBeNull();
+        expect(retired(chain.at(-3)!)).toBe(true);
       }
     });
   });

@@ -4,6 +4,7 @@ import { newToken } from '../src/crypto/random.js';
 import { formatUserCode, newUserCode } from '../src/crypto/user-code.js';
 import { Logger } from '../src/log/logger.js';
 import { REDACTED, redact, redactText } from '../src/log/redact.js';
+import { sealAccess, sealRefresh } from '../src/store/token-format.js';
 import { memoryLogger } from './helpers/logger.js';
 
 const token = newToken();
@@ -11,6 +12,9 @@ const key = generateFernetKey();
 const userCode = newUserCode();
 const basic = Buffer.from('alexa-client:client-secret-value-0123456789').toString('base64');
 const sealed = new Fernet(key).encrypt('x');
+const macKey = Buffer.alloc(32, 7);
+const refreshToken = sealRefresh(macKey, { grantId: '0123456789abcdef0123456789abcdef', gen: 7 });
+const accessToken = sealAccess(macKey, { grantId: '0123456789abcdef0123456789abcdef', issuedAt: 1_800_000_000_000, expiresAt: 1_800_003_600_000 });
 
 describe('redaction of text', () => {
   const cases: Array<[string, string, string]> = [
@@ -26,11 +30,20 @@ describe('redaction of text', () => {
     ['a Fernet key', `key is ${key}`, key],
     ['a Fernet token', `value ${sealed}`, sealed],
     ['a bare 256-bit token', `issued ${token} to client`, token],
+    ['a bare refresh token (r1.)', `issued ${refreshToken} to client`, refreshToken],
+    ['a bare access token (a1.)', `issued ${accessToken}, expires soon`, accessToken],
     ['a user code with dash', `code ${formatUserCode(userCode)} typed`, formatUserCode(userCode)],
     ['a user code without dash', `user typed ${userCode}`, userCode],
     ['JSON text with a token', `{"access_token":"short-at","token_type":"Bearer"}`, 'short-at'],
     ['an HA user id', 'user 8f14e45fceea167a5a36dedd4bea2543 approved', '8f14e45fceea167a5a36dedd4bea2543'],
   ];
+
+  it('leaves nothing of a refresh or access token but its format prefix', () => {
+    for (const sealedToken of [refreshToken, accessToken]) {
+      expect(redactText(`token ${sealedToken}.`)).toBe(`token ${sealedToken.slice(0, 3)}${REDACTED}.`);
+      expect(redactText(`refresh_token=${sealedToken}`)).toBe(`refresh_token=${REDACTED}`);
+    }
+  });
 
   it.each(cases)('removes %s', (_name, text, secret) => {
     const result = redactText(text);

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type session from 'express-session';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -14,6 +14,7 @@ import { grantFromCode, issueCode } from './helpers/fixtures.js';
 import { race } from './helpers/race.js';
 import { requestInput } from './helpers/requests.js';
 import { CLIENT_ID, clock, LIFETIMES, link, openStore } from './helpers/store.js';
+import { claimsOf, successorCount } from './helpers/tokens.js';
 
 const ALICE = { id: '8f14e45fceea167a5a36dedd4bea2543', name: 'alice', displayName: 'Alice Zoë Household' };
 const BOB = { id: 'c9f0f895fb98ab9159f51fd0297e236d', name: 'bob', displayName: 'Bob Second' };
@@ -228,8 +229,7 @@ describe('store: single-use operations under real concurrency (separate processe
     expect(outcomes.filter((outcome) => outcome === 'ok')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'repeat')).toHaveLength(7);
     const reopened = track(openStore({ dataDir, keys, clock: time })).store;
-    const children = reopened.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number };
-    expect(children.n).toBe(1);
+    expect(successorCount(reopened.db, linked.tokens.refreshToken)).toBe(1);
     // Nothing was revoked: the token still rotates once the window has passed (a retry after a lost answer).
     time.advance(TUNABLES.oauth.refreshRepeatSeconds * 1000);
     expect(reopened.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
@@ -286,7 +286,7 @@ describe('store: refresh rotation with successor confirmation', () => {
     const { tokens } = link(store, ALICE);
     const window = TUNABLES.oauth.refreshRepeatSeconds * 1000;
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
-    const childCount = () => (store.db.prepare("SELECT count(*) AS n FROM tokens WHERE kind = 'refresh' AND parent IS NOT NULL").get() as { n: number }).n;
+    const childCount = () => successorCount(store.db, tokens.refreshToken);
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toMatchObject({ status: 'repeat', retryAfterMs: window });
     time.advance(window - 500);
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toMatchObject({ status: 'repeat', retryAfterMs: 500 });
@@ -404,10 +404,11 @@ describe('store: pruning', () => {
       store.startPruning(600, (error) => {
         throw error;
       });
-      const countTokens = () => (store.db.prepare('SELECT count(*) AS n FROM tokens').get() as { n: number }).n;
-      expect(countTokens()).toBe(4);
-      vi.advanceTimersByTime(600_000);
+      // One live refresh token per link (access tokens are no rows).
+      const countTokens = () => (store.db.prepare('SELECT count(*) AS n FROM refresh_tokens').get() as { n: number }).n;
       expect(countTokens()).toBe(2);
+      vi.advanceTimersByTime(600_000);
+      expect(countTokens()).toBe(1);
       expect(store.tokens.introspect(fresh.tokens.accessToken)).toBeDefined();
       expect(store.db.prepare('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 });
       expect(store.requests.get(old.request.requestId)).toBeUndefined();
@@ -421,5 +422,137 @@ describe('store: pruning', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('store: the database grows with links, not with refreshes (token generations)', () => {
+  const HOUR = 3_600_000;
+  const person = (i: number) => ({ id: i.toString(16).padStart(32, 'f'), name: `person${i}` });
+  /**
+   * What the database takes on disk after a clean stop: the main file, which after the checkpoint
+   * is page_count × page_size, and the WAL if one were left (close() removes it).
+   */
+  const bytesOnDisk = (dataDir: string): number => {
+    const file = join(dataDir, DATABASE_FILE);
+    const wal = `${file}-wal`;
+    return statSync(file).size + (existsSync(wal) ? statSync(wal).size : 0);
+  };
+
+  it('1,000 refreshes (10 links × 100, an hour apart) keep at most 64 bytes each, measured after a clean stop', async () => {
+    const time = clock();
+    const { store, dataDir, keys } = openStore({ clock: time });
+    const lineages = Array.from({ length: 10 }, (_, i) => link(store, person(i)).tokens.refreshToken);
+    store.close();
+    const before = bytesOnDisk(dataDir);
+
+    const reopened = openStore({ dataDir, keys, clock: time }).store;
+    try {
+      for (let round = 1; round <= 100; round++) {
+        time.advance(HOUR);
+        for (const [i, token] of lineages.entries()) {
+          // As the /token handler does: the rotation and its audit (one summary row per link and day).
+          const outcome = await reopened.ops.refresh({ token, clientId: CLIENT_ID, lifetimes: LIFETIMES, origin: { ip: '192.0.2.1' } });
+          if (outcome.status !== 'ok') throw new Error(`refresh failed in round ${round}: ${outcome.status}`);
+          lineages[i] = outcome.tokens.refreshToken;
+        }
+        if (round % 24 === 0) reopened.prune();
+      }
+      // Live rows per link: the newest used token and its one successor.
+      expect(reopened.db.prepare('SELECT count(*) AS n FROM refresh_tokens').get()).toEqual({ n: 20 });
+    } finally {
+      reopened.close();
+    }
+    const perRefresh = (bytesOnDisk(dataDir) - before) / 1000;
+    expect(existsSync(join(dataDir, `${DATABASE_FILE}-wal`))).toBe(false);
+    expect(perRefresh, `${perRefresh.toFixed(1)} bytes kept per refresh`).toBeLessThanOrEqual(64);
+  });
+
+  it('a refresh token retired in the first month of a year of hourly rotations and daily prunes is still recognised: reuse, and the grant is revoked', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    // As the bench's simulated year: only when bytes reach the disk changes, not which.
+    store.db.pragma('synchronous = OFF');
+    const linked = link(store, ALICE);
+    const other = link(store, BOB);
+    let current = linked.tokens.refreshToken;
+    let otherCurrent = other.tokens.refreshToken;
+    let monthOne: string | undefined;
+    for (let hour = 1; hour <= 365 * 24; hour++) {
+      time.advance(HOUR);
+      const outcome = store.tokens.refresh(current, CLIENT_ID, LIFETIMES);
+      const otherOutcome = store.tokens.refresh(otherCurrent, CLIENT_ID, LIFETIMES);
+      if (outcome.status !== 'ok' || otherOutcome.status !== 'ok') throw new Error(`refresh failed at hour ${hour}`);
+      // A token handed out on day 15, retired an hour later when its successor was used.
+      if (hour === 15 * 24) monthOne = outcome.tokens.refreshToken;
+      current = outcome.tokens.refreshToken;
+      otherCurrent = otherOutcome.tokens.refreshToken;
+      if (hour % 24 === 0) store.prune();
+    }
+    // Two live rows per link after 8,760 rotations each.
+    expect(store.db.prepare('SELECT count(*) AS n FROM refresh_tokens WHERE grant_id = ?').get(linked.tokens.grant.id)).toEqual({ n: 2 });
+    const outcome = store.tokens.refresh(monthOne!, CLIENT_ID, LIFETIMES);
+    expect(outcome.status).toBe('reuse');
+    expect(store.grants.get(linked.tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
+    // The whole grant: its newest tokens too. The other link is untouched.
+    expect(store.tokens.refresh(current, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
+    expect(store.tokens.refresh(otherCurrent, CLIENT_ID, LIFETIMES).status).toBe('ok');
+  });
+
+  it('a forged token in the right format but with a wrong MAC is unknown, never reuse, and revokes nothing', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const { tokens } = link(store, ALICE);
+    const first = store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    if (first.status !== 'ok') throw new Error('refresh failed');
+    const second = store.tokens.refresh(first.tokens.refreshToken, CLIENT_ID, LIFETIMES);
+    if (second.status !== 'ok') throw new Error('refresh failed');
+    // Generation 1 is confirmed: a real generation-0 token now is reuse. Forgeries of one must not be.
+    const claims = claimsOf(tokens.refreshToken);
+    expect(claims).toEqual({ grantId: tokens.grant.id, gen: 0 });
+    const bytes = Buffer.from(tokens.refreshToken.slice(3), 'base64url');
+    const forged = (mutate: (copy: Buffer) => void): string => {
+      const copy = Buffer.from(bytes);
+      mutate(copy);
+      return `r1.${copy.toString('base64url')}`;
+    };
+    const forgeries = [
+      // The retired token with one bit of its MAC flipped.
+      forged((copy) => {
+        copy[copy.length - 1]! ^= 1;
+      }),
+      // Its grant and an old generation, new random bytes, a guessed MAC.
+      forged((copy) => {
+        randomBytes(48).copy(copy, 20);
+      }),
+      // The retired token itself, re-encoded with different unused low bits (not the canonical encoding).
+      `r1.${tokens.refreshToken.slice(3, -1)}${String.fromCharCode(tokens.refreshToken.at(-1)!.charCodeAt(0) ^ 1)}`,
+    ];
+    for (const token of forgeries) {
+      expect(token).not.toBe(tokens.refreshToken);
+      expect(store.tokens.refresh(token, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'unknown' });
+    }
+    expect(store.grants.get(tokens.grant.id)?.revokedAt).toBeUndefined();
+    // A forged access token is not active, a forged refresh token revokes nothing either.
+    const access = Buffer.from(second.tokens.accessToken.slice(3), 'base64url');
+    access[access.length - 1]! ^= 1;
+    expect(store.tokens.introspect(`a1.${access.toString('base64url')}`)).toBeUndefined();
+    expect(store.tokens.revoke(forgeries[0]!, CLIENT_ID)).toBeUndefined();
+    expect(store.tokens.refresh(second.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    // The real retired token still is reuse.
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('reuse');
+  });
+
+  it('an access token revoked on its own stays inactive until it expires; the list forgets it after that', () => {
+    const time = clock();
+    const { store } = track(openStore({ clock: time }));
+    const { tokens } = link(store, ALICE);
+    expect(store.tokens.revoke(tokens.accessToken, CLIENT_ID)).toMatchObject({ kind: 'access', grantId: tokens.grant.id });
+    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
+    expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
+    expect(store.db.prepare('SELECT count(*) AS n FROM revoked_access_tokens').get()).toEqual({ n: 1 });
+    time.advance(LIFETIMES.accessTokenTtlSeconds * 1000);
+    expect(store.prune().tokens).toBe(1);
+    expect(store.db.prepare('SELECT count(*) AS n FROM revoked_access_tokens').get()).toEqual({ n: 0 });
+    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
   });
 });

@@ -622,17 +622,17 @@ function renderYearSize(results: Results): string[] {
     `and \`store.prune()\` once per simulated day; ${f0(y.refreshes)} refreshes in ${f0(y.seconds)} s. That connection used synchronous=OFF to skip`,
     `${f0(y.refreshes)} fsyncs; it changes when bytes reach the disk, not which bytes.`,
     '',
-    '| after | database file | WAL | total | ratio to day 1 | pages (free) | grants | tokens | audit events |',
+    '| after | database file | WAL | total | ratio to day 1 | pages (free) | grants | refresh tokens | audit events |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...y.snapshots.map((snap) => {
       const total = snap.dbBytes + snap.walBytes;
-      return `| day ${snap.day} | ${mib(snap.dbBytes)} | ${mib(snap.walBytes)} | ${mib(total)} | ${ratio(total / day1Total)} | ${f0(snap.pages)} (${f0(snap.freePages)}) | ${f0(snap.rows.grants!)} | ${f0(snap.rows.tokens!)} | ${f0(snap.rows.audit_events!)} |`;
+      return `| day ${snap.day} | ${mib(snap.dbBytes)} | ${mib(snap.walBytes)} | ${mib(total)} | ${ratio(total / day1Total)} | ${f0(snap.pages)} (${f0(snap.freePages)}) | ${f0(snap.rows.grants!)} | ${f0(snap.rows.refresh_tokens!)} | ${f0(snap.rows.audit_events!)} |`;
     }),
     '',
     `Database file alone: ${ratio(y.afterYear.dbBytes / y.afterDay1.dbBytes)} day 1. After close (WAL checkpointed and removed) the file is ${mib(y.closedBytes)}.`,
-    `Refresh tokens at the end: ${f0(y.refreshTokens.live)} not retired, ${f0(y.refreshTokens.retired)} retired. Retired refresh tokens are kept until they expire`,
-    '(`refresh_token_idle_days`, 180 by default) because presenting one is how reuse is detected, so the tokens table levels off',
-    'after 180 days at about 24 × 180 rows per account refreshing hourly; audit events level off after the 90-day history at',
+    `Refresh tokens at the end: ${f0(y.refreshTokens.live)} live rows, ${f0(y.refreshTokens.retired)} retired rows. Only live refresh tokens are rows`,
+    '(a retired one is recognised by its generation, `docs/decisions/0005-token-generations.md`) and access tokens are none, so tokens',
+    'do not grow with refreshes; audit events level off after the 90-day history at',
     '24 × 90 per account. The WAL is rewritten from its start after each automatic checkpoint (every ~1,000 pages) but the file',
     "is not truncated while the server runs, so its size is a high-water mark (here set by the daily prune's transaction).",
     '',
@@ -689,12 +689,9 @@ function defectFindings(results: Results, f: Figures): string[] {
   if (pruneMs > 50) {
     findings.push(
       `**Pruning scans every grant: ${f0(pruneMs)} ms with ${f0(results.seeding.grants)} grants, with the event loop blocked** (median of 3 ` +
-        '`store.prune()` on the large database, nothing to delete). The grants-ended statement in `src/store/maintenance.ts`, ' +
-        "`UPDATE grants … WHERE revoked_at IS NULL AND NOT EXISTS (SELECT 1 FROM tokens WHERE grant_id = grants.id AND kind = 'refresh')`, " +
-        'is a full scan of grants with a correlated index lookup per row (EXPLAIN QUERY PLAN: `SCAN grants`, `SEARCH tokens USING INDEX tokens_grant`). ' +
-        'It runs at start-up, before listening, and every 10 minutes, when every request in flight waits for it. Harmless with a few links, ' +
-        'it grows linearly. Proposed fix: only grants that just lost a refresh token can have ended, so take their ids from the ' +
-        'token DELETE (`DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id`, kind refresh) and run the NOT EXISTS check for those ids only.',
+        '`store.prune()` on the large database, nothing to delete). The statements in `src/store/maintenance.ts` are meant to be ' +
+        'indexed ranges (`grants_refresh_expiry`, `tokens_expiry`); check their EXPLAIN QUERY PLAN for a `SCAN`. ' +
+        'It runs at start-up, before listening, and every 10 minutes, when every request in flight waits for it.',
     );
   }
   if (readyLarge > readyOurs * 1.5 && readyLarge - readyOurs > 100) {
@@ -716,9 +713,9 @@ function noteFindings(results: Results): string[] {
   const yearTotal = y.afterYear.dbBytes + y.afterYear.walBytes;
   return [
     `**Not a defect, but worth knowing: the database grows to ${mib(yearTotal)} in a year of hourly refreshes for ${y.accounts} accounts** ` +
-      `(${f0(yearRows.tokens!)} token rows, ${f0(yearRows.audit_events!)} audit events; ${mib(day1Total)} after day 1). That is the reuse-detection design ` +
-      '(retired refresh tokens kept for refresh_token_idle_days) plus one audit row per refresh kept 90 days, not a leak. If it matters: ' +
-      "keep a lineage's retired tokens for a shorter window than their idle expiry, or aggregate refresh audit events per day.",
+      `(${f0(yearRows.refresh_tokens!)} refresh-token rows, ${f0(yearRows.audit_events!)} audit events; ${mib(day1Total)} after day 1). Token rows ` +
+      'do not grow with refreshes (only live refresh tokens are rows); what grows is one audit row per refresh kept 90 days, not a leak. ' +
+      'If it matters: aggregate refresh audit events per day.',
     '**Worth knowing: the per-IP limits.** /token and /revoke allow 300 calls per minute per client IP, /introspect 6,000 (one Music ' +
       'Assistant instance is one IP and may introspect on every request it serves). The bench spreads its load over 4,096 forwarded ' +
       'addresses to measure the server, not the limits.',

@@ -66,3 +66,8 @@ export function openJson<T>(ctx: StoreContext, sealed: string): T {
 export function subjectIndex(ctx: StoreContext, subjectId: string): Buffer {
   return blindIndex(ctx.indexKey, `subject:${subjectId}`);
 }
+
+/** A secret for `label`, derived from the index key: stable across encryption key rotation. */
+export function deriveSecret(ctx: Pick<StoreContext, 'indexKey'>, label: string): Buffer {
+  return blindIndex(ctx.indexKey, `derived:${label}`);
+}

@@ -29,6 +29,10 @@ export interface GrantRow {
   expires_at: number | null;
   revoked_at: number | null;
   revoked_reason: RevokeReason | null;
+  /** The newest refresh-token generation used (store/tokens.ts). */
+  refresh_gen: number;
+  /** When its refresh tokens expire unless one is used: last issue + idle time, at most expires_at. */
+  refresh_expires_at: number;
 }
 
 /**
@@ -69,9 +73,14 @@ export function grantView(ctx: StoreContext, row: GrantRow): Grant {
   };
 }
 
-/** Marks the grant and all its tokens revoked; call inside a transaction. False if already revoked or unknown. */
+/**
+ * Marks the grant revoked, and so every token issued under it (they are checked against it); its
+ * live refresh-token rows are deleted, and the rows of tokens issued before migration 4 marked.
+ * Call inside a transaction. False if already revoked or unknown.
+ */
 export function revokeGrantRows(ctx: StoreContext, id: string, reason: RevokeReason, now: number): boolean {
   const changed = sql(ctx, 'UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id);
+  sql(ctx, 'DELETE FROM refresh_tokens WHERE grant_id = ?').run(id);
   sql(ctx, 'UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL').run(now, id);
   return changed.changes === 1;
 }

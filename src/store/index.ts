@@ -5,10 +5,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeyRing } from '../crypto/keyring.js';
-import { blindIndex } from '../crypto/random.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes } from './codes.js';
-import { type StoreContext, sql, transaction } from './context.js';
+import { deriveSecret, type StoreContext, sql, transaction } from './context.js';
 import { DATABASE_FILE, type Db, openDatabase, SNAPSHOT_TAKEN_AT } from './database.js';
 import { Grants } from './grants.js';
 import { GroupCommit } from './group-commit.js';
@@ -95,7 +94,7 @@ export class Store {
 
   /** A secret for `label` (e.g. signing session cookies), stable across encryption key rotation. */
   deriveSecret(label: string): Buffer {
-    return blindIndex(this.ctx.indexKey, `derived:${label}`);
+    return deriveSecret(this.ctx, label);
   }
 
   /** The connection, for tests and tools; an open group is committed first (see group-commit.ts). */

@@ -4,6 +4,7 @@
 import { TUNABLES } from '../config/tunables.js';
 import { FernetError } from '../crypto/fernet.js';
 import { type StoreContext, sql, transaction } from './context.js';
+import { revokeGrantRows } from './grants.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
 
 const DAY_MS = 86_400_000;
@@ -19,20 +20,18 @@ export interface PruneResult {
 }
 
 /**
- * Deletes expired tokens, and marks a grant whose refresh tokens have all gone as ended (then it
- * stays for the history). Only the grants that just lost tokens are looked at: no table scan.
+ * Deletes expired rows of tokens (access tokens of before migration 4 and their retired refresh
+ * tokens; the list of revoked access tokens), and ends every grant whose refresh tokens have
+ * expired unused (then it stays for the history). An indexed range, no table scan.
  */
-function endGrantsOfExpiredTokens(ctx: StoreContext, now: number): { tokens: number; grantsEnded: number } {
-  const deleted = sql<{ grant_id: string }>(ctx, 'DELETE FROM tokens WHERE expires_at <= ? RETURNING grant_id').all(now);
-  const affected = new Set(deleted.map((row) => row.grant_id));
-  const end = sql(
-    ctx,
-    `UPDATE grants SET revoked_at = ?, revoked_reason = 'expired' WHERE id = ? AND revoked_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.grant_id = grants.id AND tokens.kind = 'refresh')`,
-  );
+function endIdleGrants(ctx: StoreContext, now: number): { tokens: number; grantsEnded: number } {
+  const tokens =
+    sql(ctx, 'DELETE FROM tokens WHERE expires_at <= ?').run(now).changes +
+    sql(ctx, 'DELETE FROM revoked_access_tokens WHERE expires_at <= ?').run(now).changes;
+  const idle = sql<{ id: string }>(ctx, 'SELECT id FROM grants WHERE revoked_at IS NULL AND refresh_expires_at <= ?').all(now);
   let grantsEnded = 0;
-  for (const grantId of affected) grantsEnded += end.run(now, grantId).changes;
-  return { tokens: deleted.length, grantsEnded };
+  for (const { id } of idle) if (revokeGrantRows(ctx, id, 'expired', now)) grantsEnded++;
+  return { tokens, grantsEnded };
 }
 
 /** Deletes what has expired; keeps what replay detection and the panel's history still need. */
@@ -43,8 +42,8 @@ export function prune(ctx: StoreContext): PruneResult {
     pendingRequests: sql(ctx, 'DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
     // Consumed codes are kept a while so that a late replay still revokes what they produced.
     authorizationCodes: sql(ctx, 'DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - TUNABLES.oauth.consumedCodeRetentionSeconds * 1000).changes,
-    // Retired refresh tokens are kept until they expire: presenting one is how reuse is detected.
-    ...endGrantsOfExpiredTokens(ctx, now),
+    // Retired refresh tokens need no row: their generation tells (store/tokens.ts).
+    ...endIdleGrants(ctx, now),
     grants: sql(ctx, 'DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
     sessions: sql(ctx, 'DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
     auditEvents: sql(ctx, 'DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
@@ -151,7 +150,7 @@ export function counts(ctx: StoreContext): Record<string, number> {
   return {
     pendingRequests: count('SELECT count(*) AS n FROM pending_requests WHERE expires_at > ?'),
     activeGrants: count('SELECT count(*) AS n FROM grants WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)'),
-    activeTokens: count('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL AND expires_at > ?'),
+    liveRefreshTokens: count('SELECT count(*) AS n FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE g.refresh_expires_at > ?'),
     sessions: count('SELECT count(*) AS n FROM sessions WHERE expires_at > ?'),
     auditEvents: count('SELECT count(*) AS n FROM audit_events WHERE at <= ?'),
   };

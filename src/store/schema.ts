@@ -3,7 +3,7 @@
  * transaction, so a database is always at one version or the next, never in between.
  *
  * What is stored in clear: random ids, SHA-256 digests of tokens and codes, HMACs (blind
- * indexes), client ids, redirect URIs, scopes, PKCE challenges and times. Everything that
+ * indexes), token generations, client ids, redirect URIs, scopes, PKCE challenges and times. Everything that
  * identifies a person (HA user id and name, IPs, user agents, session contents, audit
  * details) and Alexa's opaque `state` are Fernet tokens (`*_enc` columns).
  */
@@ -108,6 +108,46 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the method of a PKCE challenge is always S256 (nothing else is accepted), so it is not stored.
   `
   ALTER TABLE pending_requests DROP COLUMN code_challenge_method;
+  `,
+  // 4: token generations (docs/decisions/0005-token-generations.md). Only the live refresh tokens
+  // are rows; a refresh token names its grant and generation under a MAC, so a retired one is
+  // recognised by \`gen <= grants.refresh_gen\` for as long as the grant lives, without a row.
+  // Access tokens are stateless; revoking one puts its digest on a list until it expires. The
+  // \`tokens\` table keeps what was issued before: its access tokens until they expire, its
+  // retired refresh tokens until they expire (reuse detection as before), and the digests of the
+  // refresh tokens moved here, as retired markers for as long as their grant lives.
+  `
+  ALTER TABLE grants ADD COLUMN refresh_gen INTEGER NOT NULL DEFAULT 0;        -- newest generation used (confirmed)
+  ALTER TABLE grants ADD COLUMN refresh_expires_at INTEGER NOT NULL DEFAULT 0; -- idle expiry: last issue + idle time, capped by expires_at
+  CREATE INDEX grants_refresh_expiry ON grants (refresh_expires_at) WHERE revoked_at IS NULL;
+
+  CREATE TABLE refresh_tokens (
+    digest    BLOB PRIMARY KEY,                        -- SHA-256 of the token
+    grant_id  TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+    gen       INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL,
+    used_at   INTEGER                                  -- first presented: it is confirmed, older generations are retired
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id, gen);
+
+  CREATE TABLE revoked_access_tokens (
+    digest     BLOB PRIMARY KEY,                       -- SHA-256 of an access token revoked on its own (RFC 7009)
+    expires_at INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX revoked_access_tokens_expiry ON revoked_access_tokens (expires_at);
+
+  -- The live refresh tokens of active grants: the newest used one (generation 0) and its unused
+  -- successors (generation 1), or a first token never used (generation 0, no parent).
+  INSERT INTO refresh_tokens (digest, grant_id, gen, issued_at, used_at)
+    SELECT t.digest, t.grant_id, CASE WHEN t.used_at IS NULL AND t.parent IS NOT NULL THEN 1 ELSE 0 END, t.created_at, t.used_at
+    FROM tokens t JOIN grants g ON g.id = t.grant_id
+    WHERE t.kind = 'refresh' AND t.retired_at IS NULL AND t.revoked_at IS NULL AND g.revoked_at IS NULL;
+  UPDATE grants SET refresh_expires_at = coalesce(
+    (SELECT max(t.expires_at) FROM tokens t JOIN refresh_tokens r ON r.digest = t.digest WHERE t.grant_id = grants.id), 0);
+  -- Moved: their old rows stay as retired markers until the grant is deleted.
+  UPDATE tokens SET retired_at = coalesce(used_at, created_at), expires_at = 9007199254740991
+    WHERE digest IN (SELECT digest FROM refresh_tokens);
+  DROP INDEX tokens_parent;
   `,
 ];
 

@@ -1,21 +1,36 @@
 /**
- * Access and refresh tokens. Only SHA-256 digests are stored.
+ * Access and refresh tokens (docs/decisions/0005-token-generations.md). The database grows with
+ * links, not with refreshes: only the digests of the live refresh tokens are rows.
  *
- * Refresh rotation with successor confirmation (Amazon asks that a lost response never unlinks):
- * - presenting a refresh token issues a successor (a child) and leaves the token itself valid;
- * - the first time a successor is presented it is confirmed: its parent and its unused siblings are
- *   retired, in the same transaction;
- * - a retired token presented again is reuse: the whole grant is revoked.
- * - a token presented again within `TUNABLES.oauth.refreshRepeatSeconds` of its newest successor is a
- *   parallel duplicate: refused for now (`repeat`), nothing changes, so exactly one of them succeeds.
+ * A refresh token names its grant and its generation under a MAC (token-format.ts). A grant's
+ * live tokens are the newest confirmed one (generation `grants.refresh_gen`) and its unused
+ * successors (one generation up), or the first token before its first use. Rotation with successor
+ * confirmation (Amazon asks that a lost response never unlinks):
+ * - presenting a refresh token issues a successor (the next generation) and leaves the token
+ *   itself valid;
+ * - the first time a successor is presented it is confirmed: `refresh_gen` becomes its generation
+ *   and the rows of older generations and of its unused siblings are deleted, in the same
+ *   transaction; they are retired and need no row;
+ * - a token that opens (its MAC is right) but is not live, of a generation up to `refresh_gen`,
+ *   is a retired one presented again: reuse, and the whole grant is revoked. This holds for as
+ *   long as the grant lives; a forged token never opens, so nobody can revoke a grant by guessing.
+ * - a token presented again within `TUNABLES.oauth.refreshRepeatSeconds` of its newest successor is
+ *   a parallel duplicate: refused for now (`repeat`), nothing changes, so exactly one succeeds.
  * So a client that lost a response simply retries with the token it has, and a thief and the
  * real client cannot both keep going: as soon as either uses a successor, the other's token is
  * retired, and its next use revokes the grant for both.
+ *
+ * Access tokens are stateless (grant, times, MAC): introspection checks the MAC, the time and the
+ * grant (one indexed query); revoking one alone lists its digest until it expires.
+ *
+ * Tokens issued before migration 4 (43 random characters) are looked up by digest in the old
+ * `tokens` table: access tokens until they expire, retired refresh tokens as reuse markers.
  */
 import { TUNABLES } from '../config/tunables.js';
-import { digest, newToken } from '../crypto/random.js';
-import { type StoreContext, sql, transaction } from './context.js';
+import { digest } from '../crypto/random.js';
+import { deriveSecret, type StoreContext, sql, transaction } from './context.js';
 import { type Grant, type GrantRow, grantView, isGrantActive, revokeGrantRows } from './grants.js';
+import { openAccess, openRefresh, sealAccess, sealRefresh } from './token-format.js';
 
 export interface Lifetimes {
   accessTokenTtlSeconds: number;
@@ -45,89 +60,138 @@ export interface AccessTokenInfo {
   expiresAt: number;
 }
 
-interface TokenRow {
+/** A live refresh token. */
+interface LiveRow {
   digest: Buffer;
+  grant_id: string;
+  gen: number;
+  issued_at: number;
+  used_at: number | null;
+}
+
+/** A row of the `tokens` table of before migration 4. */
+interface LegacyRow {
   kind: 'access' | 'refresh';
   grant_id: string;
-  parent: Buffer | null;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
   retired_at: number | null;
   revoked_at: number | null;
 }
 
+const INVALID = (reason: 'unknown' | 'expired' | 'revoked'): Refresh => ({ status: 'invalid', reason });
+
 export class Tokens {
-  constructor(private readonly ctx: StoreContext) {}
+  private readonly refreshKey: Buffer;
+  private readonly accessKey: Buffer;
+
+  constructor(private readonly ctx: StoreContext) {
+    this.refreshKey = deriveSecret(ctx, 'refresh-token-mac');
+    this.accessKey = deriveSecret(ctx, 'access-token-mac');
+  }
 
   /**
-   * Issues an access and a refresh token under a grant. `parent` is the refresh token being
-   * rotated. Runs inside the caller's transaction when there is one.
+   * Issues an access and a refresh token (of generation `gen`) under a grant. Runs inside the
+   * caller's transaction when there is one.
    */
-  issue(grant: Grant, lifetimes: Lifetimes, parent?: Buffer): IssuedTokens {
+  issue(grant: Grant, lifetimes: Lifetimes, gen = 0): IssuedTokens {
     const now = this.ctx.now();
-    const accessToken = newToken();
-    const refreshToken = newToken();
     const accessExpiresAt = Math.min(now + lifetimes.accessTokenTtlSeconds * 1000, grant.expiresAt ?? Infinity);
     const refreshExpiresAt = Math.min(now + lifetimes.refreshTokenIdleSeconds * 1000, grant.expiresAt ?? Infinity);
-    const insert = sql(this.ctx, 'INSERT INTO tokens (digest, kind, grant_id, parent, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const refreshDigest = digest(refreshToken);
-    insert.run(refreshDigest, 'refresh', grant.id, parent ?? null, now, refreshExpiresAt);
-    insert.run(digest(accessToken), 'access', grant.id, refreshDigest, now, accessExpiresAt);
+    const refreshToken = sealRefresh(this.refreshKey, { grantId: grant.id, gen });
+    const accessToken = sealAccess(this.accessKey, { grantId: grant.id, issuedAt: now, expiresAt: accessExpiresAt });
+    sql(this.ctx, 'INSERT INTO refresh_tokens (digest, grant_id, gen, issued_at) VALUES (?, ?, ?, ?)').run(digest(refreshToken), grant.id, gen, now);
+    sql(this.ctx, 'UPDATE grants SET refresh_expires_at = ? WHERE id = ?').run(refreshExpiresAt, grant.id);
     return { issuedAt: now, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
   }
 
-  private grantOf(row: TokenRow): Grant {
-    return grantView(this.ctx, sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(row.grant_id)!);
-  }
-
-  private find(token: string, kind: TokenRow['kind']): TokenRow | undefined {
-    return sql<TokenRow>(this.ctx, 'SELECT * FROM tokens WHERE digest = ? AND kind = ?').get(digest(token), kind);
+  private grantRow(id: string): GrantRow | undefined {
+    return sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(id);
   }
 
   /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
   refresh(token: string, clientId: string, lifetimes: Lifetimes): Refresh {
     return transaction(this.ctx, (): Refresh => {
       const now = this.ctx.now();
-      const row = this.find(token, 'refresh');
-      if (!row) return { status: 'invalid', reason: 'unknown' };
-      const grant = this.grantOf(row);
+      const live = sql<LiveRow>(this.ctx, 'SELECT * FROM refresh_tokens WHERE digest = ?').get(digest(token));
+      if (!live) return this.notLive(token, clientId, now);
+      // A live row's grant exists (ON DELETE CASCADE) and is not revoked (revoking deletes the rows).
+      const row = this.grantRow(live.grant_id)!;
+      const grant = grantView(this.ctx, row);
       // A token of another client is as good as unknown to this one.
-      if (grant.clientId !== clientId) return { status: 'invalid', reason: 'unknown' };
-      if (row.revoked_at !== null || grant.revokedAt !== undefined) return { status: 'invalid', reason: 'revoked' };
-      if (row.retired_at !== null) {
-        revokeGrantRows(this.ctx, grant.id, 'refresh_reuse', now);
-        return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
-      }
-      if (row.expires_at <= now || !isGrantActive(grant, now)) return { status: 'invalid', reason: 'expired' };
+      if (grant.clientId !== clientId) return INVALID('unknown');
+      if (grant.revokedAt !== undefined) return INVALID('revoked');
+      if (row.refresh_expires_at <= now || !isGrantActive(grant, now)) return INVALID('expired');
 
-      if (row.used_at !== null) {
+      if (live.used_at !== null) {
         // Presented before (only then can it have successors, so the first use costs no query).
-        // An aggregate always returns one row.
-        const newest = sql<{ at: number | null }>(this.ctx, "SELECT max(created_at) AS at FROM tokens WHERE parent = ? AND kind = 'refresh'").get(row.digest)!;
+        // Its successors are the next generation's rows. An aggregate always returns one row.
+        const newest = sql<{ at: number | null }>(this.ctx, 'SELECT max(issued_at) AS at FROM refresh_tokens WHERE grant_id = ? AND gen = ?').get(
+          grant.id,
+          live.gen + 1,
+        )!;
         const elapsed = newest.at === null ? Infinity : now - newest.at;
         const windowMs = TUNABLES.oauth.refreshRepeatSeconds * 1000;
         // A clock set back (elapsed < 0) must not hold a token for the length of the jump.
         if (elapsed >= 0 && elapsed < windowMs) return { status: 'repeat', grant, retryAfterMs: windowMs - elapsed };
+        sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
       } else {
-        sql(this.ctx, 'UPDATE tokens SET used_at = ? WHERE digest = ?').run(now, row.digest);
-        if (row.parent !== null) {
-          // The successor is confirmed: its parent and its never-used siblings are done.
-          sql(
-            this.ctx,
-            `UPDATE tokens SET retired_at = ? WHERE retired_at IS NULL AND kind = 'refresh'
-                      AND (digest = ? OR (parent = ? AND digest != ? AND used_at IS NULL))`,
-          ).run(now, row.parent, row.parent, row.digest);
-        }
+        // Confirmed: older generations and its never-used siblings are retired, so their rows go.
+        sql(this.ctx, 'UPDATE refresh_tokens SET used_at = ? WHERE digest = ?').run(now, live.digest);
+        sql(this.ctx, 'DELETE FROM refresh_tokens WHERE grant_id = ? AND (gen < ? OR (gen = ? AND digest != ?))').run(
+          grant.id,
+          live.gen,
+          live.gen,
+          live.digest,
+        );
+        sql(this.ctx, 'UPDATE grants SET last_used_at = ?, refresh_gen = max(refresh_gen, ?) WHERE id = ?').run(now, live.gen, grant.id);
       }
-      sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
-      return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, row.digest) };
+      return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, live.gen + 1) };
     });
+  }
+
+  /** A refresh token without a live row: retired (reuse), of an ended grant, or not ours. */
+  private notLive(token: string, clientId: string, now: number): Refresh {
+    const claims = openRefresh(this.refreshKey, token);
+    let grantId: string;
+    let retired: boolean;
+    let revoked = false;
+    if (claims) {
+      grantId = claims.grantId;
+      const gen = sql<{ refresh_gen: number }>(this.ctx, 'SELECT refresh_gen FROM grants WHERE id = ?').get(grantId);
+      if (!gen) return INVALID('unknown');
+      // Issued by this server (the MAC) and no longer live: retired iff a generation at or after
+      // its own was confirmed. A later generation without a row was never handed out.
+      retired = claims.gen <= gen.refresh_gen;
+    } else {
+      // Issued before migration 4: its old row, if any, is a retired marker.
+      const legacy = sql<LegacyRow>(this.ctx, 'SELECT kind, grant_id, retired_at, revoked_at FROM tokens WHERE digest = ?').get(digest(token));
+      if (legacy?.kind !== 'refresh') return INVALID('unknown');
+      grantId = legacy.grant_id;
+      retired = legacy.retired_at !== null;
+      revoked = legacy.revoked_at !== null;
+    }
+    const grant = grantView(this.ctx, this.grantRow(grantId)!);
+    if (grant.clientId !== clientId) return INVALID('unknown');
+    if (revoked || grant.revokedAt !== undefined) return INVALID('revoked');
+    if (!retired) return INVALID(claims ? 'unknown' : 'expired');
+    revokeGrantRows(this.ctx, grant.id, 'refresh_reuse', now);
+    return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
   }
 
   /** Introspection: the token's grant and times, or undefined when it is not active. One indexed query. */
   introspect(token: string): AccessTokenInfo | undefined {
     const now = this.ctx.now();
+    const claims = openAccess(this.accessKey, token);
+    if (claims) {
+      if (claims.expiresAt <= now) return undefined;
+      const row = sql<GrantRow & { denied: number }>(
+        this.ctx,
+        'SELECT g.*, EXISTS (SELECT 1 FROM revoked_access_tokens WHERE digest = ?) AS denied FROM grants g WHERE g.id = ?',
+      ).get(digest(token), claims.grantId);
+      if (!row || row.denied) return undefined;
+      const grant = grantView(this.ctx, row);
+      return isGrantActive(grant, now) ? { grant, issuedAt: claims.issuedAt, expiresAt: claims.expiresAt } : undefined;
+    }
+    // Issued before migration 4.
     const row = sql<GrantRow & { token_created_at: number; token_expires_at: number }>(
       this.ctx,
       `SELECT g.*, t.created_at AS token_created_at, t.expires_at AS token_expires_at
@@ -147,17 +211,37 @@ export class Tokens {
   revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string; subjectId: string } | undefined {
     return transaction(this.ctx, () => {
       const tokenDigest = digest(token);
-      const row = sql<TokenRow>(this.ctx, 'SELECT * FROM tokens WHERE digest = ?').get(tokenDigest);
+      const access = openAccess(this.accessKey, token);
+      const refresh = access ? undefined : openRefresh(this.refreshKey, token);
+      let kind: 'access' | 'refresh';
+      let grantId: string;
+      let legacy = false;
+      if (access) {
+        kind = 'access';
+        grantId = access.grantId;
+      } else if (refresh) {
+        kind = 'refresh';
+        grantId = refresh.grantId;
+      } else {
+        const row = sql<LegacyRow>(this.ctx, 'SELECT kind, grant_id, retired_at, revoked_at FROM tokens WHERE digest = ?').get(tokenDigest);
+        if (!row) return undefined;
+        ({ kind, grant_id: grantId } = row);
+        legacy = true;
+      }
+      const row = this.grantRow(grantId);
       if (!row) return undefined;
-      const grant = this.grantOf(row);
+      const grant = grantView(this.ctx, row);
       if (grant.clientId !== clientId) return undefined;
       const now = this.ctx.now();
-      if (row.kind === 'refresh') {
-        revokeGrantRows(this.ctx, row.grant_id, 'client', now);
-      } else {
+      if (kind === 'refresh') {
+        revokeGrantRows(this.ctx, grantId, 'client', now);
+      } else if (legacy) {
         sql(this.ctx, 'UPDATE tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL').run(now, tokenDigest);
+      } else {
+        // Listed until it would have expired anyway (then the prune removes it).
+        sql(this.ctx, 'INSERT OR IGNORE INTO revoked_access_tokens (digest, expires_at) VALUES (?, ?)').run(tokenDigest, access!.expiresAt);
       }
-      return { kind: row.kind, grantId: row.grant_id, subjectId: grant.subject.id };
+      return { kind, grantId, subjectId: grant.subject.id };
     });
   }
 }

@@ -20,6 +20,7 @@ import { heldRefresh, introspectToken, type Outcome, prng, refreshToken, seedGra
 import { freePort, writeOptions } from './oauth-server.js';
 import { type ServerProcess, startServer } from './server-process.js';
 import { tempDir } from './tmp.js';
+import { claimsOf } from './tokens.js';
 
 export interface CrashRunOptions {
   clients: number;
@@ -31,11 +32,15 @@ export interface CrashRunOptions {
 /** How a client's request to one life of the server ended. */
 export type RequestEnd = 'ok' | 'lost' | 'refused' | 'held';
 
-/** A refresh token's row, as far as the checks need it. */
+/**
+ * A refresh token as the database tells it (store/tokens.ts): live while it has a row; without one
+ * it is retired when its generation is at most the grant's `refresh_gen` (presenting it is reuse).
+ */
 export interface TokenState {
+  /** It has a row in refresh_tokens. */
+  live: boolean;
+  gen: number;
   used_at: number | null;
-  retired_at: number | null;
-  revoked_at: number | null;
 }
 
 /** One client's tokens on disk right after a kill, read while the server was dead. */
@@ -45,10 +50,12 @@ export interface ClientAfterKill {
   client: number;
   /** Its grant's row, undefined if the grant is gone. */
   grant: { revoked_at: number | null; revoked_reason: string | null } | undefined;
-  /** The row of the newest refresh token the client received, undefined if it is not on disk. */
-  newest: TokenState | undefined;
-  /** The row of the token before the newest: undefined while the client has only its seeded token, null if not on disk. */
-  previous: TokenState | null | undefined;
+  /** The grant's newest confirmed generation: tokens of it or older without a row are retired. */
+  refreshGen: number | undefined;
+  /** The newest refresh token the client received. */
+  newest: TokenState;
+  /** The token before the newest: undefined while the client has only its seeded token. */
+  previous: TokenState | undefined;
   /** Successors of the newest token in the database: responses the client never received. */
   successors: TokenState[];
   /** How many of `successors` appeared since the client last received a token or since the kill before. */
@@ -72,8 +79,8 @@ export interface CrashRun {
     /** Why this client gave up (a check-in or refresh that went wrong), undefined if it never did. */
     failed: string | undefined;
   }>;
-  /** Successors that were committed but whose response was lost: the client, the index in its chain of the parent, the digest. */
-  orphans: Array<{ client: number; parentIndex: number; digest: Buffer }>;
+  /** Successors that were committed but whose response was lost: the client, the index in its chain of the parent, the digest and generation. */
+  orphans: Array<{ client: number; parentIndex: number; digest: Buffer; gen: number }>;
   stats: {
     refreshes: number;
     introspections: number;
@@ -274,12 +281,22 @@ export async function driveCrashes({ clients: count, kills, seed }: CrashRunOpti
     const inspect = (g: number): void => {
       const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
       try {
-        const byDigest = db.prepare("SELECT used_at, retired_at, revoked_at FROM tokens WHERE kind = 'refresh' AND digest = ?");
-        const children = db.prepare("SELECT digest, used_at, retired_at, revoked_at FROM tokens WHERE kind = 'refresh' AND parent = ?");
-        const grant = db.prepare('SELECT revoked_at, revoked_reason FROM grants WHERE id = ?');
+        const byDigest = db.prepare('SELECT used_at FROM refresh_tokens WHERE digest = ?');
+        // The successors of a token are its grant's rows one generation up.
+        const children = db.prepare('SELECT digest, gen, used_at FROM refresh_tokens WHERE grant_id = ? AND gen = ? ORDER BY issued_at, digest');
+        const grant = db.prepare('SELECT revoked_at, revoked_reason, refresh_gen FROM grants WHERE id = ?');
+        const state = (token: string): TokenState => {
+          const row = byDigest.get(sha256(token)) as { used_at: number | null } | undefined;
+          return { live: row !== undefined, gen: claimsOf(token).gen, used_at: row?.used_at ?? null };
+        };
         for (const client of clients) {
           if (client.failed) continue;
-          const successors = children.all(sha256(client.current)) as Array<TokenState & { digest: Buffer }>;
+          const current = claimsOf(client.current);
+          const successors = (children.all(current.grantId, current.gen + 1) as Array<{ digest: Buffer; gen: number; used_at: number | null }>).map((row) => ({
+            ...row,
+            live: true,
+          }));
+          const grantRow = grant.get(client.grantId) as { revoked_at: number | null; revoked_reason: string | null; refresh_gen: number } | undefined;
           // Any successor of `current` is one whose response the client never got; the fresh ones are
           // those not yet seen at an earlier kill.
           const fresh = successors.length - client.knownOrphans;
@@ -287,10 +304,11 @@ export async function driveCrashes({ clients: count, kills, seed }: CrashRunOpti
           run.afterKills.push({
             kill: g + 1,
             client: client.index,
-            grant: grant.get(client.grantId) as ClientAfterKill['grant'],
-            newest: byDigest.get(sha256(client.current)) as TokenState | undefined,
-            previous: client.previous === undefined ? undefined : ((byDigest.get(sha256(client.previous)) as TokenState | undefined) ?? null),
-            successors: successors.map(({ used_at, retired_at, revoked_at }) => ({ used_at, retired_at, revoked_at })),
+            grant: grantRow && { revoked_at: grantRow.revoked_at, revoked_reason: grantRow.revoked_reason },
+            refreshGen: grantRow?.refresh_gen,
+            newest: state(client.current),
+            previous: client.previous === undefined ? undefined : state(client.previous),
+            successors: successors.map(({ live, gen, used_at }) => ({ live, gen, used_at })),
             fresh,
             lastRequest: last,
           });
@@ -299,7 +317,7 @@ export async function driveCrashes({ clients: count, kills, seed }: CrashRunOpti
             else stats.lostNotCommitted++;
           }
           for (const successor of successors.slice(client.knownOrphans))
-            run.orphans.push({ client: client.index, parentIndex: client.chain.length - 1, digest: successor.digest });
+            run.orphans.push({ client: client.index, parentIndex: client.chain.length - 1, digest: successor.digest, gen: successor.gen });
           client.knownOrphans = successors.length;
         }
       } finally {

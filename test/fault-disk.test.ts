@@ -274,6 +274,8 @@ describe('a full disk', () => {
 });
 
 describe('a damaged database file', () => {
+  /** The file's page size, from its header (bytes 16-17): the damage is placed in whole pages. */
+  const pageSize = (file: string): number => readFileSync(file).readUInt16BE(16);
   const PAGE = 4096;
 
   async function stoppedDataDir(grants: number): Promise<{ dataDir: string; file: string }> {
@@ -300,12 +302,14 @@ describe('a damaged database file', () => {
   it('with garbage in the middle: start-up stops with a restore-from-backup message and the file is left byte for byte', async () => {
     const { dataDir, file } = await stoppedDataDir(150);
     expect(existsSync(`${file}-wal`) && statSync(`${file}-wal`).size > 0).toBe(false);
-    const pages = statSync(file).size / PAGE;
+    const page = pageSize(file);
+    const pages = statSync(file).size / page;
     expect(pages).toBeGreaterThanOrEqual(8);
-    // Pages 3 to 5 (after the schema) become random bytes.
+    // A run of pages in the middle of the file (past the schema and the first tables) become random bytes.
+    const first = Math.floor(pages / 2);
     const fd = openSync(file, 'r+');
     try {
-      writeSync(fd, randomBytes(3 * PAGE), 0, 3 * PAGE, 2 * PAGE);
+      writeSync(fd, randomBytes(3 * page), 0, 3 * page, first * page);
     } finally {
       closeSync(fd);
     }

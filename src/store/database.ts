@@ -105,14 +105,21 @@ function migrate(db: Db): number {
 }
 
 export function openDatabase(file: string, keys: KeyRing, now: () => number = Date.now): OpenedDatabase {
-  if (existsSync(file)) checkExisting(file, keys);
+  const created = !existsSync(file);
+  if (!created) checkExisting(file, keys);
   else mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
 
   const db = new Database(file);
   // Owner-only: the contents are encrypted, but nobody else on the host needs to read them.
   chmodSync(file, 0o600);
   try {
+    // Small pages for a new file: a refresh dirties a handful of pages, and each goes to the WAL
+    // whole, so the page size sets the bytes an SD card takes per refresh (an existing file keeps
+    // its size: changing it means rewriting the whole database).
+    if (created) db.pragma(`page_size = ${TUNABLES.store.pageSize}`);
     db.pragma('journal_mode = WAL');
+    // After a checkpoint the WAL file is cut back to this size, so it does not keep its largest size.
+    db.pragma(`journal_size_limit = ${TUNABLES.store.walSizeLimitBytes}`);
     // FULL: a token response is only sent after its row is on disk, so a crash never forgets a
     // refresh token that Alexa already holds.
     db.pragma('synchronous = FULL');

@@ -57,7 +57,7 @@ describe.each([
     expect(tokenResponse.headers.get('pragma')).toBe('no-cache');
     const tokens = await oauth.processAuthorizationCodeResponse(as, alexa, tokenResponse);
     expect(tokens).toMatchObject({ token_type: 'bearer', expires_in: 3600, scope: 'music_assistant' });
-    expect(tokens.access_token).toMatch(/^a1\.[A-Za-z0-9_-]{80}$/);
+    expect(tokens.access_token).toMatch(/^a1\.[A-Za-z0-9_-]{102}$/);
     expect(tokens.refresh_token).toMatch(/^r1\.[A-Za-z0-9_-]{91}$/);
 
     const introspection = await oauth.processIntrospectionResponse(

@@ -4,19 +4,19 @@
  *
  * - refresh: `r1.` + base64url(grant id 16 bytes | generation uint32 BE | 32 random bytes | MAC 16)
  * - access:  `a1.` + base64url(grant id 16 bytes | issued at uint48 BE ms | expires at uint48 BE ms
- *            | 16 random bytes | MAC 16)
+ *            | 32 random bytes | MAC 16)
  *
  * MAC = the first 16 bytes of HMAC-SHA256 over the bytes before it, under a key derived from the
  * database's secret index key (one per format). Only the server can make a token that opens, so a
  * guessed grant id or generation is refused before anything is looked up. The random bytes make
- * every token unique and unguessable (the refresh token's 256 bits are its secret, as before).
+ * every token unique and unguessable: 256 bits from crypto.randomBytes in each, as before.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const MAC_BYTES = 16;
 const GRANT_BYTES = 16;
 const REFRESH_RANDOM_BYTES = 32;
-const ACCESS_RANDOM_BYTES = 16;
+const ACCESS_RANDOM_BYTES = 32;
 
 export const REFRESH_PREFIX = 'r1.';
 export const ACCESS_PREFIX = 'a1.';

@@ -731,6 +731,24 @@ async function measureProfiles(results: Results): Promise<void> {
 }
 
 /** 11. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
+/**
+ * Idle RSS of three fresh servers and three bare Express apps started together on a quiet machine:
+ * single readings vary by a few MiB, so the footprint compares medians.
+ */
+async function measureIdleSamples(results: Results): Promise<void> {
+  const servers = await Promise.all([0, 1, 2].map((i) => startOurs(dir(`idle-${i}`), generateFernetKey())));
+  const baselines = await Promise.all([0, 1, 2].map(() => startExpress()));
+  const readings = await Promise.all([...servers, ...baselines].map(({ child }) => idleRssMiB(child.pid)));
+  results.idleSamples = { ours: readings.slice(0, 3).map((r) => r.idle), express: readings.slice(3).map((r) => r.idle) };
+  await Promise.all([
+    ...servers.map(({ child }) => stopChecked(child, 'an idle server')),
+    ...baselines.map(({ child }) => stopChecked(child, 'an idle Express')),
+  ]);
+  log(
+    `idle RSS samples: alexa-link ${results.idleSamples.ours.map((v) => v.toFixed(1)).join(', ')}; express ${results.idleSamples.express.map((v) => v.toFixed(1)).join(', ')} MiB`,
+  );
+}
+
 /** 10 links refreshing in rounds over HTTP, 100 rounds: bytes written and kept per refresh. */
 async function measureFootprint(results: Results): Promise<void> {
   const links = 10;
@@ -801,6 +819,7 @@ async function main(): Promise<void> {
   await stopLoadServers(servers);
   await measureMemoryWithGrants(results);
   await measureProfiles(results);
+  await measureIdleSamples(results);
   await measureFootprint(results);
   measureYear(results);
   writeReport(results);

@@ -99,7 +99,8 @@ export class Tokens {
     const refreshToken = sealRefresh(this.refreshKey, { grantId: grant.id, gen });
     const accessToken = sealAccess(this.accessKey, { grantId: grant.id, issuedAt: now, expiresAt: accessExpiresAt });
     sql(this.ctx, 'INSERT INTO refresh_tokens (digest, grant_id, gen, issued_at) VALUES (?, ?, ?, ?)').run(digest(refreshToken), grant.id, gen, now);
-    sql(this.ctx, 'UPDATE grants SET refresh_expires_at = ? WHERE id = ?').run(refreshExpiresAt, grant.id);
+    // Issuing is a use of the grant: one UPDATE of its row per issue, whatever the caller.
+    sql(this.ctx, 'UPDATE grants SET last_used_at = ?, refresh_expires_at = ? WHERE id = ?').run(now, refreshExpiresAt, grant.id);
     return { issuedAt: now, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
   }
 
@@ -132,7 +133,6 @@ export class Tokens {
         const windowMs = TUNABLES.oauth.refreshRepeatSeconds * 1000;
         // A clock set back (elapsed < 0) must not hold a token for the length of the jump.
         if (elapsed >= 0 && elapsed < windowMs) return { status: 'repeat', grant, retryAfterMs: windowMs - elapsed };
-        sql(this.ctx, 'UPDATE grants SET last_used_at = ? WHERE id = ?').run(now, grant.id);
       } else {
         // Confirmed: older generations and its never-used siblings are retired, so their rows go.
         sql(this.ctx, 'UPDATE refresh_tokens SET used_at = ? WHERE digest = ?').run(now, live.digest);
@@ -142,7 +142,7 @@ export class Tokens {
           live.gen,
           live.digest,
         );
-        sql(this.ctx, 'UPDATE grants SET last_used_at = ?, refresh_gen = max(refresh_gen, ?) WHERE id = ?').run(now, live.gen, grant.id);
+        sql(this.ctx, 'UPDATE grants SET refresh_gen = max(refresh_gen, ?) WHERE id = ?').run(live.gen, grant.id);
       }
       return { status: 'ok', tokens: this.issue({ ...grant, lastUsedAt: now }, lifetimes, live.gen + 1) };
     });

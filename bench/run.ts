@@ -782,8 +782,8 @@ async function measureFootprint(results: Results): Promise<void> {
   log(`footprint: ${(writtenBytes / (links * rounds)).toFixed(0)} B written and ${((dbAfter - dbBefore) / (links * rounds)).toFixed(0)} B kept per refresh`);
 }
 
-function measureYear(results: Results): void {
-  results.year = simulateYear(dir('year'), 10, YEAR_DAYS);
+async function measureYear(results: Results): Promise<void> {
+  results.year = await simulateYear(dir('year'), 10, YEAR_DAYS);
   log(
     `year: ${(results.year.afterYear.dbBytes / 2 ** 20).toFixed(1)} MiB + WAL ${(results.year.afterYear.walBytes / 2 ** 20).toFixed(1)} MiB after ${results.year.refreshes} refreshes (${results.year.seconds.toFixed(0)} s)`,
   );
@@ -821,7 +821,7 @@ async function main(): Promise<void> {
   await measureProfiles(results);
   await measureIdleSamples(results);
   await measureFootprint(results);
-  measureYear(results);
+  await measureYear(results);
   writeReport(results);
 }
 

@@ -50,7 +50,7 @@ function snapshot(store: Store, file: string, day: number): SizeSnapshot {
   };
 }
 
-export function simulateYear(dataDir: string, accounts = 10, days = 365): YearResult {
+export async function simulateYear(dataDir: string, accounts = 10, days = 365): Promise<YearResult> {
   let now = Date.UTC(2026, 0, 1, 12);
   const store = openStore(dataDir, generateFernetKey(), () => now);
   const file = join(dataDir, DATABASE_FILE);
@@ -63,18 +63,8 @@ export function simulateYear(dataDir: string, accounts = 10, days = 365): YearRe
   for (let hour = 1; hour <= days * 24; hour++) {
     now += HOUR;
     for (let a = 0; a < accounts; a++) {
-      // As src/store/operations.ts `refresh` does: the rotation and its daily audit summary in one transaction.
-      const result = store.transaction(() => {
-        const outcome = store.tokens.refresh(lineages[a]!, CLIENT_ID, LIFETIMES);
-        if (outcome.status === 'ok') {
-          store.audit.recordDaily('token_refreshed', {
-            grantId: outcome.tokens.grant.id,
-            subjectId: outcome.tokens.grant.subject.id,
-            details: { ip: '198.18.0.1' },
-          });
-        }
-        return outcome;
-      });
+      // The /token handler's own operation: the rotation and its daily audit summary.
+      const result = await store.ops.refresh({ token: lineages[a]!, clientId: CLIENT_ID, lifetimes: LIFETIMES, origin: { ip: '198.18.0.1' } });
       if (result.status !== 'ok') throw new Error(`simulated refresh failed at hour ${hour}: ${JSON.stringify(result)}`);
       lineages[a] = result.tokens.refreshToken;
       refreshes++;

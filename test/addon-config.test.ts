@@ -100,7 +100,7 @@ describe('config.yaml settings of this add-on', () => {
     expect(config.init, 'init must be false').toBe(false);
   });
 
-  it('starts the server with the V8 heap flags the tests use (run.sh and npm start)', () => {
+  it('starts the server with the V8 flags the tests use (run.sh and npm start)', () => {
     const flags = SERVER_NODE_FLAGS.join(' ');
     const exec = readText('run.sh')
       .split('\n')

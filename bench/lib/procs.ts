@@ -115,12 +115,13 @@ export async function waitReady(child: Child, url: string, timeoutMs = 30_000): 
 }
 
 /** How long a server is left alone before its idle RSS is read. */
-export const IDLE_SECONDS = 12;
+export const IDLE_SECONDS = 25;
 
 /**
  * Idle RSS: read right away, then again after IDLE_SECONDS with nothing sent to the process.
- * About 8 s after start V8's memory reducer first runs and gives back heap that start-up used
- * (5–6 MiB here); a reading before that is a start-up figure, not the idle one.
+ * V8's memory reducer gives back heap that start-up used in passes about 8 s and 16-20 s after
+ * start (bare Express drops by 2-5 MiB at each); from about 20 s the reading stays flat for
+ * minutes, so only a reading after that is the idle figure.
  */
 export async function idleRssMiB(pid: number): Promise<{ idle: number; first: number }> {
   const first = rssMiB(pid);

@@ -1,4 +1,6 @@
 /** The console table and docs/benchmarks.md, from one run's figures. */
+
+import { SERVER_NODE_FLAGS } from '../../test/helpers/server-process.js';
 import type { YearResult } from './dbsize.js';
 import type { FootprintResult } from './footprint.js';
 import type { FsyncResult } from './fsync.js';
@@ -412,8 +414,8 @@ function renderStartup(results: Results): string[] {
     `${results.startup.oursLarge.map(f0).join(', ')}; bare Express ${results.startup.express.map(f0).join(', ')}. On the ${f0(results.seeding.grants)}-grant database, timed in the bench`,
     `process: \`Store.open\` ${results.seeding.openMs.map(f0).join(', ')} ms, \`store.prune()\` ${results.seeding.pruneMs.map(f0).join(', ')} ms. RSS is VmRSS from /proc/<pid>/status.`,
     `Idle RSS is read ${IDLE_SECONDS} s after the server was ready, with nothing sent to it, the same way for every server`,
-    "(`idleRssMiB` in bench/lib/procs.ts): about 8 s after start V8's memory reducer first runs and gives back heap that",
-    'start-up used, 5–6 MiB here, so a reading taken earlier is a start-up figure.',
+    "(`idleRssMiB` in bench/lib/procs.ts): V8's memory reducer gives back heap that start-up used about 8 s and again",
+    '16–20 s after start (bare Express drops 2–5 MiB each time), and from about 20 s the reading stays flat for minutes.',
     `At the end the main database held ${f0(results.mainDatabase.grants)} grants (100 seeded, the rest from the exchanges that counted commits), ${f0(results.mainDatabase.tokens)} tokens and ${f0(results.mainDatabase.auditEvents)} audit events.`,
     '',
   ];
@@ -610,7 +612,7 @@ function renderFootprint(results: Results): string[] {
     `| RSS after the load runs vs bare Express after its runs | ${f1(results.rss.oursAfterRequests)} vs ${f1(results.rss.expressAfter)} MiB = ${ratio(loaded)} | ≤ 1.30× | ${verdict(loaded <= 1.3)} |`,
     `| database after a simulated year (${y.accounts} links, hourly) | ${mib(y.afterYear.dbBytes + y.afterYear.walBytes)} | ≤ 2 MiB | ${verdict(y.afterYear.dbBytes + y.afterYear.walBytes <= 2 * 2 ** 20)} |`,
     '',
-    'The server runs with `--max-semi-space-size=4 --max-old-space-size=128` (run.sh, `npm start`, the tests); the database size',
+    `The server runs with \`${SERVER_NODE_FLAGS.join(' ')}\` (run.sh, \`npm start\`, the tests); the database size`,
     'against simulated days is the table of the next section.',
     '',
   ];

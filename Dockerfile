@@ -34,7 +34,9 @@ FROM ${BUILD_FROM}
 ARG BUILD_ARCH
 ARG BUILD_VERSION=0.1.0
 
-RUN apk add --no-cache nodejs
+# icu-data-full: Alpine's nodejs may come with English-only ICU data, which would
+# format the pages' dates in English whatever the language (docs/decisions/0006).
+RUN apk add --no-cache nodejs icu-data-full
 
 # The process runs as root inside the container, deliberately. Supervisor
 # creates /data as root (0755) and rewrites /data/options.json as root with

@@ -9,6 +9,7 @@ import { TUNABLES } from '../config/tunables.js';
 import { Csrf } from '../http/csrf.js';
 import { errorHandler, type FailureAnswers } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
+import { localize } from '../http/locale.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
@@ -44,6 +45,7 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   // The panel lives in Home Assistant's iframe, served through the same origin; HA does the TLS.
   app.use(securityHeaders({ frameAncestors: "'self'", https: false, hsts: false, referrer: 'same-origin' }));
   app.use(identify);
+  app.use(localize());
   app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(express.urlencoded({ extended: false, limit: TUNABLES.http.panelBodyLimit, parameterLimit: TUNABLES.http.panelParameterLimit }));
 

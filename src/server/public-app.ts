@@ -9,6 +9,7 @@ import { OAuthError } from '../errors.js';
 import { errorHandler } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
 import { limiter } from '../http/limits.js';
+import { localize } from '../http/locale.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
@@ -96,6 +97,7 @@ export function createPublicApp(deps: AppDeps): Express {
   // The browser part of the flow: a session cookie binds the request to the browser that started it.
   const browser = express.Router();
   browser.use(assetBase);
+  browser.use(localize());
   // Sessions only where the browser flow needs them, not on every API request.
   browser.use(
     '/authorize',

@@ -1,0 +1,127 @@
+/**
+ * Pages in the reader's language: the locale from Accept-Language (RFC 9110 §12.5.4), messages
+ * from one typed catalogue per language (catalogue/<locale>.ts), dates and times from Intl.
+ * A small typed catalogue instead of an i18n library: four languages of short page texts, and the
+ * compiler checks that every language has every message and no other (see docs/decisions/0006).
+ */
+import { de } from './catalogue/de.js';
+import { en, type MessageKey, type Messages } from './catalogue/en.js';
+import { fr } from './catalogue/fr.js';
+import { nl } from './catalogue/nl.js';
+
+export type { MessageKey, Messages };
+
+export const CATALOGUES = { en, de, nl, fr } as const satisfies Record<string, Messages>;
+export type Locale = keyof typeof CATALOGUES;
+export const LOCALES = Object.keys(CATALOGUES) as Locale[];
+export const DEFAULT_LOCALE: Locale = 'en';
+
+/** Values put into a message's `{name}` placeholders. */
+export type MessageValues = Record<string, string | number>;
+
+function isLocale(tag: string): tag is Locale {
+  return Object.hasOwn(CATALOGUES, tag);
+}
+
+/**
+ * The best supported language for an Accept-Language header: by q-value, then by order; a
+ * region (`de-AT`) matches its language; `*` and anything unsupported fall back to English.
+ */
+export function negotiateLocale(header: string | undefined): Locale {
+  if (!header) return DEFAULT_LOCALE;
+  const ranges = header
+    .slice(0, 512)
+    .split(',')
+    .slice(0, 32)
+    .map((part, order) => {
+      const [range = '', ...params] = part.trim().split(';');
+      const q = params.map((param) => /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/i.exec(param)?.[1]).find((value) => value !== undefined);
+      return { language: range.trim().toLowerCase().split('-')[0] ?? '', q: q === undefined ? 1 : Number(q), order };
+    })
+    .filter((range) => range.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  return ranges.map((range) => range.language).find(isLocale) ?? DEFAULT_LOCALE;
+}
+
+function fill(message: string, values: MessageValues | undefined): string {
+  if (!values) return message;
+  return message.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
+
+export interface Translator {
+  locale: Locale;
+  /** The message as plain text (templates escape it with `<%= %>`). */
+  t(key: MessageKey, values?: MessageValues): string;
+  /** The message as HTML: everything escaped, then `**words**` made <strong>. Use with `<%- %>`. */
+  rich(key: MessageKey, values?: MessageValues): string;
+  /** `key.one` or `key.other` by the language's plural rules, with `{count}` filled in. */
+  plural(key: PluralKey, count: number, values?: MessageValues): string;
+  /** Date and time, medium length, in the server's time zone (the Supervisor sets TZ). */
+  dateTime(ms: number): string;
+  /** Hours and minutes. */
+  time(ms: number): string;
+  /** "3 minutes ago", "yesterday": the largest whole unit. */
+  relative(ms: number, now: number): string;
+}
+
+type PluralKey = MessageKey extends infer K ? (K extends `${infer Base}.one` ? (`${Base}.other` extends MessageKey ? Base : never) : never) : never;
+
+const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
+  ['year', 365 * 86_400_000],
+  ['month', 30 * 86_400_000],
+  ['week', 7 * 86_400_000],
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+];
+
+function makeTranslator(locale: Locale): Translator {
+  const messages: Messages = CATALOGUES[locale];
+  // Made on first use: Intl formats load ICU's locale data, which a server that only answers
+  // Alexa's token calls never needs.
+  let dateTimeFormat: Intl.DateTimeFormat | undefined;
+  let timeFormat: Intl.DateTimeFormat | undefined;
+  let relativeFormat: Intl.RelativeTimeFormat | undefined;
+  let pluralRules: Intl.PluralRules | undefined;
+  const t = (key: MessageKey, values?: MessageValues): string => fill(messages[key], values);
+  return {
+    locale,
+    t,
+    rich: (key, values) => escapeHtml(t(key, values)).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>'),
+    plural: (key, count, values) => {
+      pluralRules ??= new Intl.PluralRules(locale);
+      const form = pluralRules.select(count) === 'one' ? 'one' : 'other';
+      return t(`${key}.${form}` as MessageKey, { count, ...values });
+    },
+    dateTime: (ms) => {
+      dateTimeFormat ??= new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+      return dateTimeFormat.format(new Date(ms));
+    },
+    time: (ms) => {
+      timeFormat ??= new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
+      return timeFormat.format(new Date(ms));
+    },
+    relative: (ms, now) => {
+      relativeFormat ??= new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+      const elapsed = ms - now;
+      for (const [unit, size] of UNITS) {
+        if (Math.abs(elapsed) >= size) return relativeFormat.format(Math.trunc(elapsed / size), unit);
+      }
+      return t('time.justNow');
+    },
+  };
+}
+
+const translators = new Map<Locale, Translator>();
+
+export function translator(locale: Locale): Translator {
+  let found = translators.get(locale);
+  if (!found) {
+    found = makeTranslator(locale);
+    translators.set(locale, found);
+  }
+  return found;
+}

@@ -1,0 +1,72 @@
+/** The message catalogues and the language choice (src/i18n). */
+import { describe, expect, it } from 'vitest';
+import { CATALOGUES, LOCALES, type MessageKey, negotiateLocale, translator } from '../src/i18n/index.js';
+
+const placeholders = (message: string): string[] => [...message.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).sort();
+const bold = (message: string): number => message.match(/\*\*/g)?.length ?? 0;
+
+describe('language from Accept-Language', () => {
+  it.each([
+    [undefined, 'en'],
+    ['', 'en'],
+    ['de-DE,de;q=0.9,en;q=0.8', 'de'],
+    ['nl-BE', 'nl'],
+    ['fr-CA,fr;q=0.9', 'fr'],
+    ['es-ES,es;q=0.9', 'en'],
+    ['es-ES,nl;q=0.5,de;q=0.7', 'de'],
+    ['en;q=0.1,fr', 'fr'],
+    ['de;q=0,nl', 'nl'],
+    ['*', 'en'],
+    ['DE-at', 'de'],
+    ['fr;q=bogus', 'fr'],
+    [`${'x,'.repeat(5000)}de`, 'en'],
+  ])('%j → %s', (header, locale) => {
+    expect(negotiateLocale(header)).toBe(locale);
+  });
+});
+
+describe('catalogues', () => {
+  const keys = Object.keys(CATALOGUES.en) as MessageKey[];
+
+  it.each(LOCALES.filter((locale) => locale !== 'en'))('%s has every English key and no other', (locale) => {
+    expect(Object.keys(CATALOGUES[locale]).sort()).toEqual([...keys].sort());
+  });
+
+  it.each(LOCALES)('%s keeps every placeholder and bold mark of the English message', (locale) => {
+    for (const key of keys) {
+      const message = CATALOGUES[locale][key];
+      expect(message.trim(), `${locale} ${key} is empty`).not.toBe('');
+      expect(placeholders(message), `${locale} ${key}`).toEqual(placeholders(CATALOGUES.en[key]));
+      expect(bold(message) % 2, `${locale} ${key} has an unclosed **`).toBe(0);
+    }
+  });
+
+  /** Names, and messages that read the same in that language ("Open Home Assistant" is Dutch too). */
+  const SAME_ON_PURPOSE: Record<string, string[]> = { nl: ['wait.step.openLink'] };
+
+  it('a language other than English is translated, not copied', () => {
+    for (const locale of LOCALES.filter((locale) => locale !== 'en')) {
+      const same = keys.filter((key) => CATALOGUES[locale][key] === CATALOGUES.en[key] && /\s/.test(CATALOGUES.en[key]));
+      expect(same.filter((key) => !['app.name', 'skill.name', ...(SAME_ON_PURPOSE[locale] ?? [])].includes(key)), locale).toEqual([]);
+    }
+  });
+});
+
+describe('translator', () => {
+  it('fills placeholders and escapes everything in rich text before making **bold**', () => {
+    const en = translator('en');
+    expect(en.t('wait.pending', { time: '10:45' })).toBe('Waiting for approval in Home Assistant. The code expires at 10:45.');
+    expect(en.rich('panel.signedInAs', { name: '<img src=x onerror=alert(1)>' })).toBe(
+      'Signed in to Home Assistant as <strong>&lt;img src=x onerror=alert(1)&gt;</strong>.',
+    );
+  });
+
+  it('formats dates and relative times in the language', () => {
+    const at = Date.UTC(2026, 10, 29, 14, 5);
+    expect(translator('de').relative(at - 60_000, at)).toBe('vor 1 Minute');
+    expect(translator('nl').relative(at - 2 * 86_400_000, at)).toBe('eergisteren');
+    expect(translator('fr').relative(at - 3 * 3_600_000, at)).toBe('il y a 3 heures');
+    expect(translator('en').relative(at - 10_000, at)).toBe('just now');
+    expect(translator('de').dateTime(at)).toMatch(/^29\.11\.2026, \d\d:\d\d$/);
+  });
+});

@@ -47,7 +47,10 @@ describe('catalogues', () => {
   it('a language other than English is translated, not copied', () => {
     for (const locale of LOCALES.filter((locale) => locale !== 'en')) {
       const same = keys.filter((key) => CATALOGUES[locale][key] === CATALOGUES.en[key] && /\s/.test(CATALOGUES.en[key]));
-      expect(same.filter((key) => !['app.name', 'skill.name', ...(SAME_ON_PURPOSE[locale] ?? [])].includes(key)), locale).toEqual([]);
+      expect(
+        same.filter((key) => !['app.name', 'skill.name', ...(SAME_ON_PURPOSE[locale] ?? [])].includes(key)),
+        locale,
+      ).toEqual([]);
     }
   });
 });

@@ -3,13 +3,13 @@
  * config.yaml (against Home Assistant's add-on linter schema and its extra rules),
  * translations/en.yaml, the Dockerfile, apparmor.txt, package.json and src/config.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import * as mdi from '@mdi/js';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_INGRESS_PORT, DEFAULT_PUBLIC_PORT, parseOptions } from '../src/config/load.js';
+import { DEFAULT_INGRESS_PORT, DEFAULT_PUBLIC_PORT, FIRST_RUN_OPTIONS, parseOptions } from '../src/config/load.js';
 import { LOG_LEVELS, OPTION_NAMES, OPTIONS } from '../src/config/options.js';
 import { ConfigError } from '../src/errors.js';
 import { argDefaults, dockerInstructions, keyValues, substitute } from './helpers/dockerfile.js';
@@ -247,11 +247,60 @@ describe('options: config.yaml, translations and src/config/options.ts agree', (
     expect(match![1]!.split('|'), 'schema.log_level values vs LOG_LEVELS').toEqual([...LOG_LEVELS]);
   });
 
+  it("the options a first-time admin must set are in config.yaml's options, so HA's form shows them", () => {
+    // Home Assistant's form (frontend supervisor-app-config.ts, _filteredSchema) shows a schema key
+    // only if it is in the add-on's options or required; the rest hide behind "Show unused
+    // optional configuration options". Optional ones the admin should see on a first visit too:
+    // resource_server_secret (Music Assistant's token checks).
+    const visible = [...Object.keys(FIRST_RUN_OPTIONS), 'resource_server_secret'];
+    expect(
+      visible.filter((name) => !(name in options)),
+      'first-run options without an entry in config.yaml options',
+    ).toEqual([]);
+    for (const name of visible) expect(options[name], `options.${name} ships blank`).toBe('');
+  });
+
+  it('the Supervisor accepts each blank first-run option, so the add-on starts and prints what is missing', () => {
+    // supervisor/apps/options.py AppOptions._single_validate: str and password are
+    // vol.All(str, vol.Length(min, max)); url is vol.Url(), which refuses "". A length minimum
+    // would refuse "" too.
+    for (const name of [...Object.keys(FIRST_RUN_OPTIONS), 'resource_server_secret']) {
+      expect(typeOf(name), `schema.${name} must accept "" (str or password without a minimum)`).toMatch(/^(str|password)(\(,\d*\))?\??$/);
+    }
+  });
+
   it('exactly the secrets are password fields', () => {
     const passwords = Object.keys(schema).filter((name) => /^password\??$/.test(typeOf(name)));
     expect(sorted(passwords), 'options of schema type password').toEqual(
       sorted(['encryption_key', 'previous_encryption_keys', 'alexa_client_secret', 'resource_server_secret']),
     );
+  });
+});
+
+// --- translations/<language>.yaml -----------------------------------------------------------------
+
+describe('every translations/<language>.yaml', () => {
+  // The Supervisor reads each file as SCHEMA_APP_TRANSLATIONS (supervisor/apps/validate.py) under
+  // its stem; the frontend picks addon.translations[hass.language] and falls back to en per entry.
+  const files = readdirSync(new URL('translations/', root)).filter((name) => /\.ya?ml$/.test(name));
+
+  it('includes en, and each file is named by a language code', () => {
+    expect(files).toContain('en.yaml');
+    for (const file of files) expect(file, 'translation file name').toMatch(/^[a-z]{2}(-[A-Z]{2})?\.yaml$/);
+  });
+
+  it.each(files)('%s names every option and port, each with a name and a description', (file) => {
+    const data = readYaml(`translations/${file}`);
+    expect(sorted(Object.keys(data)), `${file} top-level keys`).toEqual(['configuration', 'network']);
+    const entries = data.configuration as Record<string, { name?: unknown; description?: unknown }>;
+    expect(sorted(Object.keys(entries)), `${file} options vs OPTION_NAMES`).toEqual(sorted(OPTION_NAMES));
+    for (const [name, entry] of Object.entries(entries)) {
+      expect(typeof entry.name === 'string' && entry.name.trim() !== '', `${file} ${name}.name`).toBe(true);
+      expect(typeof entry.description === 'string' && entry.description.trim() !== '', `${file} ${name}.description`).toBe(true);
+    }
+    const network = data.network as Record<string, unknown>;
+    expect(sorted(Object.keys(network)), `${file} network keys`).toEqual(sorted(Object.keys(config.ports as Dict)));
+    for (const text of Object.values(network)) expect(typeof text).toBe('string');
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Env, loadConfig } from '../src/config/load.js';
+import { type Env, FIRST_RUN_OPTIONS, loadConfig } from '../src/config/load.js';
 import { alexaRedirectUris, OPTION_NAMES } from '../src/config/options.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { ConfigError, StartupError } from '../src/errors.js';
@@ -107,6 +107,57 @@ describe('configuration: add-on mode (options.json present)', () => {
     expect(() => loadConfig(addonEnv({ ...options, encryption_key: '' }))).toThrow(/encryption_key.*not set/);
   });
 
+  it('on a first start (every first-run option blank, as config.yaml ships them) lists them all once, with a fresh key', () => {
+    const blank = {
+      ...validOptions(),
+      encryption_key: '',
+      public_url: '',
+      alexa_client_id: '',
+      alexa_client_secret: '',
+      alexa_vendor_id: '',
+      resource_server_secret: '',
+    };
+    let error: unknown;
+    try {
+      loadConfig(addonEnv(blank));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StartupError);
+    expect(error).not.toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    const listed = [...message.matchAll(/^ {2}- (\w+) /gm)].map((match) => match[1]);
+    expect(listed).toEqual(Object.keys(FIRST_RUN_OPTIONS));
+    expect(message).toMatch(/still empty/);
+    expect(message).toContain('Settings → Apps → Alexa Link → Configuration');
+    const key = /^ {4}([A-Za-z0-9_-]{43}=)$/m.exec(message)?.[1];
+    expect(key).toBeDefined();
+    expect(message).toContain(`alexa_link_encryption_key: "${key}"`);
+    expect(message).toContain('encryption_key: "!secret alexa_link_encryption_key"');
+    // resource_server_secret is optional: blank means introspection is off, not "still to fill in".
+    expect(message).not.toContain('resource_server_secret');
+  });
+
+  it('with a key but several options blank, lists those options and prints no key', () => {
+    const message = (() => {
+      try {
+        loadConfig(addonEnv({ ...validOptions(), public_url: '', alexa_vendor_id: '' }));
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect([...message.matchAll(/^ {2}- (\w+) /gm)].map((match) => match[1])).toEqual(['public_url', 'alexa_vendor_id']);
+    expect(message).not.toMatch(/^ {4}[A-Za-z0-9_-]{43}=$/m);
+    expect(message).not.toContain(KEY);
+  });
+
+  it('a blank alexa_vendor_id is fine when extra_redirect_uris gives the redirect URIs', () => {
+    const config = loadConfig(addonEnv({ ...validOptions(), alexa_vendor_id: '', extra_redirect_uris: ['https://test.example/cb'] }));
+    expect(config.alexa.redirectUris).toEqual(['https://test.example/cb']);
+    expect(config.alexa.vendorId).toBeUndefined();
+  });
+
   const bad: Array<[string, Record<string, unknown>, RegExp]> = [
     ['encryption_key', { encryption_key: 'not-a-key' }, /32 bytes/],
     ['encryption_key', { encryption_key: 42 }, /must be text/],
@@ -125,11 +176,13 @@ describe('configuration: add-on mode (options.json present)', () => {
     ['alexa_vendor_id', { alexa_vendor_id: 'm2ab3cd4ef5gh6' }, /upper-case/],
     ['alexa_vendor_id', { alexa_vendor_id: 'M2AB/../X' }, /upper-case/],
     ['alexa_vendor_id', { alexa_vendor_id: undefined, extra_redirect_uris: [] }, /redirect URI/],
+    ['alexa_vendor_id', { alexa_vendor_id: '', extra_redirect_uris: [] }, /redirect URI/],
+    ['public_url', { public_url: '' }, /must be set/],
     ['extra_redirect_uris[0]', { extra_redirect_uris: ['http://evil.example/cb'] }, /https/],
     ['resource_server_secret', { resource_server_secret: 'short' }, /at least 32/],
     ['resource_server_secret', { resource_server_secret: SECRET }, /differ/],
     ['require_pkce', { require_pkce: 'yes' }, /true or false/],
-    ['access_token_ttl_minutes', { access_token_ttl_minutes: 1 }, /between 5 and 1440/],
+    ['access_token_ttl_minutes', { access_token_ttl_minutes: 5 }, /between 6 and 1440/],
     ['access_token_ttl_minutes', { access_token_ttl_minutes: 7.5 }, /whole number/],
     ['refresh_token_idle_days', { refresh_token_idle_days: 0 }, /between 1 and 3650/],
     ['refresh_token_max_days', { refresh_token_max_days: -1 }, /between 0 and 3650/],

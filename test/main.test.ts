@@ -1,6 +1,7 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { DATABASE_FILE } from '../src/store/index.js';
 import { runToExit, startServer } from './helpers/server-process.js';
@@ -42,13 +43,31 @@ describe('the server process', () => {
   it('stops with exit code 1 and one line naming a bad option', async () => {
     const result = await runToExit({ DATA_DIR: addonDir(options({ access_token_ttl_minutes: 0 })) });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual(['Invalid option "access_token_ttl_minutes": must be between 5 and 1440, got 0']);
+    expect(result.stderr.trim().split('\n')).toEqual(['Invalid option "access_token_ttl_minutes": must be between 6 and 1440, got 0']);
   });
 
   it('in the add-on without a key, prints a fresh key and the !secret line, and stops', async () => {
     const { encryption_key: _, ...rest } = options();
     const result = await runToExit({ DATA_DIR: addonDir(rest) });
     expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ {4}[A-Za-z0-9_-]{43}=$/m);
+    expect(result.stderr).toContain('encryption_key: "!secret alexa_link_encryption_key"');
+  });
+
+  it('on a first start with the options exactly as config.yaml ships them, prints one block: the options to fill in and a fresh key', async () => {
+    // What the Supervisor writes to options.json for a fresh install: config.yaml's options.
+    const shipped = (parseYaml(readFileSync(new URL('../config.yaml', import.meta.url), 'utf8'), { version: '1.1' }) as { options: Record<string, unknown> })
+      .options;
+    const result = await runToExit({ DATA_DIR: addonDir(shipped) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    // One block, no stack trace, no JSON log line.
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stderr).not.toMatch(/^\{/m);
+    expect(result.stderr.match(/still empty/g)).toHaveLength(1);
+    for (const name of ['encryption_key', 'public_url', 'alexa_client_id', 'alexa_client_secret', 'alexa_vendor_id']) {
+      expect(result.stderr).toMatch(new RegExp(`^ {2}- ${name} `, 'm'));
+    }
     expect(result.stderr).toMatch(/^ {4}[A-Za-z0-9_-]{43}=$/m);
     expect(result.stderr).toContain('encryption_key: "!secret alexa_link_encryption_key"');
   });

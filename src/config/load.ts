@@ -109,6 +109,17 @@ function devSecrets(dataDir: string): { file: string; secrets: DevSecrets } {
   return { file, secrets };
 }
 
+/** What a first-time admin must fill in, and where the value comes from (the add-on's DOCS.md, "First-time setup"). */
+export const FIRST_RUN_OPTIONS = {
+  encryption_key: 'the key printed below (best as "!secret alexa_link_encryption_key")',
+  public_url: 'the https address at which Alexa reaches this add-on on port 443, e.g. https://alexa.example.net',
+  alexa_client_id: '"Your Client ID" that you enter on the skill\'s Account Linking page in the Alexa developer console',
+  alexa_client_secret: '"Your Secret" from the same page, at least 32 characters (make one with any password manager)',
+  alexa_vendor_id: 'the code at the end of the "Alexa Redirect URLs" on that page, e.g. M2AB3CD4EF5GH6',
+} as const satisfies Partial<Record<keyof Options, string>>;
+
+export type FirstRunOption = keyof typeof FIRST_RUN_OPTIONS;
+
 export function missingKeyMessage(): string {
   const key = generateFernetKey();
   return [
@@ -122,6 +133,23 @@ export function missingKeyMessage(): string {
     '    add-on option:       encryption_key: "!secret alexa_link_encryption_key"',
     'Keep a copy somewhere safe: backups of this add-on cannot be read without it.',
   ].join('\n');
+}
+
+/**
+ * The one block a first start prints: every option still to fill in, and a fresh key when the
+ * key is one of them. Only the names are listed, never a value.
+ */
+export function firstRunMessage(missing: readonly FirstRunOption[]): string {
+  const width = Math.max(...missing.map((name) => name.length));
+  const lines = [
+    `Alexa Link is not set up yet: ${missing.length === 1 ? 'this option is' : `these ${missing.length} options are`} still empty.`,
+    'Fill them in under Settings → Apps → Alexa Link → Configuration, save, and start the add-on again',
+    '(step by step: the add-on\'s Documentation tab, "First-time setup"):',
+    '',
+    ...missing.map((name) => `  - ${name.padEnd(width)}  ${FIRST_RUN_OPTIONS[name]}`),
+  ];
+  if (missing.includes('encryption_key')) lines.push('', missingKeyMessage());
+  return lines.join('\n');
 }
 
 function envValue<T>(env: Env, name: string, validate: (value: unknown, name: string) => T, fallback: T): T {
@@ -157,11 +185,23 @@ export function loadConfig(env: Env = process.env): Config {
     clientSecret ??= dev.secrets.alexa_client_secret;
     resourceServerSecret ??= dev.secrets.resource_server_secret;
   }
-  if (encryptionKey === undefined) throw new StartupError(missingKeyMessage());
-
   const publicUrl = (options.public_url ?? (mode === 'local' ? `http://127.0.0.1:${publicPort}` : undefined))?.replace(/\/+$/, '');
-  if (publicUrl === undefined) throw new ConfigError('public_url', 'must be set to the https address at which Alexa reaches this add-on');
   const clientId = options.alexa_client_id ?? (mode === 'local' ? 'alexa-link-dev' : undefined);
+  const redirectUris = [...(options.alexa_vendor_id ? alexaRedirectUris(options.alexa_vendor_id) : []), ...options.extra_redirect_uris];
+
+  // A first start has several options empty at once: name them all in one block (with a fresh key
+  // when the key is missing), rather than one per start. A single missing option other than the
+  // key keeps its one-line message.
+  const missing: FirstRunOption[] = [];
+  if (encryptionKey === undefined) missing.push('encryption_key');
+  if (publicUrl === undefined) missing.push('public_url');
+  if (clientId === undefined) missing.push('alexa_client_id');
+  if (clientSecret === undefined) missing.push('alexa_client_secret');
+  if (mode === 'addon' && redirectUris.length === 0) missing.push('alexa_vendor_id');
+  if (missing.length === 1 && missing[0] === 'encryption_key') throw new StartupError(missingKeyMessage());
+  if (missing.length > 1) throw new StartupError(firstRunMessage(missing));
+
+  if (publicUrl === undefined) throw new ConfigError('public_url', 'must be set to the https address at which Alexa reaches this add-on');
   if (clientId === undefined) throw new ConfigError('alexa_client_id', 'must be set to the client id from the Alexa developer console');
   if (clientId === RESOURCE_SERVER_CLIENT_ID)
     throw new ConfigError('alexa_client_id', `must not be "${RESOURCE_SERVER_CLIENT_ID}" (reserved for Music Assistant)`);
@@ -169,10 +209,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (resourceServerSecret !== undefined && resourceServerSecret === clientSecret) {
     throw new ConfigError('resource_server_secret', 'must differ from alexa_client_secret');
   }
-  const redirectUris = [...(options.alexa_vendor_id ? alexaRedirectUris(options.alexa_vendor_id) : []), ...options.extra_redirect_uris];
   if (mode === 'addon' && redirectUris.length === 0) {
     throw new ConfigError('alexa_vendor_id', 'must be set (or extra_redirect_uris given) so that Alexa has a redirect URI');
   }
+  if (encryptionKey === undefined) throw new StartupError(missingKeyMessage());
   const previous = options.previous_encryption_keys;
   if (previous.includes(encryptionKey)) throw new ConfigError('previous_encryption_keys', 'must not repeat encryption_key');
 

@@ -48,8 +48,8 @@ export const OPTIONS = {
   resource_server_secret: option<string>(undefined, text({ min: 32, max: 512 })),
   /** Refuse authorization requests without a PKCE S256 challenge. */
   require_pkce: option<boolean>(true, bool),
-  /** Access token lifetime. */
-  access_token_ttl_minutes: option<number>(60, int(5, 1440)),
+  /** Access token lifetime. Amazon requires at least 6 minutes (360 s; Account Linking FAQ). */
+  access_token_ttl_minutes: option<number>(60, int(6, 1440)),
   /** A refresh token unused for this long expires (Alexa refreshes at least daily while in use). */
   refresh_token_idle_days: option<number>(180, int(1, 3650)),
   /** Absolute lifetime of a link; 0 means none (only idle expiry applies). */

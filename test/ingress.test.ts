@@ -104,9 +104,10 @@ describe('the panel', () => {
     const confirm = await postWithToken('/code', { code: userCode.toLowerCase().replace('-', ' ') });
     expect(confirm.status).toBe(200);
     expect(confirm.body).toContain('Amazon Alexa');
-    expect(confirm.body).toContain('layla.amazon.com');
-    expect(confirm.body).toContain('127.0.0.1');
-    expect(confirm.body).toContain('Safari on iPhone');
+    expect(confirm.body).toContain('Alexa (Europe)');
+    expect(confirm.body).toContain('Play music with Music Assistant');
+    expect(confirm.body).toMatch(/just now, iPhone/);
+    expect(confirm.body).toMatch(/Details: from 127\.0\.0\.1, Safari/);
     expect(confirm.body).toMatch(/Approve only if you started linking in the Alexa app/);
     const done = await post('/decide', { handle: handleOf(confirm.body), decision: 'approve', _csrf: csrfOf(confirm.body) });
     expect(done.body).toContain('Approved');
@@ -155,13 +156,18 @@ describe('the panel', () => {
     const dave = { id: 'd4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', name: 'dave', displayName: 'Dave' };
     const linked = await link(server, dave);
     const page = await get('/links', dave);
-    expect(page.body).toMatch(/Amazon Alexa/);
+    expect(page.body).toContain('Alexa (Europe)');
     expect(page.body).toMatch(/>Revoke<\/button>/);
     const grantId = /name="grant" value="([0-9a-f]{32})"/.exec(page.body)![1]!;
     // Bob cannot revoke Dave's link, even with its id.
     await postWithToken('/links/revoke', { grant: grantId }, BOB);
     expect((await refresh(server, linked.refreshToken)).status).toBe(200);
-    const revoked = await postWithToken('/links/revoke', { grant: grantId }, dave);
+    // Without confirm=1 the panel only asks.
+    const asked = await postWithToken('/links/revoke', { grant: grantId }, dave);
+    expect(asked.status).toBe(200);
+    expect(asked.body).toContain('Revoke this link?');
+    expect(server.app.store.grants.get(grantId)?.revokedAt).toBeUndefined();
+    const revoked = await postWithToken('/links/revoke', { grant: grantId, confirm: '1' }, dave);
     expect(revoked.status).toBe(303);
     expect(revoked.headers.location).toBe(`${INGRESS_PATH}/links?revoked=1`);
     expect((await refresh(server, linked.refreshToken)).json).toMatchObject({ error: 'invalid_grant' });
@@ -188,6 +194,7 @@ describe('the panel', () => {
     expect((await get('/', BOB)).body).toContain('Links made with the earlier Alexa OAuth server must be made again');
     expect((await postWithToken('/notices/dismiss', { notice: 'relink' }, BOB)).status).toBe(303);
     expect((await get('/', BOB)).body).not.toContain('must be made again');
-    expect((await get('/', ALICE)).body).toContain('must be made again');
+    const grace = { id: 'a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7', name: 'grace', displayName: 'Grace' };
+    expect((await get('/', grace)).body).toContain('must be made again');
   });
 });

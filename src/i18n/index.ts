@@ -67,7 +67,8 @@ export interface Translator {
   relative(ms: number, now: number): string;
 }
 
-type PluralKey = MessageKey extends infer K ? (K extends `${infer Base}.one` ? (`${Base}.other` extends MessageKey ? Base : never) : never) : never;
+/** The bases of `x.one`/`x.other` pairs (a mapped type: the conditional must see each key alone). */
+type PluralKey = { [K in MessageKey]: K extends `${infer Base}.one` ? (`${Base}.other` extends MessageKey ? Base : never) : never }[MessageKey];
 
 const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 86_400_000],

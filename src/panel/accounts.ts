@@ -1,85 +1,131 @@
 /** Linked accounts (GET /links, POST /links/revoke) and activity (GET /activity) of the signed-in user. */
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
+import { TUNABLES } from '../config/tunables.js';
+import type { MessageKey, Translator } from '../i18n/index.js';
 import type { AuditEvent } from '../store/audit.js';
 import type { Grant } from '../store/index.js';
-import { type PanelContext, renderPanel, userOf, when } from './context.js';
+import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
+import { deviceSummary, regionText, scopeTexts } from './describe.js';
 
-function stateOf(grant: Grant, now: number): { label: string; active: boolean } {
+const REVOKE_REASONS: Record<string, MessageKey> = {
+  user: 'panel.links.state.user',
+  admin: 'panel.links.state.admin',
+  client: 'panel.links.state.client',
+  code_replay: 'panel.links.state.codeReplay',
+  refresh_reuse: 'panel.links.state.refreshReuse',
+  expired: 'panel.links.state.expired',
+};
+
+function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; active: boolean } {
   if (grant.revokedAt !== undefined) {
-    const reasons: Record<string, string> = {
-      user: 'revoked by you',
-      admin: 'revoked by the administrator',
-      client: 'unlinked in the Alexa app',
-      code_replay: 'revoked (code reuse)',
-      refresh_reuse: 'revoked (token reuse)',
-      expired: 'expired',
-    };
-    return { label: reasons[grant.revokedReason ?? ''] ?? 'revoked', active: false };
+    const key = REVOKE_REASONS[grant.revokedReason ?? ''] ?? 'panel.links.state.revoked';
+    return { label: i18n.t(key), active: false };
   }
-  if (grant.expiresAt !== undefined && grant.expiresAt <= now) return { label: 'expired', active: false };
-  return { label: 'active', active: true };
+  if (grant.expiresAt !== undefined && grant.expiresAt <= now) return { label: i18n.t('panel.links.state.expired'), active: false };
+  return { label: i18n.t('panel.links.state.active'), active: true };
+}
+
+/** How far back the audit trail is searched for the browser that made a link (a request lives minutes). */
+const ORIGIN_WINDOW_MS = TUNABLES.oauth.pendingRequestTtlSeconds * 1000 + TUNABLES.oauth.authorizationCodeTtlSeconds * 1000;
+
+/** A link as the pages show it: region, device, when made and last used, its state. */
+function describeLink(ctx: PanelContext, i18n: Translator, grant: Grant, now: number) {
+  const redirectUri = ctx.store.grants.redirectUriOf(grant.id);
+  const origin = ctx.store.audit.originOf(grant.subject.id, grant.createdAt, ORIGIN_WINDOW_MS);
+  return {
+    id: grant.id,
+    name: redirectUri ? regionText(i18n, redirectUri) : 'Amazon Alexa',
+    device: deviceSummary(i18n, origin?.userAgent),
+    created: moment(i18n, grant.createdAt, now),
+    lastUsed: moment(i18n, grant.lastUsedAt, now),
+    scopes: scopeTexts(i18n, grant.scope),
+    ...stateOf(i18n, grant, now),
+  };
 }
 
 export function linksPage(ctx: PanelContext): RequestHandler {
   return (req, res) => {
     const now = ctx.store.now();
-    const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => ({
-      id: grant.id,
-      created: when(grant.createdAt),
-      lastUsed: when(grant.lastUsedAt),
-      scopes: grant.scope.split(' '),
-      ...stateOf(grant, now),
-    }));
+    const i18n = i18nOf(res);
+    const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => describeLink(ctx, i18n, grant, now));
     const outcome = req.query.revoked === '1' ? 'revoked' : req.query.revoked === '0' ? 'nothing' : undefined;
-    renderPanel(ctx, res, 'links', { title: 'Linked accounts', tab: 'links', links, outcome });
+    renderPanel(ctx, res, 'links', {
+      title: 'panel.links.title',
+      tab: 'links',
+      active: links.filter((link) => link.active),
+      ended: links.filter((link) => !link.active),
+      outcome,
+    });
   };
 }
 
+function backToLinks(res: Response, revoked: boolean): void {
+  res.redirect(303, `${res.locals.base ?? ''}/links?revoked=${revoked ? '1' : '0'}`);
+}
+
+/**
+ * POST /links/revoke: without `confirm=1` it only asks ("Revoke the link of … made on … from …?"),
+ * so a slip of the finger revokes nothing and the question works without JavaScript.
+ */
 export function revokeLink(ctx: PanelContext): RequestHandler {
   return (req, res) => {
     const user = userOf(res);
     const grantId = typeof req.body?.grant === 'string' ? (req.body.grant as string) : '';
+    if (req.body?.confirm !== '1') {
+      const grant = /^[0-9a-f]{32}$/.test(grantId) ? ctx.store.grants.listForSubject(user.id).find((own) => own.id === grantId) : undefined;
+      const now = ctx.store.now();
+      const i18n = i18nOf(res);
+      const link = grant && describeLink(ctx, i18n, grant, now);
+      // Not one of the person's active links: say so as after a revoke that found nothing.
+      if (!link?.active) {
+        backToLinks(res, false);
+        return;
+      }
+      renderPanel(ctx, res, 'revoke', { title: 'panel.revoke.title', tab: 'links', link });
+      return;
+    }
     // Only the user's own active links; say so when nothing was revoked.
     const { status } = ctx.store.ops.revokeOwnLink(user.id, grantId);
-    res.redirect(303, `${res.locals.base ?? ''}/links?revoked=${status === 'revoked' ? '1' : '0'}`);
+    backToLinks(res, status === 'revoked');
   };
 }
 
-const DESCRIPTIONS: Record<AuditEvent, string> = {
-  link_requested: 'Alexa asked to link',
-  link_approved: 'You approved an Alexa link request',
-  link_denied: 'You denied an Alexa link request',
-  code_issued: 'The approved link was handed to the Alexa app',
-  grant_created: 'Alexa was linked',
-  code_replayed: 'A link code was used twice; its link was revoked',
-  token_refreshed: 'Alexa renewed its access',
-  refresh_reuse: 'An old Alexa token was used again; the link was revoked',
-  token_revoked: 'An Alexa access token was revoked',
-  grant_revoked: 'A link was revoked',
-  client_auth_failed: 'A client failed to authenticate',
+const DESCRIPTIONS: Record<AuditEvent, MessageKey> = {
+  link_requested: 'panel.activity.linkRequested',
+  link_approved: 'panel.activity.linkApproved',
+  link_denied: 'panel.activity.linkDenied',
+  code_issued: 'panel.activity.codeIssued',
+  grant_created: 'panel.activity.grantCreated',
+  code_replayed: 'panel.activity.codeReplayed',
+  token_refreshed: 'panel.activity.tokenRefreshed',
+  refresh_reuse: 'panel.activity.refreshReuse',
+  token_revoked: 'panel.activity.tokenRevoked',
+  grant_revoked: 'panel.activity.grantRevoked',
+  client_auth_failed: 'panel.activity.clientAuthFailed',
 };
 
 /** An entry's text; a day's summary of routine events says how many there were. */
-function describe(entry: { event: AuditEvent; details: Record<string, unknown> }): string {
-  const text = DESCRIPTIONS[entry.event] ?? entry.event;
+function describe(i18n: Translator, entry: { event: AuditEvent; details: Record<string, unknown> }): string {
   const count = entry.details.count;
-  return entry.event === 'token_refreshed' && typeof count === 'number' && count > 1 ? `${text} ${count} times` : text;
+  if (entry.event === 'token_refreshed' && typeof count === 'number' && count > 1) return i18n.plural('panel.activity.tokenRefreshedTimes', count);
+  return Object.hasOwn(DESCRIPTIONS, entry.event) ? i18n.t(DESCRIPTIONS[entry.event]) : entry.event;
 }
 
 export const ACTIVITY_PAGE_SIZE = 20;
 
 export function activityPage(ctx: PanelContext): RequestHandler {
   return (req, res) => {
+    const i18n = i18nOf(res);
     const before = typeof req.query.before === 'string' && /^\d{1,15}$/.test(req.query.before) ? Number(req.query.before) : undefined;
     const entries = ctx.store.audit.listForSubject(userOf(res).id, { limit: ACTIVITY_PAGE_SIZE + 1, ...(before ? { before } : {}) });
     const page = entries.slice(0, ACTIVITY_PAGE_SIZE).map((entry) => ({
-      at: when(entry.at),
+      at: i18n.dateTime(entry.at),
       atIso: new Date(entry.at).toISOString(),
-      text: describe(entry),
+      text: describe(i18n, entry),
       ip: typeof entry.details.ip === 'string' ? entry.details.ip : undefined,
     }));
     const older = entries.length > ACTIVITY_PAGE_SIZE ? entries[ACTIVITY_PAGE_SIZE - 1]!.id : undefined;
-    renderPanel(ctx, res, 'activity', { title: 'Activity', tab: 'activity', entries: page, older });
+    renderPanel(ctx, res, 'activity', { title: 'panel.activity.title', tab: 'activity', entries: page, older });
   };
 }
 

@@ -4,6 +4,7 @@ import type { Config } from '../config/load.js';
 import { USER_CODE_EXAMPLE, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
+import { DEFAULT_LOCALE, type MessageKey, type Translator, translator } from '../i18n/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
 
@@ -23,8 +24,11 @@ export function userOf(res: Response): Subject {
   return user;
 }
 
-/** Renders a panel page with what every page needs: the user, the path prefix, a CSRF token. */
-export function renderPanel(ctx: PanelContext, res: Response, view: string, locals: Record<string, unknown>, status = 200): void {
+/**
+ * Renders a panel page with what every page needs: the user, the path prefix, a CSRF token.
+ * `locals.title` is a catalogue key; the page title is its text in the reader's language.
+ */
+export function renderPanel(ctx: PanelContext, res: Response, view: string, locals: Record<string, unknown> & { title: MessageKey }, status = 200): void {
   const user = userOf(res);
   res
     .status(status)
@@ -36,15 +40,16 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
       codeExample: USER_CODE_EXAMPLE,
       codeMaxLength: USER_CODE_MAX_INPUT,
       ...locals,
+      title: i18nOf(res).t(locals.title),
     });
 }
 
-/** Made on first use: creating a date format loads ICU's locale data (about 8 MiB of RSS). */
-let dateFormat: Intl.DateTimeFormat | undefined;
+/** The reader's translator, which the locale middleware put on every ingress response. */
+export function i18nOf(res: Response): Translator {
+  return (res.locals.i18n as Translator | undefined) ?? translator(DEFAULT_LOCALE);
+}
 
-/** Dates as people read them, in the add-on's time zone (Supervisor sets TZ). */
-export function when(ms: number | undefined): string {
-  if (ms === undefined) return '—';
-  dateFormat ??= new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
-  return dateFormat.format(new Date(ms));
+/** A time as "3 days ago" with the full date and time for a tooltip and <time datetime>. */
+export function moment(i18n: Translator, ms: number, now: number): { relative: string; full: string; iso: string } {
+  return { relative: i18n.relative(ms, now), full: i18n.dateTime(ms), iso: new Date(ms).toISOString() };
 }

@@ -3,37 +3,21 @@
  * GET / · POST /code · POST /decide
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { minutes, TUNABLES } from '../config/tunables.js';
-import { normalizeUserCode, USER_CODE_HINT, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import { TUNABLES } from '../config/tunables.js';
+import { normalizeUserCode, USER_CODE_EXAMPLE, USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import { translator } from '../i18n/index.js';
 import { pseudonym } from '../log/redact.js';
-import { type PanelContext, renderPanel, userOf, when } from './context.js';
-
-const BROWSERS: ReadonlyArray<[RegExp, string]> = [
-  [/\bEdg(A|iOS)?\//, 'Edge'],
-  [/\bSamsungBrowser\//, 'Samsung Internet'],
-  [/\b(Firefox|FxiOS)\//, 'Firefox'],
-  [/\b(Chrome|CriOS)\//, 'Chrome'],
-  [/\bSafari\//, 'Safari'],
-];
-/** In this order: an Android User-Agent also says "Linux", an iPhone's also says "Mac OS X". */
-const PLATFORMS: ReadonlyArray<[RegExp, string]> = [
-  [/\bAndroid\b/, 'Android'],
-  [/\biPhone\b/, 'iPhone'],
-  [/\biPad\b/, 'iPad'],
-  [/\bWindows\b/, 'Windows'],
-  [/\bMac OS X\b/, 'macOS'],
-  [/\bCrOS\b/, 'ChromeOS'],
-  [/\bLinux\b/, 'Linux'],
-];
+import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
+import { browserText, describeDevice, deviceText, regionText, scopeTexts } from './describe.js';
 
 /**
- * What the requesting browser says it is, shortened from its User-Agent. It is the browser's own
- * claim (anyone can send any User-Agent), and the page labels it so; nothing is inferred from it.
+ * "Chrome 120 on Android phone": the English one-line description of a User-Agent, for the log and
+ * tests; the pages use describe.ts in the reader's language.
  */
 export function describeBrowser(userAgent: string): string {
-  const browser = BROWSERS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? 'an unknown browser';
-  const platform = PLATFORMS.find(([pattern]) => pattern.test(userAgent))?.[1] ?? 'an unknown system';
-  return `${browser} on ${platform}`;
+  const en = translator('en');
+  const device = describeDevice(userAgent);
+  return `${browserText(en, device) ?? 'an unknown browser'} on ${deviceText(en, device) ?? 'an unknown device'}`;
 }
 
 /** The wrong-code budget is per HA user: the panel is only reachable signed in. */
@@ -43,7 +27,7 @@ export function wrongCodeKey(res: Response): string {
 
 /** The Link Alexa page with its Code field, optionally with what was typed and what is wrong. */
 function renderLinkPage(ctx: PanelContext, res: Response, form: { code: string; error: string | undefined }, status = 200): void {
-  renderPanel(ctx, res, 'link', { title: 'Link Alexa', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), ...form }, status);
+  renderPanel(ctx, res, 'link', { title: 'panel.link.title', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), ...form }, status);
 }
 
 export function linkPage(ctx: PanelContext): RequestHandler {
@@ -53,7 +37,7 @@ export function linkPage(ctx: PanelContext): RequestHandler {
 /** The answer once a person's wrong-code budget is spent. */
 export function tooManyWrongCodes(ctx: PanelContext): (req: Request, res: Response) => void {
   return (_req, res) =>
-    renderLinkPage(ctx, res, { code: '', error: `Too many wrong codes. Wait ${minutes(TUNABLES.limits.wrongCodes.windowMs)}, then try again.` }, 429);
+    renderLinkPage(ctx, res, { code: '', error: i18nOf(res).plural('panel.error.tooManyCodes', TUNABLES.limits.wrongCodes.windowMs / 60_000) }, 429);
 }
 
 export function enterCode(ctx: PanelContext): RequestHandler {
@@ -64,23 +48,26 @@ export function enterCode(ctx: PanelContext): RequestHandler {
     if (!request) {
       // Only wrong codes count against the user's budget, never the right ones.
       ctx.wrongCodes.record(wrongCodeKey(res));
+      const i18n = i18nOf(res);
       const error =
         code === undefined
-          ? USER_CODE_HINT
-          : `No link request is waiting with this code. Check the code on the Alexa page; a code is valid for ${minutes(TUNABLES.oauth.pendingRequestTtlSeconds * 1000)}.`;
+          ? i18n.t('panel.error.codeShape', { length: USER_CODE_LENGTH, example: USER_CODE_EXAMPLE })
+          : i18n.plural('panel.error.noRequest', TUNABLES.oauth.pendingRequestTtlSeconds / 60);
       renderLinkPage(ctx, res, { code: typed, error }, 404);
       return;
     }
+    const i18n = i18nOf(res);
+    const device = describeDevice(request.requester.userAgent);
     renderPanel(ctx, res, 'confirm', {
-      title: 'Approve Alexa link',
+      title: 'panel.confirm.title',
       tab: 'link',
       handle: request.handle,
-      redirectHost: new URL(request.redirectUri).host,
-      scopes: request.scope.split(' '),
-      askedAt: when(request.createdAt),
-      askedAtIso: new Date(request.createdAt).toISOString(),
-      ip: request.requester.ip,
-      browser: describeBrowser(request.requester.userAgent),
+      region: regionText(i18n, request.redirectUri),
+      scopes: scopeTexts(i18n, request.scope),
+      asked: moment(i18n, request.createdAt, ctx.store.now()),
+      device: deviceText(i18n, device) ?? i18n.t('panel.device.unknown'),
+      // The address and the browser are for the careful reader: one muted line.
+      details: { ip: request.requester.ip, browser: browserText(i18n, device) ?? i18n.t('panel.browser.unknown') },
     });
   };
 }
@@ -92,12 +79,12 @@ export function decide(ctx: PanelContext): RequestHandler {
     const decision = body.decision === 'approve' ? 'approved' : body.decision === 'deny' ? 'denied' : undefined;
     const handle = typeof body.handle === 'string' ? body.handle : '';
     if (!decision || !ctx.store.ops.decideLink(handle, decision, user)) {
-      renderPanel(ctx, res, 'done', { title: 'Link Alexa', tab: 'link', outcome: 'gone', continueUrl: undefined }, 409);
+      renderPanel(ctx, res, 'done', { title: 'panel.link.title', tab: 'link', outcome: 'gone', continueUrl: undefined }, 409);
       return;
     }
     ctx.logger.info(decision === 'approved' ? 'An Alexa link request was approved' : 'An Alexa link request was denied', { user: pseudonym(user.id) });
     renderPanel(ctx, res, 'done', {
-      title: 'Link Alexa',
+      title: 'panel.link.title',
       tab: 'link',
       outcome: decision,
       continueUrl: `${ctx.config.publicUrl}/authorize/continue`,

@@ -15,7 +15,7 @@ import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
 import { activityPage, dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
-import type { PanelContext } from '../panel/context.js';
+import { i18nOf, type PanelContext } from '../panel/context.js';
 import { decide, enterCode, linkPage, tooManyWrongCodes, wrongCodeKey } from '../panel/link.js';
 import type { Store } from '../store/index.js';
 import { identify } from './ingress-guard.js';
@@ -27,9 +27,17 @@ const panelAnswers: FailureAnswers = {
       .status(503)
       .set('Retry-After', String(retryAfterSeconds))
       .type('text/plain')
-      .send('Alexa Link cannot save right now (see the add-on log). Try again in a moment.\n'),
-  refused: (res, _error, status) => res.status(status).type('text/plain').send('Bad request\n'),
-  failed: (res) => res.status(500).type('text/plain').send('Something went wrong.\n'),
+      .send(`${i18nOf(res).t('panel.answer.unavailable')}\n`),
+  refused: (res, _error, status) =>
+    res
+      .status(status)
+      .type('text/plain')
+      .send(`${i18nOf(res).t('panel.answer.badRequest')}\n`),
+  failed: (res) =>
+    res
+      .status(500)
+      .type('text/plain')
+      .send(`${i18nOf(res).t('panel.answer.failed')}\n`),
 };
 
 export function createIngressApp(deps: { config: Config; store: Store; logger: Logger }): Express {
@@ -61,7 +69,10 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.post('/notices/dismiss', check, dismissNotice(ctx));
 
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found\n');
+    res
+      .status(404)
+      .type('text/plain')
+      .send(`${i18nOf(res).t('panel.answer.notFound')}\n`);
   });
   app.use(errorHandler(deps.logger, deps.config.dataDir, panelAnswers));
   return app;

@@ -119,6 +119,14 @@ export class Grants {
     return row && grantView(this.ctx, row);
   }
 
+  /**
+   * Where the link returns to (its Alexa region), from the code that made it; undefined once that
+   * code row is pruned (a day after use), as the grant row itself keeps no redirect URI.
+   */
+  redirectUriOf(id: string): string | undefined {
+    return sql<{ redirect_uri: string }>(this.ctx, 'SELECT redirect_uri FROM authorization_codes WHERE grant_id = ? LIMIT 1').get(id)?.redirect_uri;
+  }
+
   /** The links of one Home Assistant user, newest first. */
   listForSubject(subjectId: string): Grant[] {
     const rows = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC').all(subjectIndex(this.ctx, subjectId));

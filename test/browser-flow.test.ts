@@ -70,7 +70,7 @@ describeBrowser(
       await page.getByLabel('Code').fill(userCode);
       await page.getByRole('button', { name: 'Continue' }).click();
       await expect.poll(() => page.getByText('Approve only if you started linking in the Alexa app').count()).toBe(1);
-      await expect.poll(() => page.getByText('layla.amazon.com').count()).toBe(1);
+      await expect.poll(() => page.getByText('Alexa (Europe)').count()).toBe(1);
       await page.getByRole('button', { name: button }).click();
       await page.getByRole('heading', { name: button === 'Approve' ? 'Approved' : 'Denied' }).waitFor();
       return page;
@@ -121,9 +121,9 @@ describeBrowser(
     it('a code approved in a different browser never releases the authorization code to that browser', async () => {
       const alexa = await startFromAlexa();
       const panel = await decideInPanel(alexa.userCode, 'Approve');
-      // The panel's browser follows its own Continue link: it did not start the request.
+      // The panel's browser follows its own "finish here" link: it did not start the request.
       const popup = panel.waitForEvent('popup');
-      await panel.getByRole('link', { name: 'Continue' }).click();
+      await panel.getByRole('link', { name: 'Finish linking here' }).click();
       const other = await popup;
       await other.waitForLoadState();
       expect(other.url()).toBe(`${server.base}/authorize/continue`);
@@ -138,6 +138,9 @@ describeBrowser(
       const page = await (await context('desktop')).newPage();
       await page.goto(`${proxy.urls[1]}links`);
       await page.getByRole('button', { name: 'Revoke' }).first().click();
+      // The panel asks first; the second Revoke is the confirmation.
+      await page.getByRole('heading', { name: 'Revoke this link?' }).waitFor();
+      await page.getByRole('button', { name: 'Revoke' }).click();
       await page.getByText('The link was revoked').waitFor();
       expect((await refresh(server, linked.refreshToken)).json).toMatchObject({ error: 'invalid_grant' });
     });

@@ -11,8 +11,8 @@ import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './contex
 import { browserText, describeDevice, deviceText, regionText, scopeTexts } from './describe.js';
 
 /**
- * "Chrome 120 on Android phone": the English one-line description of a User-Agent, for the log and
- * tests; the pages use describe.ts in the reader's language.
+ * "Chrome 120 on Android phone": a User-Agent in one English line (what the tests read); the
+ * pages use describe.ts in the reader's language.
  */
 export function describeBrowser(userAgent: string): string {
   const en = translator('en');

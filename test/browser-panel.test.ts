@@ -192,7 +192,7 @@ iframe{display:block;width:100%;height:calc(100% - ${HA_HEADER}px);border:0}</st
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
       for (const colorScheme of COLOR_SCHEMES) {
         const { page } = await inHomeAssistant({ colorScheme });
-        const path = join(SCREENSHOT_DIR, `panel-link-narrow-header-${colorScheme}.png`);
+        const path = join(SCREENSHOT_DIR, `panel-link-narrow-header-phone-${colorScheme}.png`);
         await page.screenshot({ path, animations: 'disabled' });
         files.push(path);
       }
@@ -242,8 +242,8 @@ iframe{display:block;width:100%;height:calc(100% - ${HA_HEADER}px);border:0}</st
       if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
         const docs = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
         for (const name of [
-          'panel-link-narrow-header-light',
-          'panel-link-narrow-header-dark',
+          'panel-link-narrow-header-phone-light',
+          'panel-link-narrow-header-phone-dark',
           'panel-confirm-android-phone-light',
           'panel-confirm-android-desktop-dark',
           'panel-confirm-iphone-phone-dark',

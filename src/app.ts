@@ -94,7 +94,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     if (config.notify && supervisor.available) startNotifier(events, supervisor);
     logger.info(`Home Assistant notifications: ${!config.notify ? 'off (option "notify")' : supervisor.available ? 'on' : 'off (no Supervisor)'}`);
     const slug = addonSlug(process.env.HOSTNAME);
-    const panel = { url: panelUrl(config.homeAssistantUrl, slug) };
+    const panel = { url: panelUrl(config.homeAssistantUrl, slug), path: slug === undefined ? undefined : `/app/${slug}` };
     if (!config.homeAssistantUrl && supervisor.available) {
       // Not awaited: start-up does not wait for the Supervisor; the waiting page links once it is known.
       void supervisor.externalUrl().then((external) => {

@@ -136,3 +136,35 @@ describe('migration 4: token generations', () => {
     }
   });
 });
+
+describe('migration 5: renewals of a pending request', () => {
+  it('a schema-4 database with a pending request opens at the current schema; the request has no renewals and can be renewed', () => {
+    const time = clock();
+    const dataDir = tempDir();
+    const key = generateFernetKey();
+    const ring = new KeyRing([key]);
+    const indexKey = randomBytes(32);
+    const db = new Database(join(dataDir, DATABASE_FILE));
+    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration);
+    db.pragma('user_version = 4');
+    db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
+    const requestId = newToken();
+    db.prepare(
+      `INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, code_challenge, requester_enc, created_at, expires_at)
+       VALUES (?, ?, ?, 'https://example.net/cb', 'music_assistant', 'challenge', ?, ?, ?)`,
+    ).run(digest(requestId), blindIndex(indexKey, 'user_code:BCDFGHJK'), CLIENT_ID, ring.encrypt('{}'), time.now(), time.now() + 600_000);
+    db.close();
+
+    const store = Store.open({ dataDir, encryptionKeys: [key], now: time.now });
+    try {
+      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(store.requests.get(requestId)).toMatchObject({ status: 'pending', renewals: 0, codeChallenge: 'challenge' });
+      expect(store.requests.findPendingByUserCode('BCDFGHJK')).toBeDefined();
+      const renewed = store.requests.renew(requestId, { ttlSeconds: 600, maxRenewals: 3, windowSeconds: 1800, minSeconds: 120 });
+      expect(renewed).toMatchObject({ status: 'renewed', renewals: 1 });
+      expect(store.requests.findPendingByUserCode('BCDFGHJK')).toBeUndefined();
+    } finally {
+      store.close();
+    }
+  });
+});

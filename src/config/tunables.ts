@@ -22,6 +22,20 @@ export const TUNABLES = {
     refreshRepeatSeconds: 2,
     /** How long a person has to approve in Home Assistant. */
     pendingRequestTtlSeconds: 600,
+    /**
+     * Fresh codes the waiting page may get for one Alexa request (docs/decisions/0007): three give
+     * a person who was interrupted several tries; each renewal is another code that can be guessed,
+     * so they stay few.
+     */
+    maxCodeRenewals: 3,
+    /**
+     * No code of a request lives beyond this long after GET /authorize, however often it is
+     * renewed: Alexa's `state` and the PKCE challenge stay the same, so a stale in-app browser must
+     * not finish a link much later; 30 minutes is three codes' worth of a phone left on a table.
+     */
+    renewalWindowSeconds: 30 * 60,
+    /** A renewal is refused when its new code would live less than this (too short to use). */
+    minRenewedCodeSeconds: 120,
     /** Consumed codes are kept this long so that a replay is recognised and revokes its tokens. */
     consumedCodeRetentionSeconds: 24 * 3600,
     /** Longest `state` echoed back to Alexa (printable ASCII); Alexa's are short. */
@@ -34,6 +48,8 @@ export const TUNABLES = {
     authorize: { limit: 30, windowMs: 10 * MINUTE },
     /** The waiting page and its once-a-second status poll, for the 10 minutes a request lives. */
     status: { limit: 600, windowMs: 10 * MINUTE },
+    /** "Get a new code": a renewal costs what a link request does (a write, an audit row), so the same budget. */
+    renew: { limit: 30, windowMs: 10 * MINUTE },
     /** Token and revocation requests: Alexa refreshes each link about hourly. */
     token: { limit: 300, windowMs: MINUTE },
     /** Music Assistant may introspect on every request it serves, from its one address. */

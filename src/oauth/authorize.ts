@@ -4,17 +4,22 @@
  *   GET /authorize           validate; store the pending request; bind it to this browser's session; 303 → wait
  *   GET /authorize/wait      the waiting page with the user code (works without JavaScript)
  *   GET /authorize/status    JSON for the waiting page's polling
+ *   POST /authorize/renew    "Get a new code": a new user code for the same request (this browser only)
  *   GET /authorize/continue  once approved: release the code to *this* browser only, 303 → redirect_uri
  *
  * Errors before the client and redirect URI are known to be good are shown as a page, never
  * redirected (no open redirector). Later errors go back to the redirect URI (RFC 6749 §4.1.2.1)
  * with `state` and `iss` (RFC 9207).
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { TUNABLES } from '../config/tunables.js';
+import { newToken } from '../crypto/random.js';
 import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
 import { requestFacts } from '../http/request-facts.js';
+import type { MessageKey, Translator } from '../i18n/index.js';
+import { PendingRequests, type RenewalRules } from '../store/index.js';
 import type { OAuthContext } from './context.js';
 import { type Params, readParams, VSCHAR } from './params.js';
 import { CHALLENGE } from './pkce.js';
@@ -22,8 +27,11 @@ import { parseScope } from './scope.js';
 
 declare module 'express-session' {
   interface SessionData {
-    /** The authorization request this browser started (its id releases the code). */
-    link?: { requestId: string; userCode: string; expiresAt: number };
+    /**
+     * The authorization request this browser started (its id releases the code); `csrf` is the
+     * per-session token the "Get a new code" form must return.
+     */
+    link?: { requestId: string; userCode: string; expiresAt: number; csrf?: string; renewals?: number };
   }
 }
 
@@ -32,10 +40,28 @@ function usableState(state: string): boolean {
   return state.length <= TUNABLES.oauth.maxStateLength && VSCHAR.test(state);
 }
 
-/** A page for the person in Alexa's browser: an error that must not be redirected anywhere. */
-export function errorPage(res: Response, status: number, title: string, message: string): void {
-  res.status(status).render('error', { title, message });
+/** What an error page says: catalogue keys, so it is in the reader's language. */
+export interface ErrorText {
+  title: MessageKey;
+  message: MessageKey;
+  /** A second, smaller paragraph (why this happened). */
+  detail?: MessageKey;
+  /** Add the exact steps to start again in the Alexa app, after this lead-in. */
+  restart?: MessageKey;
 }
+
+/** A page for the person in Alexa's browser: an error that must not be redirected anywhere. */
+export function errorPage(res: Response, status: number, text: ErrorText): void {
+  res.status(status).set('Cache-Control', 'no-store').render('error', { text });
+}
+
+/** Going back to the Alexa app is the way on: its own page finishes a link approved elsewhere. */
+const NO_REQUEST: ErrorText = {
+  title: 'error.noRequest.title',
+  message: 'error.noRequest.message',
+  detail: 'error.noRequest.why',
+  restart: 'error.noRequest.restart',
+};
 
 export function redirectWith(res: Response, redirectUri: string, values: Record<string, string | undefined>): void {
   const target = new URL(redirectUri);
@@ -56,21 +82,11 @@ export function authorize(ctx: OAuthContext): RequestHandler {
     const redirectUri = single(query.redirect_uri);
     const client = clientId === undefined ? undefined : clients.find(clientId);
     if (!client?.grants.includes('authorization_code')) {
-      errorPage(
-        res,
-        400,
-        'Unknown application',
-        'This link request does not come from the Alexa skill this server is set up for. Start linking again from the Alexa app.',
-      );
+      errorPage(res, 400, { title: 'error.unknownClient.title', message: 'error.unknownClient.message' });
       return;
     }
     if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
-      errorPage(
-        res,
-        400,
-        'Unexpected return address',
-        'The return address (redirect URI) of this request is not one of the allowed ones. If you run this server, check the vendor id and redirect URIs in the add-on options against the Alexa developer console.',
-      );
+      errorPage(res, 400, { title: 'error.redirect.title', message: 'error.redirect.message' });
       return;
     }
 
@@ -96,7 +112,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
       }
       const scope = parseScope(params.scope);
       if (params.code_challenge === undefined && config.requirePkce) {
-        res.status(400).render('pkce-required', { title: 'PKCE is required' });
+        res.status(400).render('pkce-required');
         return;
       }
       const requester = requestFacts(req);
@@ -113,8 +129,9 @@ export function authorize(ctx: OAuthContext): RequestHandler {
       // (from a sibling subdomain, over plain http) must not see or receive what this request gets.
       req.session.regenerate((regenerateError) => {
         if (regenerateError) return next(regenerateError);
-        req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt };
-        req.session.cookie.maxAge = TUNABLES.oauth.pendingRequestTtlSeconds * 1000;
+        req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt, csrf: newToken(), renewals: 0 };
+        // The session outlives the first code: after it expires, a reload must still offer a new one.
+        req.session.cookie.maxAge = TUNABLES.oauth.renewalWindowSeconds * 1000;
         req.session.save((error) => {
           if (error) return next(error);
           // Relative, so it works behind a proxy that serves us under a path prefix.
@@ -130,37 +147,152 @@ export function authorize(ctx: OAuthContext): RequestHandler {
 
 type LinkState = 'pending' | 'approved' | 'denied' | 'expired' | 'unknown';
 
-function linkState(ctx: OAuthContext, req: Request): LinkState {
+/** "Get a new code": the bounds of docs/decisions/0007-code-renewal.md, from tunables.ts. */
+const RENEWAL: RenewalRules = {
+  ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
+  maxRenewals: TUNABLES.oauth.maxCodeRenewals,
+  windowSeconds: TUNABLES.oauth.renewalWindowSeconds,
+  minSeconds: TUNABLES.oauth.minRenewedCodeSeconds,
+};
+
+interface LinkView {
+  state: LinkState;
+  expiresAt: number;
+  /** Milliseconds until the code expires by the store's clock (the browser's clock may be off). */
+  expiresInMs: number;
+  /** Whether "Get a new code" would succeed now. */
+  renewable: boolean;
+}
+
+function linkView(ctx: OAuthContext, req: Request): LinkView {
   const link = req.session.link;
-  if (!link) return 'unknown';
-  const request = ctx.store.requests.get(link.requestId);
-  if (!request || request.status === 'completed') return 'unknown';
-  if (request.status === 'denied') return 'denied';
-  if (request.expiresAt <= ctx.store.now()) return 'expired';
-  return request.status;
+  const request = link && ctx.store.requests.get(link.requestId);
+  const now = ctx.store.now();
+  if (!request || request.status === 'completed') return { state: 'unknown', expiresAt: 0, expiresInMs: 0, renewable: false };
+  const renewable = request.status === 'pending' && PendingRequests.renewalExpiry(request, now, RENEWAL) !== undefined;
+  const view = { expiresAt: request.expiresAt, expiresInMs: Math.max(0, request.expiresAt - now), renewable };
+  if (request.status === 'denied') return { state: 'denied', ...view };
+  if (request.expiresAt <= now) return { state: 'expired', ...view };
+  return { state: request.status, ...view };
+}
+
+/** The server's time zone by name ("Europe/Berlin"), shown beside times on pages without JavaScript. */
+const SERVER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** `BCDF-GHJK` → `B C D F` and `G H J K`: letters a screen reader reads one by one, the dash as a pause. */
+function spelled(formatted: string): { first: string; second: string } {
+  const [first = '', second = ''] = formatted.split('-');
+  return { first: first.split('').join(' '), second: second.split('').join(' ') };
+}
+
+/** The texts wait.js needs, as JSON in a data block (the CSP allows no inline script). */
+function scriptMessages(i18n: Translator): Record<string, string> {
+  const keys = {
+    waiting: 'wait.waiting',
+    approvedFinishing: 'wait.approvedFinishing',
+    leftOne: 'wait.left.one',
+    leftOther: 'wait.left.other',
+    leftUnderMinute: 'wait.leftUnderMinute',
+    copied: 'wait.copied',
+    copyFailed: 'wait.copyFailed',
+    backJs: 'wait.step.backJs',
+  } satisfies Record<string, MessageKey>;
+  return Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, i18n.t(key)]));
+}
+
+/** JSON safe inside <script type="application/json">: no `</script>` can end it early. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
 export function waitPage(ctx: OAuthContext): RequestHandler {
   return (req, res) => {
     const link = req.session.link;
-    const state = linkState(ctx, req);
-    if (!link || state === 'unknown') {
-      errorPage(res, 400, 'No link request in this browser', 'This browser has no link request waiting. Start linking again from the Alexa app.');
+    const view = linkView(ctx, req);
+    if (!link || view.state === 'unknown') {
+      errorPage(res, 400, NO_REQUEST);
       return;
     }
+    const i18n = res.locals.i18n as Translator;
+    const userCode = formatUserCode(link.userCode);
     res.set('Cache-Control', 'no-store').render('wait', {
-      title: 'Link Alexa',
-      userCode: formatUserCode(link.userCode),
-      expiresAt: new Date(link.expiresAt).toISOString(),
-      state,
+      userCode,
+      spelled: spelled(userCode),
+      state: view.state,
+      expiresAt: new Date(view.expiresAt).toISOString(),
+      expiresInMs: view.expiresInMs,
+      // Without JavaScript the page cannot count down: a time with its zone stays true while the page sits.
+      expiryText: `${i18n.time(view.expiresAt)} (${SERVER_TIME_ZONE})`,
+      renewable: view.renewable,
+      renewed: (link.renewals ?? 0) > 0,
+      csrf: link.csrf ?? '',
       panelUrl: ctx.panel.url,
+      appUrl: ctx.panel.path === undefined ? undefined : `homeassistant://navigate${ctx.panel.path}`,
+      messagesJson: jsonForScript(scriptMessages(i18n)),
     });
   };
 }
 
 export function status(ctx: OAuthContext): RequestHandler {
   return (req, res) => {
-    res.set('Cache-Control', 'no-store').json({ status: linkState(ctx, req) });
+    const view = linkView(ctx, req);
+    // The countdown and the renewal matter only while nothing is decided.
+    const open = view.state === 'pending' || view.state === 'expired';
+    res.set('Cache-Control', 'no-store').json(open ? { status: view.state, expiresInMs: view.expiresInMs, renewable: view.renewable } : { status: view.state });
+  };
+}
+
+const RENEW_REFUSED: ErrorText = { title: 'error.renewForbidden.title', message: 'error.renewForbidden.message' };
+
+/** Equal in constant time (the token is a secret of this session). */
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A cross-site form cannot renew: the session cookie is SameSite=Lax (not sent on a cross-site
+ * POST), the form must carry this session's token, and an Origin or Sec-Fetch-Site header that
+ * names another site is refused. `Origin: null` is allowed: Chrome sends it on a same-origin POST
+ * under our Referrer-Policy no-referrer, so the token decides.
+ */
+function sameSite(req: Request, publicUrl: string): boolean {
+  const origin = req.get('origin');
+  if (origin !== undefined && origin !== 'null' && origin !== new URL(publicUrl).origin) return false;
+  const fetchSite = req.get('sec-fetch-site');
+  return fetchSite === undefined || fetchSite === 'same-origin' || fetchSite === 'none';
+}
+
+/** POST /authorize/renew: a new user code and expiry for this browser's request, within the bounds. */
+export function renew(ctx: OAuthContext): RequestHandler {
+  return (req, res, next) => {
+    const link = req.session.link;
+    if (!link) {
+      errorPage(res, 400, NO_REQUEST);
+      return;
+    }
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const token = typeof body.csrf === 'string' ? body.csrf : '';
+    if (!link.csrf || !sameToken(token, link.csrf) || !sameSite(req, ctx.config.publicUrl)) {
+      errorPage(res, 403, RENEW_REFUSED);
+      return;
+    }
+    const renewal = ctx.store.ops.renewLink(link.requestId, RENEWAL, requestFacts(req));
+    if (renewal.status === 'limit') {
+      errorPage(res, 409, { title: 'error.renewLimit.title', message: 'error.renewLimit.message', restart: 'wait.noRenewal' });
+      return;
+    }
+    // Decided or gone meanwhile: the waiting page shows which.
+    if (renewal.status === 'gone') {
+      res.set('Cache-Control', 'no-store').redirect(303, 'wait');
+      return;
+    }
+    req.session.link = { ...link, userCode: renewal.userCode, expiresAt: renewal.expiresAt, renewals: renewal.renewals };
+    req.session.save((error) => {
+      if (error) return next(error);
+      res.set('Cache-Control', 'no-store').redirect(303, 'wait');
+    });
   };
 }
 
@@ -170,12 +302,7 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
     const link = req.session.link;
     const request = link && store.requests.get(link.requestId);
     if (!link || !request) {
-      errorPage(
-        res,
-        400,
-        'No link request in this browser',
-        'Only the browser that started linking in the Alexa app can finish it. Start linking again from the Alexa app.',
-      );
+      errorPage(res, 400, NO_REQUEST);
       return;
     }
     const finish = (values: Record<string, string | undefined>): void => {
@@ -197,11 +324,12 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
         return;
       }
     }
-    if (request.status === 'pending' && request.expiresAt > store.now()) {
+    // Still waiting, or expired: the waiting page says which and offers a new code while it may.
+    if (request.status === 'pending') {
       res.set('Cache-Control', 'no-store').redirect(303, 'wait');
       return;
     }
-    errorPage(res, 400, 'This link request has ended', 'It expired or was already used. Start linking again from the Alexa app.');
+    errorPage(res, 400, { title: 'error.ended.title', message: 'error.ended.message', restart: 'error.noRequest.restart' });
   };
 }
 

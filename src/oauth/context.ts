@@ -14,8 +14,11 @@ export interface OAuthContext {
   clients: ClientRegistry;
   /** Failed client authentications per client address (see server/failure-budget.ts). */
   failedClientAuth: FailureBudget;
-  /** Link to the add-on's panel in Home Assistant, once known (option or Supervisor). */
-  panel: { url: string | undefined };
+  /**
+   * Link to the add-on's panel in Home Assistant, once known (option or Supervisor), and its path
+   * inside Home Assistant (`/app/<slug>`, for the companion app's homeassistant://navigate/ link).
+   */
+  panel: { url: string | undefined; path?: string | undefined };
 }
 
 /** Token lifetimes from the options, in the shape the store takes. */

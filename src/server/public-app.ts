@@ -14,7 +14,7 @@ import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
-import { authorize, continueLink, errorPage, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
+import { authorize, continueLink, errorPage, renew, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
 import { clientRegistry } from '../oauth/clients.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { jsonTooMany, methodNotAllowed, oauthAnswers, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
@@ -111,16 +111,29 @@ export function createPublicApp(deps: AppDeps): Express {
       // With an https public URL behind a TLS-terminating proxy, X-Forwarded-Proto decides only
       // whether the Secure cookie is sent; it grants nothing.
       proxy: https && !config.tls ? true : undefined,
-      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: TUNABLES.oauth.pendingRequestTtlSeconds * 1000 },
+      // As long as a request can still get a new code (authorize.ts sets the same on the new session).
+      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: TUNABLES.oauth.renewalWindowSeconds * 1000 },
     }),
   );
-  const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) =>
-    errorPage(res, 429, 'Too many attempts', 'Too many link requests from this network. Wait a few minutes and start again from the Alexa app.');
+  const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) => errorPage(res, 429, { title: 'error.tooMany.title', message: 'error.tooMany.message' });
   browser.get('/authorize', limiter(RATE_LIMITS.authorize, tooManyPages), authorize(ctx));
   // Limited like the status poll: a page view is cheap, but not free.
   browser.get('/authorize/wait', limiter(RATE_LIMITS.status, tooManyPages), waitPage(ctx));
   browser.get('/authorize/status', limiter(RATE_LIMITS.status, jsonTooMany), status(ctx));
   browser.get('/authorize/continue', limiter(RATE_LIMITS.status, tooManyPages), continueLink(ctx));
+  // "Get a new code": a small form (one token); a body that cannot be read is a 400 page, not JSON.
+  const renewForm = express.urlencoded({ extended: false, limit: TUNABLES.http.panelBodyLimit, parameterLimit: TUNABLES.http.panelParameterLimit });
+  browser.post(
+    '/authorize/renew',
+    limiter(RATE_LIMITS.renew, tooManyPages),
+    (req, res, next) =>
+      renewForm(req, res, (error?: unknown) =>
+        error ? errorPage(res, 400, { title: 'error.renewForbidden.title', message: 'error.renewForbidden.message' }) : next(),
+      ),
+    renew(ctx),
+  );
+  // A renewal is a POST; anything else (a reload of its address) goes back to the waiting page.
+  browser.all('/authorize/renew', (_req, res) => res.set('Cache-Control', 'no-store').redirect(303, 'wait'));
   app.use(browser);
 
   // The protocol endpoints: form bodies only, small, one error format.

@@ -33,6 +33,7 @@ export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
 export { type KeyUsage, previousKeysInUse } from './maintenance.js';
 export type { CodeExchange, LinkRevocation, Origin, TokenRevocation } from './operations.js';
+export { PendingRequests, type Renewal, type RenewalRules } from './requests.js';
 export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export { DATABASE_FILE, SNAPSHOT_TAKEN_AT };
 

@@ -39,7 +39,12 @@ export function prune(ctx: StoreContext): PruneResult {
   const now = ctx.now();
   const historyCutoff = now - TUNABLES.store.historyRetentionDays * DAY_MS;
   return transaction(ctx, () => ({
-    pendingRequests: sql(ctx, 'DELETE FROM pending_requests WHERE expires_at <= ?').run(now).changes,
+    // A pending request whose code expired is kept until its renewal window ends: the waiting page
+    // can still get a new code for it (docs/decisions/0007-code-renewal.md).
+    pendingRequests: sql(ctx, "DELETE FROM pending_requests WHERE expires_at <= ? AND (status <> 'pending' OR created_at <= ?)").run(
+      now,
+      now - TUNABLES.oauth.renewalWindowSeconds * 1000,
+    ).changes,
     // Consumed codes are kept a while so that a late replay still revokes what they produced.
     authorizationCodes: sql(ctx, 'DELETE FROM authorization_codes WHERE expires_at <= ?').run(now - TUNABLES.oauth.consumedCodeRetentionSeconds * 1000).changes,
     // Retired refresh tokens need no row: their generation tells (store/tokens.ts).

@@ -7,7 +7,7 @@ import type { AuditLog } from './audit.js';
 import type { AuthorizationCodes, RedeemedCode } from './codes.js';
 import { type StoreContext, type Subject, sql, subjectIndex, transaction } from './context.js';
 import { type Grants, revokeGrantRows } from './grants.js';
-import type { NewRequest, PendingRequest, PendingRequests } from './requests.js';
+import type { NewRequest, PendingRequest, PendingRequests, Renewal, RenewalRules } from './requests.js';
 import type { IssuedTokens, Lifetimes, Refresh, Tokens } from './tokens.js';
 
 /** Where a request came from, as stored in audit rows (already cut to length by the caller). */
@@ -49,6 +49,19 @@ export class Operations {
       const created = requests.create(request);
       audit.record('link_requested', { details: { ...request.requester, scope: request.scope } });
       return created;
+    });
+  }
+
+  /**
+   * POST /authorize/renew: a new code for the same request, with a `link_requested` row marked as
+   * a renewal (the same event: Alexa's request, asked for again; it names no person, as the first).
+   */
+  renewLink(requestId: string, rules: RenewalRules, origin: Origin): Renewal {
+    const { ctx, requests, audit } = this.parts;
+    return transaction(ctx, () => {
+      const renewal = requests.renew(requestId, rules);
+      if (renewal.status === 'renewed') audit.record('link_requested', { details: { ...origin, renewal: renewal.renewals } });
+      return renewal;
     });
   }
 

@@ -32,6 +32,23 @@ export interface PendingRequest {
   subject: Subject | undefined;
   createdAt: number;
   expiresAt: number;
+  /** How often the user code was replaced ("Get a new code"). */
+  renewals: number;
+}
+
+/** What a renewal gives: the new code, or why there is none. */
+export type Renewal =
+  | { status: 'renewed'; userCode: string; expiresAt: number; renewals: number }
+  /** Decided, completed or gone: nothing to renew. */
+  | { status: 'gone' }
+  /** As many renewals as allowed, or too close to the end of the renewal window. */
+  | { status: 'limit' };
+
+export interface RenewalRules {
+  ttlSeconds: number;
+  maxRenewals: number;
+  windowSeconds: number;
+  minSeconds: number;
 }
 
 interface Row {
@@ -46,6 +63,7 @@ interface Row {
   created_at: number;
   expires_at: number;
   decided_at: number | null;
+  renewals: number;
 }
 
 const MAX_USER_CODE_ATTEMPTS = 5;
@@ -69,7 +87,19 @@ export class PendingRequests {
       subject: row.subject_enc === null ? undefined : openJson<Subject>(this.ctx, row.subject_enc),
       createdAt: row.created_at,
       expiresAt: row.expires_at,
+      renewals: row.renewals,
     };
+  }
+
+  /**
+   * Whether a pending request may get a new code at `now`, and the new code's expiry: never more
+   * than `maxRenewals` times, never beyond `windowSeconds` after the request was made, never a
+   * code with less than `minSeconds` to live.
+   */
+  static renewalExpiry(request: { createdAt: number; renewals: number }, now: number, rules: RenewalRules): number | undefined {
+    if (request.renewals >= rules.maxRenewals) return undefined;
+    const expiresAt = Math.min(now + rules.ttlSeconds * 1000, request.createdAt + rules.windowSeconds * 1000);
+    return expiresAt - now >= rules.minSeconds * 1000 ? expiresAt : undefined;
   }
 
   /** Stores a request; returns the id (for the browser's session) and the user code (for the person). */
@@ -85,8 +115,9 @@ export class PendingRequests {
         code_challenge, requester_enc, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // Expired requests still hold their code until pruned: free any that collide, then retry.
-    const freeExpired = sql(this.ctx, 'DELETE FROM pending_requests WHERE user_code_index = ? AND expires_at <= ?');
+    // Expired requests still hold their code until pruned: free any that collide (an expired code
+    // is dead; its request may still be renewed with a new one, so the row stays), then retry.
+    const freeExpired = sql(this.ctx, 'UPDATE pending_requests SET user_code_index = randomblob(32) WHERE user_code_index = ? AND expires_at <= ?');
     for (let attempt = 1; ; attempt++) {
       const userCode = newUserCode();
       const index = this.userCodeIndex(userCode);
@@ -105,6 +136,40 @@ export class PendingRequests {
           expiresAt,
         );
         return { requestId, userCode, expiresAt };
+      } catch (error) {
+        const collided = (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+        if (!collided || attempt >= MAX_USER_CODE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * "Get a new code" for the browser holding the request id: a new user code and expiry for the
+   * same request (same redirect URI, state and PKCE challenge). The old code's index is replaced,
+   * so the panel no longer finds it. One conditional UPDATE: two renewals at once cannot both pass
+   * the limit.
+   */
+  renew(requestId: string, rules: RenewalRules): Renewal {
+    const now = this.ctx.now();
+    const idHash = digest(requestId);
+    const row = sql<Row>(this.ctx, "SELECT * FROM pending_requests WHERE id_hash = ? AND status = 'pending'").get(idHash);
+    if (!row) return { status: 'gone' };
+    const expiresAt = PendingRequests.renewalExpiry({ createdAt: row.created_at, renewals: row.renewals }, now, rules);
+    if (expiresAt === undefined) return { status: 'limit' };
+    const update = sql(
+      this.ctx,
+      `UPDATE pending_requests SET user_code_index = ?, expires_at = ?, renewals = renewals + 1
+                WHERE id_hash = ? AND status = 'pending' AND renewals = ?`,
+    );
+    const freeExpired = sql(this.ctx, 'UPDATE pending_requests SET user_code_index = randomblob(32) WHERE user_code_index = ? AND expires_at <= ?');
+    for (let attempt = 1; ; attempt++) {
+      const userCode = newUserCode();
+      const index = this.userCodeIndex(userCode);
+      freeExpired.run(index, now);
+      try {
+        // A decision or another renewal in between: the row no longer matches, nothing changes.
+        if (update.run(index, expiresAt, idHash, row.renewals).changes !== 1) return { status: 'gone' };
+        return { status: 'renewed', userCode, expiresAt, renewals: row.renewals + 1 };
       } catch (error) {
         const collided = (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
         if (!collided || attempt >= MAX_USER_CODE_ATTEMPTS) throw error;

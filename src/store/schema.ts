@@ -149,6 +149,11 @@ export const MIGRATIONS: readonly string[] = [
     WHERE digest IN (SELECT digest FROM refresh_tokens);
   DROP INDEX tokens_parent;
   `,
+  // 5: "Get a new code" on the waiting page (docs/decisions/0007-code-renewal.md): how often the
+  // request's user code was replaced. The limit on renewals and their window are tunables.
+  `
+  ALTER TABLE pending_requests ADD COLUMN renewals INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */

@@ -5,8 +5,17 @@ export class Browser {
   constructor(private readonly headers: Record<string, string> = {}) {}
 
   async get(url: string | URL, headers: Record<string, string> = {}): Promise<Response> {
+    return this.send(url, { headers });
+  }
+
+  /** A form POST (application/x-www-form-urlencoded), with this browser's cookies. */
+  async post(url: string | URL, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    return this.send(url, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+  }
+
+  private async send(url: string | URL, init: { method?: string; body?: URLSearchParams; headers: Record<string, string> }): Promise<Response> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(url, { redirect: 'manual', headers: { ...this.headers, ...headers, ...(cookie ? { cookie } : {}) } });
+    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...this.headers, ...init.headers, ...(cookie ? { cookie } : {}) } });
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';');
       const index = pair.indexOf('=');

@@ -1,36 +1,136 @@
-// Waiting page: asks every 2 s whether the request was decided, and continues by itself.
-// Without JavaScript the "Check again" link does the same.
+// Waiting page: counts down the code's time, asks every 2 s (and at once when the page is shown
+// again) whether the request was decided, and continues by itself. Without JavaScript the page
+// says to tap "Check again", which does the same.
 (function () {
   'use strict';
   var status = document.getElementById('status');
-  var button = document.getElementById('continue');
-  if (!status || !button) return;
-  var messages = {
-    pending: null,
-    approved: 'Approved. Finishing the link…',
-    denied: 'The link was denied in Home Assistant.',
-    expired: 'This code has expired. Start linking again from the Alexa app.',
-    unknown: 'This link request has ended. Start linking again from the Alexa app.'
-  };
-  // The server writes times in UTC; show them in the reader's own time zone.
-  var times = document.querySelectorAll('time[datetime]');
-  for (var i = 0; i < times.length; i++) {
-    var date = new Date(times[i].getAttribute('datetime'));
-    if (!isNaN(date.getTime())) times[i].textContent = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (!status) return;
+  var messages = {};
+  try {
+    messages = JSON.parse(document.getElementById('wait-messages').textContent);
+  } catch (error) {
+    return;
   }
-  function show(state) {
-    status.setAttribute('data-state', state);
-    if (messages[state]) status.textContent = messages[state];
+  var lang = document.documentElement.lang || undefined;
+  var pending = status.getAttribute('data-state') === 'pending';
+
+  // With JavaScript the page does continue by itself: say so instead of "tap Check again".
+  var back = document.getElementById('step-back');
+  if (back && messages.backJs) back.textContent = messages.backJs;
+
+  function fill(message, values) {
+    return String(message).replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
   }
-  function poll() {
+
+  // The countdown: remaining time from the server (the phone's clock may be off), shown as minutes
+  // left and the local time of expiry.
+  var expiry = document.getElementById('expiry');
+  var deadline = expiry ? Date.now() + Number(expiry.getAttribute('data-expires-in')) : null;
+  var plural = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  function tick() {
+    if (!expiry || deadline === null) return;
+    var left = deadline - Date.now();
+    if (left <= 0) {
+      check();
+      return;
+    }
+    var minutes = Math.floor(left / 60000);
+    var time = new Date(deadline).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+    var text =
+      minutes < 1
+        ? messages.leftUnderMinute
+        : fill(plural && plural.select(minutes) === 'one' ? messages.leftOne : messages.leftOther, { count: minutes, time: time });
+    if (expiry.textContent !== text) expiry.textContent = text;
+    expiry.classList.add('warning');
+    expiry.classList.toggle('urgent', left < 120000);
+  }
+
+  var timer = null;
+  var busy = false;
+  var again = false;
+  function schedule(ms) {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, ms);
+  }
+  function check() {
+    if (busy) {
+      // A check is under way but may have left before the decision: ask once more after it.
+      again = true;
+      return;
+    }
+    busy = true;
+    window.clearTimeout(timer);
     fetch('status', { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
-      .then(function (response) { return response.ok ? response.json() : { status: 'pending' }; })
-      .then(function (body) {
-        show(body.status);
-        if (body.status === 'approved' || body.status === 'denied') { window.location.assign('continue'); return; }
-        if (body.status === 'pending') window.setTimeout(poll, 2000);
+      .then(function (response) {
+        return response.ok ? response.json() : null;
       })
-      .catch(function () { window.setTimeout(poll, 5000); });
+      .then(function (body) {
+        busy = false;
+        if (!body) return schedule(5000);
+        if (body.status === 'approved' || body.status === 'denied') {
+          pending = false;
+          status.setAttribute('data-state', body.status);
+          if (body.status === 'approved') status.textContent = messages.approvedFinishing;
+          window.location.assign('continue');
+          return;
+        }
+        if (body.status !== 'pending') {
+          // Expired or gone: the server's page says what is possible now (a new code, or the way back).
+          pending = false;
+          window.location.replace('wait');
+          return;
+        }
+        if (typeof body.expiresInMs === 'number') deadline = Date.now() + body.expiresInMs;
+        tick();
+        if (again) {
+          again = false;
+          check();
+        } else schedule(2000);
+      })
+      .catch(function () {
+        busy = false;
+        schedule(5000);
+      });
   }
-  if (status.getAttribute('data-state') === 'pending') window.setTimeout(poll, 2000);
+
+  // Copy code: the clipboard where allowed, otherwise the code is selected for the phone's own menu.
+  var copy = document.getElementById('copy');
+  var code = document.getElementById('user-code');
+  var result = document.getElementById('copy-result');
+  if (copy && code && result) {
+    copy.hidden = false;
+    copy.addEventListener('click', function () {
+      var text = code.getAttribute('data-user-code');
+      function selectCode() {
+        var range = document.createRange();
+        range.selectNodeContents(code);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      }
+      function failed() {
+        selectCode();
+        result.textContent = messages.copyFailed;
+      }
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(function () {
+          result.textContent = messages.copied;
+        }, failed);
+      } else failed();
+    });
+  }
+
+  if (!pending) return;
+  tick();
+  window.setInterval(tick, 1000);
+  schedule(2000);
+  // Back from Home Assistant: check at once instead of after the next interval.
+  document.addEventListener('visibilitychange', function () {
+    if (pending && document.visibilityState === 'visible') check();
+  });
+  window.addEventListener('pageshow', function (event) {
+    if (pending && event.persisted) check();
+  });
 })();

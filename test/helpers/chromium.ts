@@ -85,6 +85,8 @@ export interface ScreenshotOptions {
   /** Runs after the page has loaded, before the screenshot (fill a form, click, wait …). */
   prepare?: (page: Page) => Promise<void>;
   extraHTTPHeaders?: Record<string, string>;
+  /** false: the page as a browser without JavaScript shows it. */
+  javaScriptEnabled?: boolean;
 }
 
 /**
@@ -101,6 +103,7 @@ export async function screenshots(browser: Browser, url: string, name: string, o
         viewport,
         colorScheme,
         ...(options.extraHTTPHeaders ? { extraHTTPHeaders: options.extraHTTPHeaders } : {}),
+        ...(options.javaScriptEnabled === false ? { javaScriptEnabled: false } : {}),
       });
       try {
         const page = await context.newPage();

@@ -149,9 +149,11 @@ describeBrowser('the waiting page in a real browser', () => {
 
   it('checks at once when the page is shown again, without waiting for the next poll', async () => {
     const { page, userCode, redirects } = await startFromAlexa();
-    // Timers frozen: the 2-second poll cannot fire, only the visibility check can ask the server.
+    // Timers frozen (install, then pause): the 2-second poll cannot fire, only the visibility check
+    // can ask the server. install() alone lets the page's time flow on.
     await page.clock.install();
     await page.reload();
+    await page.clock.pauseAt(Date.now() + 500);
     await page.evaluate(visibility('hidden'));
     decide(server.app.store, userCode, ALICE);
     const next = redirects!.next();

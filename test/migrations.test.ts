@@ -168,3 +168,39 @@ describe('migration 5: renewals of a pending request', () => {
     }
   });
 });
+
+describe('migration 6: where a link was made', () => {
+  it('a schema-5 database opens; its link has no origin, and its unredeemed code makes a link without one', () => {
+    const time = clock();
+    const dataDir = tempDir();
+    const key = generateFernetKey();
+    const ring = new KeyRing([key]);
+    const indexKey = randomBytes(32);
+    const db = new Database(join(dataDir, DATABASE_FILE));
+    for (const migration of MIGRATIONS.slice(0, 5)) db.exec(migration);
+    db.pragma('user_version = 5');
+    db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
+    const grantId = randomBytes(16).toString('hex');
+    db.prepare(
+      `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at)
+       VALUES (?, ?, ?, ?, 'music_assistant', ?, ?)`,
+    ).run(grantId, blindIndex(indexKey, `subject:${ALICE.id}`), ring.encrypt(JSON.stringify(ALICE)), CLIENT_ID, time.now(), time.now());
+    const code = newToken();
+    db.prepare(
+      `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, subject_index, subject_enc, created_at, expires_at)
+       VALUES (?, ?, 'https://layla.amazon.com/api/skill/link/M123', 'music_assistant', ?, ?, ?, ?)`,
+    ).run(digest(code), CLIENT_ID, blindIndex(indexKey, `subject:${ALICE.id}`), ring.encrypt(JSON.stringify(ALICE)), time.now(), time.now() + 60_000);
+    db.close();
+
+    const store = Store.open({ dataDir, encryptionKeys: [key], now: time.now });
+    try {
+      expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(store.grants.get(grantId)?.subject).toEqual(ALICE);
+      expect(store.grants.madeByOf(grantId)).toBeUndefined();
+      const redeemed = store.codes.redeem(code);
+      expect(redeemed).toMatchObject({ status: 'ok', code: { madeBy: undefined, redirectUri: 'https://layla.amazon.com/api/skill/link/M123' } });
+    } finally {
+      store.close();
+    }
+  });
+});

@@ -156,6 +156,16 @@ describe('panel pages', () => {
     expect((activePart!.match(/>Revoke<\/button>/g) ?? []).length).toBe(2);
   });
 
+  it('a link keeps its region and device after its code and the audit trail are gone', async () => {
+    const user = person(8);
+    await linkFrom(server, user, UA.iPhoneSafari, ALEXA_NA_REDIRECT_URI);
+    // What pruning removes a day (codes) and 90 days (audit) later: the link must not depend on it.
+    server.app.store.db.exec('DELETE FROM authorization_codes; DELETE FROM audit_events;');
+    const page = (await get('/links', user)).body;
+    expect(page).toContain('Alexa (North America)');
+    expect(page).toContain('iPhone · Safari 17');
+  });
+
   it('Revoke asks first: without confirm=1 nothing is revoked; with it and the CSRF token it is', async () => {
     const user = person(8);
     await linkFrom(server, user, UA.androidChrome);

@@ -1,6 +1,5 @@
 /** Linked accounts (GET /links, POST /links/revoke) and activity (GET /activity) of the signed-in user. */
 import type { RequestHandler, Response } from 'express';
-import { TUNABLES } from '../config/tunables.js';
 import type { MessageKey, Translator } from '../i18n/index.js';
 import type { AuditEvent } from '../store/audit.js';
 import type { Grant } from '../store/index.js';
@@ -25,17 +24,13 @@ function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; 
   return { label: i18n.t('panel.links.state.active'), active: true };
 }
 
-/** How far back the audit trail is searched for the browser that made a link (a request lives minutes). */
-const ORIGIN_WINDOW_MS = TUNABLES.oauth.pendingRequestTtlSeconds * 1000 + TUNABLES.oauth.authorizationCodeTtlSeconds * 1000;
-
 /** A link as the pages show it: region, device, when made and last used, its state. */
 function describeLink(ctx: PanelContext, i18n: Translator, grant: Grant, now: number) {
-  const redirectUri = ctx.store.grants.redirectUriOf(grant.id);
-  const origin = ctx.store.audit.originOf(grant.subject.id, grant.createdAt, ORIGIN_WINDOW_MS);
+  const madeBy = ctx.store.grants.madeByOf(grant.id);
   return {
     id: grant.id,
-    name: redirectUri ? regionText(i18n, redirectUri) : 'Amazon Alexa',
-    device: deviceSummary(i18n, origin?.userAgent),
+    name: madeBy ? regionText(i18n, madeBy.redirectUri) : 'Amazon Alexa',
+    device: deviceSummary(i18n, madeBy?.userAgent),
     created: moment(i18n, grant.createdAt, now),
     lastUsed: moment(i18n, grant.lastUsedAt, now),
     scopes: scopeTexts(i18n, grant.scope),

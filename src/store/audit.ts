@@ -170,29 +170,6 @@ export class AuditLog {
     return rows.map((row) => this.view(row));
   }
 
-  /**
-   * The browser that started a link, from the audit trail (the grant row keeps no User-Agent): the
-   * code_issued event of the person just before the grant was made gives the address of the
-   * browser that finished; the newest link_requested from that address before it gives its
-   * User-Agent. Undefined when the trail does not say (pruned, or several browsers behind one address
-   * make it ambiguous only in which of their User-Agents is shown).
-   */
-  originOf(subjectId: string, grantCreatedAt: number, windowMs: number): { ip: string; userAgent: string | undefined } | undefined {
-    const issued = sql<Row>(
-      this.ctx,
-      "SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND event = 'code_issued' AND at <= ? AND at >= ? ORDER BY id DESC LIMIT 1",
-    ).get(subjectIndex(this.ctx, subjectId), grantCreatedAt, grantCreatedAt - windowMs);
-    const ip = issued ? this.view(issued).details.ip : undefined;
-    if (!issued || typeof ip !== 'string') return undefined;
-    // link_requested rows carry no subject; the time window bounds the scan (a request lives minutes).
-    const requested = sql<Row>(
-      this.ctx,
-      "SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE event = 'link_requested' AND at <= ? AND at >= ? ORDER BY id DESC LIMIT 50",
-    ).all(issued.at, issued.at - windowMs);
-    const match = requested.map((row) => this.view(row).details).find((details) => details.ip === ip);
-    return { ip, userAgent: typeof match?.userAgent === 'string' ? match.userAgent : undefined };
-  }
-
   private view(row: Row): AuditEntry {
     return { id: row.id, at: row.at, event: row.event, grantId: row.grant_id ?? undefined, details: openJson(this.ctx, row.details_enc) };
   }

@@ -14,8 +14,16 @@ export interface CodeBinding {
   subject: Subject;
 }
 
+/** Where a link was made: shown in Linked accounts (its Alexa region, its device and browser). */
+export interface MadeBy {
+  redirectUri: string;
+  userAgent: string;
+}
+
 export interface RedeemedCode extends CodeBinding {
   codeHash: Buffer;
+  /** Undefined for a code issued before migration 6. */
+  madeBy: MadeBy | undefined;
 }
 
 export type Redemption =
@@ -31,17 +39,19 @@ interface Row {
   scope: string;
   code_challenge: string | null;
   subject_enc: string;
+  made_by_enc: string | null;
   expires_at: number;
   consumed_at: number | null;
   grant_id: string | null;
 }
 
-export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding, now: number, ttlSeconds: number): string {
+export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding & { userAgent: string }, now: number, ttlSeconds: number): string {
   const code = newToken();
+  const madeBy: MadeBy = { redirectUri: binding.redirectUri, userAgent: binding.userAgent };
   sql(
     ctx,
-    `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, created_at, expires_at)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, made_by_enc, created_at, expires_at)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     digest(code),
     binding.clientId,
@@ -50,6 +60,7 @@ export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding, no
     binding.codeChallenge ?? null,
     subjectIndex(ctx, binding.subject.id),
     sealJson(ctx, binding.subject),
+    sealJson(ctx, madeBy),
     now,
     now + ttlSeconds * 1000,
   );
@@ -87,6 +98,7 @@ export class AuthorizationCodes {
           scope: row.scope,
           codeChallenge: row.code_challenge ?? undefined,
           subject: openJson<Subject>(this.ctx, row.subject_enc),
+          madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(this.ctx, row.made_by_enc),
         },
       };
     });

@@ -3,6 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { TUNABLES } from '../config/tunables.js';
+import type { MadeBy } from './codes.js';
 import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex } from './context.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
@@ -92,15 +93,25 @@ export function isGrantActive(grant: Pick<Grant, 'revokedAt' | 'expiresAt'>, now
 export class Grants {
   constructor(private readonly ctx: StoreContext) {}
 
-  create(input: { subject: Subject; clientId: string; scope: string; maxSeconds: number }): Grant {
+  create(input: { subject: Subject; clientId: string; scope: string; maxSeconds: number; madeBy?: MadeBy | undefined }): Grant {
     const now = this.ctx.now();
     const id = randomBytes(16).toString('hex');
     const expiresAt = input.maxSeconds > 0 ? now + input.maxSeconds * 1000 : null;
     sql(
       this.ctx,
-      `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(id, subjectIndex(this.ctx, input.subject.id), sealJson(this.ctx, input.subject), input.clientId, input.scope, now, now, expiresAt);
+      `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at, expires_at, made_by_enc)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      id,
+      subjectIndex(this.ctx, input.subject.id),
+      sealJson(this.ctx, input.subject),
+      input.clientId,
+      input.scope,
+      now,
+      now,
+      expiresAt,
+      input.madeBy ? sealJson(this.ctx, input.madeBy) : null,
+    );
     return {
       id,
       subject: input.subject,
@@ -120,11 +131,13 @@ export class Grants {
   }
 
   /**
-   * Where the link returns to (its Alexa region), from the code that made it; undefined once that
-   * code row is pruned (a day after use), as the grant row itself keeps no redirect URI.
+   * Where the link was made (Alexa region, device and browser), for the panel only: decrypted on
+   * demand, not with every grant, as refresh and introspection never need it. Undefined for links
+   * made before migration 6.
    */
-  redirectUriOf(id: string): string | undefined {
-    return sql<{ redirect_uri: string }>(this.ctx, 'SELECT redirect_uri FROM authorization_codes WHERE grant_id = ? LIMIT 1').get(id)?.redirect_uri;
+  madeByOf(id: string): MadeBy | undefined {
+    const sealed = sql<{ made_by_enc: string | null }>(this.ctx, 'SELECT made_by_enc FROM grants WHERE id = ?').get(id)?.made_by_enc;
+    return sealed ? openJson<MadeBy>(this.ctx, sealed) : undefined;
   }
 
   /** The links of one Home Assistant user, newest first. */

@@ -114,7 +114,13 @@ export class Operations {
       const bound = redemption.code;
       const problem = input.check(bound);
       if (problem) return { status: 'refused', description: problem };
-      const grant = grants.create({ subject: bound.subject, clientId: bound.clientId, scope: bound.scope, maxSeconds: input.maxSeconds });
+      const grant = grants.create({
+        subject: bound.subject,
+        clientId: bound.clientId,
+        scope: bound.scope,
+        maxSeconds: input.maxSeconds,
+        madeBy: bound.madeBy,
+      });
       codes.attachGrant(bound.codeHash, grant.id);
       const issued = tokens.issue(grant, input.lifetimes);
       audit.record('grant_created', {

@@ -222,7 +222,7 @@ export class PendingRequests {
       if (done.changes !== 1) return undefined;
       const request = this.view(sql<Row>(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash)!);
       // An approved request always has its approver; the UPDATE above would not have matched otherwise.
-      const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject! }, now, codeTtlSeconds);
+      const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject!, userAgent: request.requester.userAgent }, now, codeTtlSeconds);
       return { code, request };
     });
   }

@@ -154,14 +154,21 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pending_requests ADD COLUMN renewals INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: where a link was made, for Linked accounts: {redirectUri, userAgent} of the browser that
+  // asked, carried from the request to its code and from the code to the grant. Encrypted like the
+  // request's own copy; NULL for links made before (the panel then shows no region or device).
+  `
+  ALTER TABLE authorization_codes ADD COLUMN made_by_enc TEXT;
+  ALTER TABLE grants ADD COLUMN made_by_enc TEXT;
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */
 export const ENCRYPTED_COLUMNS: ReadonlyArray<{ table: string; columns: readonly string[] }> = [
   { table: 'meta', columns: ['value'] },
   { table: 'pending_requests', columns: ['state_enc', 'requester_enc', 'subject_enc'] },
-  { table: 'grants', columns: ['subject_enc'] },
-  { table: 'authorization_codes', columns: ['subject_enc'] },
+  { table: 'grants', columns: ['subject_enc', 'made_by_enc'] },
+  { table: 'authorization_codes', columns: ['subject_enc', 'made_by_enc'] },
   { table: 'sessions', columns: ['data_enc'] },
   { table: 'audit_events', columns: ['details_enc'] },
 ];

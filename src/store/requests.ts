@@ -115,27 +115,37 @@ export class PendingRequests {
         code_challenge, requester_enc, created_at, expires_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    // Expired requests still hold their code until pruned: free any that collide (an expired code
-    // is dead; its request may still be renewed with a new one, so the row stays), then retry.
+    return this.withNewUserCode(now, (userCode, index) => {
+      insert.run(
+        digest(requestId),
+        index,
+        request.clientId,
+        request.redirectUri,
+        request.scope,
+        request.state === undefined ? null : keys.encrypt(request.state),
+        request.codeChallenge ?? null,
+        sealJson(this.ctx, request.requester),
+        now,
+        expiresAt,
+      );
+      return { requestId, userCode, expiresAt };
+    });
+  }
+
+  /**
+   * Runs `write` with a fresh user code and its index, again with another code when the index is
+   * taken (a UNIQUE violation). Expired requests still hold their code until pruned: one that
+   * collides is freed first (an expired code is dead; its request may still be renewed with a new
+   * one, so the row stays).
+   */
+  private withNewUserCode<T>(now: number, write: (userCode: string, index: Buffer) => T): T {
     const freeExpired = sql(this.ctx, 'UPDATE pending_requests SET user_code_index = randomblob(32) WHERE user_code_index = ? AND expires_at <= ?');
     for (let attempt = 1; ; attempt++) {
       const userCode = newUserCode();
       const index = this.userCodeIndex(userCode);
       freeExpired.run(index, now);
       try {
-        insert.run(
-          digest(requestId),
-          index,
-          request.clientId,
-          request.redirectUri,
-          request.scope,
-          request.state === undefined ? null : keys.encrypt(request.state),
-          request.codeChallenge ?? null,
-          sealJson(this.ctx, request.requester),
-          now,
-          expiresAt,
-        );
-        return { requestId, userCode, expiresAt };
+        return write(userCode, index);
       } catch (error) {
         const collided = (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
         if (!collided || attempt >= MAX_USER_CODE_ATTEMPTS) throw error;
@@ -161,20 +171,11 @@ export class PendingRequests {
       `UPDATE pending_requests SET user_code_index = ?, expires_at = ?, renewals = renewals + 1
                 WHERE id_hash = ? AND status = 'pending' AND renewals = ?`,
     );
-    const freeExpired = sql(this.ctx, 'UPDATE pending_requests SET user_code_index = randomblob(32) WHERE user_code_index = ? AND expires_at <= ?');
-    for (let attempt = 1; ; attempt++) {
-      const userCode = newUserCode();
-      const index = this.userCodeIndex(userCode);
-      freeExpired.run(index, now);
-      try {
-        // A decision or another renewal in between: the row no longer matches, nothing changes.
-        if (update.run(index, expiresAt, idHash, row.renewals).changes !== 1) return { status: 'gone' };
-        return { status: 'renewed', userCode, expiresAt, renewals: row.renewals + 1 };
-      } catch (error) {
-        const collided = (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-        if (!collided || attempt >= MAX_USER_CODE_ATTEMPTS) throw error;
-      }
-    }
+    return this.withNewUserCode(now, (userCode, index): Renewal => {
+      // A decision or another renewal in between: the row no longer matches, nothing changes.
+      if (update.run(index, expiresAt, idHash, row.renewals).changes !== 1) return { status: 'gone' };
+      return { status: 'renewed', userCode, expiresAt, renewals: row.renewals + 1 };
+    });
   }
 
   get(requestId: string): PendingRequest | undefined {

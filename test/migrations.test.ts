@@ -16,15 +16,22 @@ const ALICE = { id: '8f14e45fceea167a5a36dedd4bea2543', name: 'alice', displayNa
 const BOB = { id: 'c9f0f895fb98ab9159f51fd0297e236d', name: 'bob', displayName: 'Bob Second' };
 const CAROL = { id: '45c48cce2e2d7fbdea1afc51c7c6ad26', name: 'carol', displayName: 'Carol Third' };
 
+/** A database as migration `version` left it, with its index key in `meta`; the caller adds rows and closes it. */
+function databaseAt(version: number) {
+  const dataDir = tempDir();
+  const key = generateFernetKey();
+  const ring = new KeyRing([key]);
+  const indexKey = randomBytes(32);
+  const db = new Database(join(dataDir, DATABASE_FILE));
+  for (const migration of MIGRATIONS.slice(0, version)) db.exec(migration);
+  db.pragma(`user_version = ${version}`);
+  db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
+  return { dataDir, key, ring, indexKey, db };
+}
+
 describe('migration 3: no code_challenge_method column', () => {
   it('a schema-2 database with a pending request opens at the current schema, the row intact and the column gone', () => {
-    const dataDir = tempDir();
-    const key = generateFernetKey();
-    const db = new Database(join(dataDir, DATABASE_FILE));
-    db.exec(MIGRATIONS[0]!);
-    db.exec(MIGRATIONS[1]!);
-    db.pragma('user_version = 2');
-    db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('index_key', new KeyRing([key]).encrypt(randomBytes(32).toString('base64')));
+    const { dataDir, key, db } = databaseAt(2);
     db.prepare(`INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, code_challenge, code_challenge_method, requester_enc, created_at, expires_at)
                 VALUES (?, ?, 'client', 'https://example.net/cb', 'music_assistant', 'challenge', 'S256', 'x', 1, 2)`).run(randomBytes(32), randomBytes(32));
     db.close();
@@ -45,18 +52,10 @@ describe('migration 3: no code_challenge_method column', () => {
 describe('migration 4: token generations', () => {
   it('migration 4 keeps links made before the upgrade: their tokens refresh, introspect, and a retired one is still reuse', () => {
     const time = clock();
-    const dataDir = tempDir();
-    const key = generateFernetKey();
-    const ring = new KeyRing([key]);
-    const indexKey = randomBytes(32);
     const now = time.now();
     const idle = LIFETIMES.refreshTokenIdleSeconds * 1000;
-    // A database as version 3 left it.
-    const db = new Database(join(dataDir, DATABASE_FILE));
+    const { dataDir, key, ring, indexKey, db } = databaseAt(3);
     db.pragma('journal_mode = WAL');
-    for (const migration of MIGRATIONS.slice(0, 3)) db.exec(migration);
-    db.pragma('user_version = 3');
-    db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
     const addGrant = (subject: typeof ALICE): string => {
       const id = randomBytes(16).toString('hex');
       db.prepare(
@@ -140,14 +139,7 @@ describe('migration 4: token generations', () => {
 describe('migration 5: renewals of a pending request', () => {
   it('a schema-4 database with a pending request opens at the current schema; the request has no renewals and can be renewed', () => {
     const time = clock();
-    const dataDir = tempDir();
-    const key = generateFernetKey();
-    const ring = new KeyRing([key]);
-    const indexKey = randomBytes(32);
-    const db = new Database(join(dataDir, DATABASE_FILE));
-    for (const migration of MIGRATIONS.slice(0, 4)) db.exec(migration);
-    db.pragma('user_version = 4');
-    db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
+    const { dataDir, key, ring, indexKey, db } = databaseAt(4);
     const requestId = newToken();
     db.prepare(
       `INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, code_challenge, requester_enc, created_at, expires_at)
@@ -172,14 +164,7 @@ describe('migration 5: renewals of a pending request', () => {
 describe('migration 6: where a link was made', () => {
   it('a schema-5 database opens; its link has no origin, and its unredeemed code makes a link without one', () => {
     const time = clock();
-    const dataDir = tempDir();
-    const key = generateFernetKey();
-    const ring = new KeyRing([key]);
-    const indexKey = randomBytes(32);
-    const db = new Database(join(dataDir, DATABASE_FILE));
-    for (const migration of MIGRATIONS.slice(0, 5)) db.exec(migration);
-    db.pragma('user_version = 5');
-    db.prepare("INSERT INTO meta (name, value) VALUES ('index_key', ?)").run(ring.encrypt(indexKey.toString('base64')));
+    const { dataDir, key, ring, indexKey, db } = databaseAt(5);
     const grantId = randomBytes(16).toString('hex');
     db.prepare(
       `INSERT INTO grants (id, subject_index, subject_enc, client_id, scope, created_at, last_used_at)

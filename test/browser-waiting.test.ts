@@ -13,25 +13,15 @@ import { translator } from '../src/i18n/index.js';
 import { describeBrowser, interceptRedirects, launch, screenshots, VIEWPORTS } from './helpers/chromium.js';
 import { pkcePair } from './helpers/link.js';
 import { authorizeUrl, CLIENT_ID, decide, REDIRECT_URI, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { realTimeClock } from './helpers/store.js';
 
 const ALICE = { id: '7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a', name: 'alice', displayName: 'Alice' };
 const MINUTE = 60_000;
 const TTL = TUNABLES.oauth.pendingRequestTtlSeconds * 1000;
 const en = translator('en');
 
-/** The store's clock, stepped over expiry; back at the real time for each test (cookies expire by real time). */
-const time = (() => {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advance: (ms: number): void => {
-      now += ms;
-    },
-    reset: (): void => {
-      now = Date.now();
-    },
-  };
-})();
+/** The store's clock, stepped over expiry; back at the real time for each test. */
+const time = realTimeClock();
 
 describeBrowser('the waiting page in a real browser', () => {
   let server: TestServer;

@@ -10,27 +10,14 @@ import { recentAuditOf } from './helpers/audit.js';
 import { Browser } from './helpers/browser.js';
 import { pkcePair } from './helpers/link.js';
 import { CLIENT_ID, decide, REDIRECT_URI, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { realTimeClock } from './helpers/store.js';
 
 const ALICE = { id: '5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e', name: 'alice', displayName: 'Alice' };
 const MINUTE = 60_000;
 const en = translator('en');
 
-/**
- * The store's clock, stepped over expiry instead of waiting it out. Each test starts it at the real
- * time again: session cookies expire by real time, the store compares them with this clock.
- */
-const time = (() => {
-  let now = Date.now();
-  return {
-    now: () => now,
-    advance: (ms: number): void => {
-      now += ms;
-    },
-    reset: (): void => {
-      now = Date.now();
-    },
-  };
-})();
+/** The store's clock, stepped over expiry; back at the real time for each test. */
+const time = realTimeClock();
 
 let server: TestServer;
 beforeAll(async () => {

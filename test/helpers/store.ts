@@ -21,6 +21,24 @@ export function clock(start = Date.UTC(2026, 10, 22, 12)): Clock {
   };
 }
 
+/**
+ * A store clock stepped over expiry instead of waiting it out, that `reset()` puts back at the real
+ * time: for tests with browser sessions, whose cookies expire by real time while the store compares
+ * them with this clock.
+ */
+export function realTimeClock(): Clock & { reset: () => void } {
+  let time = Date.now();
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+    reset: () => {
+      time = Date.now();
+    },
+  };
+}
+
 export function openStore(options: { dataDir?: string; keys?: string[]; clock?: Clock } = {}): { store: Store; dataDir: string; keys: string[] } {
   const dataDir = options.dataDir ?? tempDir();
   const keys = options.keys ?? [generateFernetKey()];

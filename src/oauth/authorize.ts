@@ -11,10 +11,9 @@
  * redirected (no open redirector). Later errors go back to the redirect URI (RFC 6749 §4.1.2.1)
  * with `state` and `iss` (RFC 9207).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { TUNABLES } from '../config/tunables.js';
-import { newToken } from '../crypto/random.js';
+import { newToken, safeEqual } from '../crypto/random.js';
 import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
 import { requestFacts } from '../http/request-facts.js';
@@ -28,10 +27,11 @@ import { parseScope } from './scope.js';
 declare module 'express-session' {
   interface SessionData {
     /**
-     * The authorization request this browser started (its id releases the code); `csrf` is the
-     * per-session token the "Get a new code" form must return.
+     * The authorization request this browser started (its id releases the code) and its current
+     * user code (the store keeps only an HMAC of it); `csrf` is the per-session token the "Get a
+     * new code" form must return. Expiry and renewals are read from the request itself.
      */
-    link?: { requestId: string; userCode: string; expiresAt: number; csrf?: string; renewals?: number };
+    link?: { requestId: string; userCode: string; csrf?: string };
   }
 }
 
@@ -129,7 +129,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
       // (from a sibling subdomain, over plain http) must not see or receive what this request gets.
       req.session.regenerate((regenerateError) => {
         if (regenerateError) return next(regenerateError);
-        req.session.link = { requestId: created.requestId, userCode: created.userCode, expiresAt: created.expiresAt, csrf: newToken(), renewals: 0 };
+        req.session.link = { requestId: created.requestId, userCode: created.userCode, csrf: newToken() };
         // The session outlives the first code: after it expires, a reload must still offer a new one.
         req.session.cookie.maxAge = TUNABLES.oauth.renewalWindowSeconds * 1000;
         req.session.save((error) => {
@@ -162,15 +162,17 @@ interface LinkView {
   expiresInMs: number;
   /** Whether "Get a new code" would succeed now. */
   renewable: boolean;
+  /** How often the request got a new code. */
+  renewals: number;
 }
 
 function linkView(ctx: OAuthContext, req: Request): LinkView {
   const link = req.session.link;
   const request = link && ctx.store.requests.get(link.requestId);
   const now = ctx.store.now();
-  if (!request || request.status === 'completed') return { state: 'unknown', expiresAt: 0, expiresInMs: 0, renewable: false };
+  if (!request || request.status === 'completed') return { state: 'unknown', expiresAt: 0, expiresInMs: 0, renewable: false, renewals: 0 };
   const renewable = request.status === 'pending' && PendingRequests.renewalExpiry(request, now, RENEWAL) !== undefined;
-  const view = { expiresAt: request.expiresAt, expiresInMs: Math.max(0, request.expiresAt - now), renewable };
+  const view = { expiresAt: request.expiresAt, expiresInMs: Math.max(0, request.expiresAt - now), renewable, renewals: request.renewals };
   if (request.status === 'denied') return { state: 'denied', ...view };
   if (request.expiresAt <= now) return { state: 'expired', ...view };
   return { state: request.status, ...view };
@@ -224,7 +226,7 @@ export function waitPage(ctx: OAuthContext): RequestHandler {
       // Without JavaScript the page cannot count down: a time with its zone stays true while the page sits.
       expiryText: `${i18n.time(view.expiresAt)} (${SERVER_TIME_ZONE})`,
       renewable: view.renewable,
-      renewed: (link.renewals ?? 0) > 0,
+      renewed: view.renewals > 0,
       csrf: link.csrf ?? '',
       panelUrl: ctx.panel.url,
       appUrl: ctx.panel.path === undefined ? undefined : `homeassistant://navigate${ctx.panel.path}`,
@@ -243,13 +245,6 @@ export function status(ctx: OAuthContext): RequestHandler {
 }
 
 const RENEW_REFUSED: ErrorText = { title: 'error.renewForbidden.title', message: 'error.renewForbidden.message' };
-
-/** Equal in constant time (the token is a secret of this session). */
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * A cross-site form cannot renew: the session cookie is SameSite=Lax (not sent on a cross-site
@@ -274,7 +269,7 @@ export function renew(ctx: OAuthContext): RequestHandler {
     }
     const body = (req.body ?? {}) as Record<string, unknown>;
     const token = typeof body.csrf === 'string' ? body.csrf : '';
-    if (!link.csrf || !sameToken(token, link.csrf) || !sameSite(req, ctx.config.publicUrl)) {
+    if (!link.csrf || !safeEqual(token, link.csrf) || !sameSite(req, ctx.config.publicUrl)) {
       errorPage(res, 403, RENEW_REFUSED);
       return;
     }
@@ -288,7 +283,7 @@ export function renew(ctx: OAuthContext): RequestHandler {
       res.set('Cache-Control', 'no-store').redirect(303, 'wait');
       return;
     }
-    req.session.link = { ...link, userCode: renewal.userCode, expiresAt: renewal.expiresAt, renewals: renewal.renewals };
+    req.session.link = { ...link, userCode: renewal.userCode };
     req.session.save((error) => {
       if (error) return next(error);
       res.set('Cache-Control', 'no-store').redirect(303, 'wait');

@@ -2,7 +2,7 @@
 import type { RequestHandler, Response } from 'express';
 import type { MessageKey, Translator } from '../i18n/index.js';
 import type { AuditEvent } from '../store/audit.js';
-import type { Grant } from '../store/index.js';
+import type { Grant, MadeBy } from '../store/index.js';
 import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
 import { deviceSummary, regionText, scopeTexts } from './describe.js';
 
@@ -25,8 +25,8 @@ function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; 
 }
 
 /** A link as the pages show it: region, device, when made and last used, its state. */
-function describeLink(ctx: PanelContext, i18n: Translator, grant: Grant, now: number) {
-  const madeBy = ctx.store.grants.madeByOf(grant.id);
+function describeLink(i18n: Translator, grant: Grant & { madeBy: MadeBy | undefined }, now: number) {
+  const { madeBy } = grant;
   return {
     id: grant.id,
     name: madeBy ? regionText(i18n, madeBy.redirectUri) : 'Amazon Alexa',
@@ -42,7 +42,7 @@ export function linksPage(ctx: PanelContext): RequestHandler {
   return (req, res) => {
     const now = ctx.store.now();
     const i18n = i18nOf(res);
-    const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => describeLink(ctx, i18n, grant, now));
+    const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => describeLink(i18n, grant, now));
     const outcome = req.query.revoked === '1' ? 'revoked' : req.query.revoked === '0' ? 'nothing' : undefined;
     renderPanel(ctx, res, 'links', {
       title: 'panel.links.title',
@@ -70,7 +70,7 @@ export function revokeLink(ctx: PanelContext): RequestHandler {
       const grant = /^[0-9a-f]{32}$/.test(grantId) ? ctx.store.grants.listForSubject(user.id).find((own) => own.id === grantId) : undefined;
       const now = ctx.store.now();
       const i18n = i18nOf(res);
-      const link = grant && describeLink(ctx, i18n, grant, now);
+      const link = grant && describeLink(i18n, grant, now);
       // Not one of the person's active links: say so as after a revoke that found nothing.
       if (!link?.active) {
         backToLinks(res, false);

@@ -34,6 +34,8 @@ export interface GrantRow {
   refresh_gen: number;
   /** When its refresh tokens expire unless one is used: last issue + idle time, at most expires_at. */
   refresh_expires_at: number;
+  /** Where the link was made ({redirectUri, userAgent}, encrypted); NULL before migration 6. */
+  made_by_enc: string | null;
 }
 
 /**
@@ -131,18 +133,15 @@ export class Grants {
   }
 
   /**
-   * Where the link was made (Alexa region, device and browser), for the panel only: decrypted on
-   * demand, not with every grant, as refresh and introspection never need it. Undefined for links
-   * made before migration 6.
+   * The links of one Home Assistant user, newest first, each with where it was made (Alexa region,
+   * device and browser; undefined before migration 6). Only the panel asks for that, so it is
+   * decrypted here and not in grantView, which refresh and introspection use.
    */
-  madeByOf(id: string): MadeBy | undefined {
-    const sealed = sql<{ made_by_enc: string | null }>(this.ctx, 'SELECT made_by_enc FROM grants WHERE id = ?').get(id)?.made_by_enc;
-    return sealed ? openJson<MadeBy>(this.ctx, sealed) : undefined;
-  }
-
-  /** The links of one Home Assistant user, newest first. */
-  listForSubject(subjectId: string): Grant[] {
+  listForSubject(subjectId: string): Array<Grant & { madeBy: MadeBy | undefined }> {
     const rows = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC').all(subjectIndex(this.ctx, subjectId));
-    return rows.map((row) => grantView(this.ctx, row));
+    return rows.map((row) => ({
+      ...grantView(this.ctx, row),
+      madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(this.ctx, row.made_by_enc),
+    }));
   }
 }

@@ -28,7 +28,7 @@ import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
 import { Tokens } from './tokens.js';
 
-export type { RedeemedCode, Redemption } from './codes.js';
+export type { MadeBy, RedeemedCode, Redemption } from './codes.js';
 export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
 export { type KeyUsage, previousKeysInUse } from './maintenance.js';

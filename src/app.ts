@@ -14,6 +14,7 @@ import type { Logger } from './log/logger.js';
 import { startNotifier } from './notifier.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
+import { skillGuard } from './skill/endpoint.js';
 import { previousKeysInUse, Store } from './store/index.js';
 import { addonSlug, panelUrl, Supervisor } from './supervisor.js';
 
@@ -102,7 +103,13 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
         if (panel.url) logger.info('Waiting pages link to the Home Assistant panel', { url: panel.url });
       });
     }
-    const app = createPublicApp({ config, store, logger, events, panel });
+    const skill = skillGuard({ config, store, logger });
+    logger.info(
+      config.skill
+        ? `Skill guard on: POST /skill forwards linked requests to ${config.skill.backendUrl}`
+        : 'Skill guard off (options "alexa_skill_id" and "skill_backend_url")',
+    );
+    const app = createPublicApp({ config, store, logger, events, panel }, skill);
     const publicServer = config.tls
       ? (await import('node:https')).createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
@@ -163,6 +170,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
       close: () => {
         closing ??= (async () => {
           await Promise.all([closeServer(publicServer), closeServer(ingressServer), reencryption]);
+          skill.close();
           // A backup taken while the add-on is stopped holds this snapshot (backup_pre does not run then).
           try {
             writeSnapshot(store, config.dataDir);

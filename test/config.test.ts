@@ -260,3 +260,45 @@ describe('configuration: local mode (no options file)', () => {
     expect(JSON.parse(readFileSync(first.devSecretsFile!, 'utf8')).encryption_key).toBe(first.encryptionKeys[0]);
   });
 });
+
+describe('configuration: the skill guard options', () => {
+  const SKILL = 'amzn1.ask.skill.12345678-abcd-4abc-8abc-123456789abc';
+  const guarded = (extra: Record<string, unknown>) => ({ ...validOptions(), ...extra });
+
+  it('is off with both options blank, and on with both set (http to the local network allowed)', () => {
+    expect(loadConfig(addonEnv(guarded({ alexa_skill_id: '', skill_backend_url: '' }))).skill).toBeUndefined();
+    const config = loadConfig(addonEnv(guarded({ alexa_skill_id: SKILL, skill_backend_url: 'http://music-assistant-skill:5000/' })));
+    expect(config.skill).toEqual({ skillId: SKILL, backendUrl: 'http://music-assistant-skill:5000/', testTrust: undefined });
+  });
+
+  it('names the other option when only one is set', () => {
+    expect(() => loadConfig(addonEnv(guarded({ alexa_skill_id: SKILL })))).toThrow(
+      /^Invalid option "skill_backend_url": must be set when alexa_skill_id is set/,
+    );
+    expect(() => loadConfig(addonEnv(guarded({ skill_backend_url: 'http://skill:5000/' })))).toThrow(
+      /^Invalid option "alexa_skill_id": must be set when skill_backend_url is set/,
+    );
+  });
+
+  it('refuses a skill id that is not one, without repeating the value', () => {
+    for (const bad of ['amzn1.application-oa2-client.0123', 'amzn1.ask.skill.not-a-uuid', `${SKILL} `]) {
+      let message = '';
+      try {
+        loadConfig(addonEnv(guarded({ alexa_skill_id: bad, skill_backend_url: 'http://skill:5000/' })));
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^Invalid option "alexa_skill_id": must/);
+      expect(message).not.toContain(bad.trim());
+    }
+  });
+
+  it('takes the test-trust variables only outside the add-on (no Supervisor token)', () => {
+    const options = guarded({ alexa_skill_id: SKILL, skill_backend_url: 'http://skill:5000/' });
+    const test = { SKILL_TEST_TRUSTED_CA: '/tmp/ca.pem', SKILL_TEST_CERT_ORIGIN: 'http://127.0.0.1:9/' };
+    expect(loadConfig(addonEnv(options, test)).skill?.testTrust).toEqual({ caFile: '/tmp/ca.pem', certOrigin: 'http://127.0.0.1:9' });
+    expect(() => loadConfig(addonEnv(options, { ...test, SUPERVISOR_TOKEN: 'token' }))).toThrow(StartupError);
+    expect(() => loadConfig(addonEnv(options, { SKILL_TEST_TRUSTED_CA: '/tmp/ca.pem', SUPERVISOR_TOKEN: 'token' }))).toThrow(/test harnesses only/);
+  });
+});

@@ -88,11 +88,19 @@ describe('folders of src/ form layers', () => {
     expect(circles(graph)).toEqual([['a/', 'b/', 'c/']]);
   });
 
-  it('the shared web pieces (http/) sit below oauth/, panel/ and server/', () => {
+  it('the shared web pieces (http/) sit below oauth/, panel/, skill/ and server/', () => {
     const graph = importGraph();
-    for (const upper of ['oauth/', 'panel/', 'server/']) expect(graph.get('http/')?.has(upper), `http/ imports ${upper}`).toBe(false);
-    expect(graph.get('oauth/')?.has('panel/')).toBe(false);
-    expect(graph.get('panel/')?.has('oauth/')).toBe(false);
+    for (const upper of ['oauth/', 'panel/', 'skill/', 'server/']) expect(graph.get('http/')?.has(upper), `http/ imports ${upper}`).toBe(false);
+    // The endpoints never import each other.
+    for (const [a, b] of [
+      ['oauth/', 'panel/'],
+      ['oauth/', 'skill/'],
+      ['panel/', 'skill/'],
+    ] as const) {
+      expect(graph.get(a)?.has(b), `${a} imports ${b}`).toBe(false);
+      expect(graph.get(b)?.has(a), `${b} imports ${a}`).toBe(false);
+    }
+    expect(graph.get('skill/')?.has('server/')).toBe(false);
     expect(graph.get('oauth/')?.has('server/')).toBe(false);
     expect(graph.get('panel/')?.has('server/')).toBe(false);
   });

@@ -30,6 +30,8 @@ export interface Config {
   publicUrl: string;
   alexa: { clientId: string; clientSecret: string; vendorId: string | undefined; redirectUris: string[] };
   resourceServerSecret: string | undefined;
+  /** The skill guard (POST /skill); undefined when alexa_skill_id and skill_backend_url are unset. */
+  skill: SkillGuardConfig | undefined;
   requirePkce: boolean;
   accessTokenTtlSeconds: number;
   refreshTokenIdleSeconds: number;
@@ -42,6 +44,17 @@ export interface Config {
   logLevel: LogLevel;
   /** Files generated for a local run, to be named in the start-up warning. */
   devSecretsFile: string | undefined;
+}
+
+export interface SkillGuardConfig {
+  skillId: string;
+  backendUrl: string;
+  /**
+   * Test harnesses only (environment, which an add-on's admin cannot set; refused when a Supervisor
+   * token is present): trust this CA file instead of the system roots, and download the chain from
+   * this origin instead of s3.amazonaws.com. Undefined in production.
+   */
+  testTrust: { caFile: string | undefined; certOrigin: string | undefined } | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -161,6 +174,20 @@ function csv(value: string | undefined): string[] | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.split(',').map((entry) => entry.trim());
 }
 
+/** The skill guard needs both options; the test-trust variables only outside the add-on. */
+function skillGuard(options: Options, env: Env): SkillGuardConfig | undefined {
+  const { alexa_skill_id: skillId, skill_backend_url: backendUrl } = options;
+  if (skillId === undefined && backendUrl === undefined) return undefined;
+  if (skillId === undefined) throw new ConfigError('alexa_skill_id', 'must be set when skill_backend_url is set (the skill guard needs both)');
+  if (backendUrl === undefined) throw new ConfigError('skill_backend_url', 'must be set when alexa_skill_id is set (the skill guard needs both)');
+  const caFile = env.SKILL_TEST_TRUSTED_CA || undefined;
+  const certOrigin = env.SKILL_TEST_CERT_ORIGIN ? url({ allowHttp: true })(env.SKILL_TEST_CERT_ORIGIN, 'SKILL_TEST_CERT_ORIGIN') : undefined;
+  if ((caFile || certOrigin) && env.SUPERVISOR_TOKEN) {
+    throw new StartupError('SKILL_TEST_TRUSTED_CA and SKILL_TEST_CERT_ORIGIN are for test harnesses only and are refused inside the add-on');
+  }
+  return { skillId, backendUrl, testTrust: caFile || certOrigin ? { caFile, certOrigin: certOrigin?.replace(/\/+$/, '') } : undefined };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(env.DATA_DIR || './data');
   const optionsFile = resolve(env.OPTIONS_FILE || join(dataDir, 'options.json'));
@@ -213,6 +240,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('alexa_vendor_id', 'must be set (or extra_redirect_uris given) so that Alexa has a redirect URI');
   }
   if (encryptionKey === undefined) throw new StartupError(missingKeyMessage());
+  const skill = skillGuard(options, env);
   const previous = options.previous_encryption_keys;
   if (previous.includes(encryptionKey)) throw new ConfigError('previous_encryption_keys', 'must not repeat encryption_key');
 
@@ -248,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     alexa: { clientId, clientSecret, vendorId: options.alexa_vendor_id, redirectUris },
     resourceServerSecret,
+    skill,
     requirePkce: options.require_pkce,
     accessTokenTtlSeconds: options.access_token_ttl_minutes * 60,
     refreshTokenIdleSeconds: options.refresh_token_idle_days * DAY,

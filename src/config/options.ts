@@ -13,6 +13,11 @@ export const RESOURCE_SERVER_CLIENT_ID = 'music_assistant';
 
 /** Amazon vendor ids are upper-case letters and digits, e.g. M2AB3CD4EF5GH6 (developer console → Settings). */
 const VENDOR_ID = /^[A-Z0-9]{8,20}$/;
+/**
+ * A skill's application id as the Alexa developer console shows it (Build → Endpoint, "Your Skill
+ * ID"): amzn1.ask.skill.<UUID>; skills made before 2017 have amzn1.echo-sdk-ams.app.<UUID>.
+ */
+const SKILL_ID = /^amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** RFC 6749 client_id characters (VSCHAR), without the space that would confuse Basic parsing. */
 const CLIENT_ID = /^[\x21-\x7e]+$/;
 
@@ -46,6 +51,17 @@ export const OPTIONS = {
   extra_redirect_uris: option<string[]>([], list(url({ allowQuery: true }), 16)),
   /** Secret with which Music Assistant (client id `music_assistant`) introspects tokens. Unset: introspection is off. */
   resource_server_secret: option<string>(undefined, text({ min: 32, max: 512 })),
+  /** The skill whose requests the skill guard (POST /skill) accepts; unset with skill_backend_url: no guard. */
+  alexa_skill_id: option<string>(
+    undefined,
+    text({
+      max: 80,
+      pattern: SKILL_ID,
+      hint: 'must be the skill id from the Alexa developer console, such as amzn1.ask.skill.12345678-1234-1234-1234-123456789012',
+    }),
+  ),
+  /** Where the skill guard forwards verified, linked requests: the skill backend on the local network. */
+  skill_backend_url: option<string>(undefined, url({ allowHttp: true, allowQuery: true })),
   /** Refuse authorization requests without a PKCE S256 challenge. */
   require_pkce: option<boolean>(true, bool),
   /** Access token lifetime. Amazon requires at least 6 minutes (360 s; Account Linking FAQ). */

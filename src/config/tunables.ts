@@ -115,6 +115,42 @@ export const TUNABLES = {
     subjectCacheSize: 1024,
   },
 
+  /** The skill guard (POST /skill): Amazon's request verification, then forwarding to the skill backend. */
+  skill: {
+    /**
+     * Amazon: a request whose timestamp is more than 150 s from now must be refused ("Verify that
+     * the request was sent by Alexa"), either way.
+     */
+    timestampToleranceMs: 150 * SECOND,
+    /** Largest request body accepted: Alexa's envelopes are a few KiB (an APL viewport adds some). */
+    maxRequestBytes: 256 * 1024,
+    /** Largest backend answer passed on; Amazon limits a skill's response to 24 KiB of speech and cards, APL documents add more. */
+    maxResponseBytes: 256 * 1024,
+    /**
+     * The whole forwarding, connect to last byte. Alexa gives a skill 8 s; this leaves room for the
+     * verification (a first chain download) and the way back, and tells the person in time.
+     */
+    backendTimeoutMs: 6 * SECOND,
+    /** Downloading a signing-certificate chain (rare: the chain is cached). */
+    certDownloadTimeoutMs: 2500,
+    /** Amazon's chain is about 6 KiB of PEM; nothing larger is read. */
+    maxChainBytes: 32 * 1024,
+    /** Certificates in a chain at most: Amazon's has three. */
+    maxChainLength: 5,
+    /** Chains kept, by URL; Amazon uses one at a time and moves to a new URL when it renews. */
+    certCacheSize: 8,
+    /**
+     * New chain URLs downloaded per minute at most, and how long a failed one is not asked again:
+     * an unverified request must not make this server a downloader for strangers.
+     */
+    certDownloadsPerMinute: 12,
+    certFailureCacheMs: MINUTE,
+    /** Usage ("last used by Alexa", the day's count) is written at most this often: no write per request. */
+    usageFlushSeconds: 60,
+    /** Refused requests are counted and logged as one line per kind this often. */
+    refusalLogIntervalMs: 60 * MINUTE,
+  },
+
   notifications: {
     /** "Logins keep failing": this many failed client logins within the window... */
     authFailureAlert: { count: 5, windowMs: 15 * MINUTE, /** ...and at most one such notification per quiet period. */ quietMs: 60 * MINUTE },

@@ -25,14 +25,15 @@ function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; 
 }
 
 /** A link as the pages show it: region, device, when made and last used, its state. */
-function describeLink(i18n: Translator, grant: Grant & { madeBy: MadeBy | undefined }, now: number) {
-  const { madeBy } = grant;
+function describeLink(i18n: Translator, grant: Grant & { madeBy: MadeBy | undefined; skillUsedAt: number | undefined }, now: number) {
+  const { madeBy, skillUsedAt } = grant;
   return {
     id: grant.id,
     name: madeBy ? regionText(i18n, madeBy.redirectUri) : 'Amazon Alexa',
     device: deviceSummary(i18n, madeBy?.userAgent),
     created: moment(i18n, grant.createdAt, now),
     lastUsed: moment(i18n, grant.lastUsedAt, now),
+    skillUsed: skillUsedAt === undefined ? undefined : moment(i18n, skillUsedAt, now),
     scopes: scopeTexts(i18n, grant.scope),
     ...stateOf(i18n, grant, now),
   };
@@ -42,11 +43,16 @@ export function linksPage(ctx: PanelContext): RequestHandler {
   return (req, res) => {
     const now = ctx.store.now();
     const i18n = i18nOf(res);
-    const links = ctx.store.grants.listForSubject(userOf(res).id).map((grant) => describeLink(i18n, grant, now));
+    const links = ctx.store.grants
+      .listForSubject(userOf(res).id)
+      // A use not yet written (skill-usage.ts) counts: the person just asked Alexa.
+      .map((grant) => describeLink(i18n, { ...grant, skillUsedAt: ctx.store.skillUsage.unwritten(grant.id) ?? grant.skillUsedAt }, now));
     const outcome = req.query.revoked === '1' ? 'revoked' : req.query.revoked === '0' ? 'nothing' : undefined;
     renderPanel(ctx, res, 'links', {
       title: 'panel.links.title',
       tab: 'links',
+      // "Not used by Alexa yet" only says something when the skill guard could have seen a use.
+      skillGuard: ctx.config.skill !== undefined,
       active: links.filter((link) => link.active),
       ended: links.filter((link) => !link.active),
       outcome,
@@ -97,13 +103,16 @@ const DESCRIPTIONS: Record<AuditEvent, MessageKey> = {
   token_revoked: 'panel.activity.tokenRevoked',
   grant_revoked: 'panel.activity.grantRevoked',
   client_auth_failed: 'panel.activity.clientAuthFailed',
+  skill_used: 'panel.activity.skillUsed',
 };
 
 /** An entry's text; a day's summary of routine events says how many there were. */
 function describe(i18n: Translator, entry: { event: AuditEvent; details: Record<string, unknown> }): string {
   const count = entry.details.count;
   if (entry.event === 'token_refreshed' && typeof count === 'number' && count > 1) return i18n.plural('panel.activity.tokenRefreshedTimes', count);
-  return Object.hasOwn(DESCRIPTIONS, entry.event) ? i18n.t(DESCRIPTIONS[entry.event]) : entry.event;
+  const skill = i18n.t('skill.name');
+  if (entry.event === 'skill_used' && typeof count === 'number' && count > 1) return i18n.plural('panel.activity.skillUsedTimes', count, { skill });
+  return Object.hasOwn(DESCRIPTIONS, entry.event) ? i18n.t(DESCRIPTIONS[entry.event], { skill }) : entry.event;
 }
 
 export const ACTIVITY_PAGE_SIZE = 20;

@@ -22,6 +22,7 @@ import { introspect } from '../oauth/introspect.js';
 import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
+import type { SkillGuard } from '../skill/endpoint.js';
 
 export type AppDeps = Omit<OAuthContext, 'clients' | 'failedClientAuth'>;
 
@@ -57,7 +58,8 @@ function untrustedForwardingWarning(app: Express, trustedProxies: readonly strin
   };
 }
 
-export function createPublicApp(deps: AppDeps): Express {
+/** `skill`: the skill guard's handlers (POST /skill), made and closed by the caller (app.ts). */
+export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
   const { config, store, logger } = deps;
   const ctx: OAuthContext = { ...deps, clients: clientRegistry(config), failedClientAuth: new FailureBudget(RATE_LIMITS.failedClientAuth) };
   const publicUrl = new URL(config.publicUrl);
@@ -154,6 +156,10 @@ export function createPublicApp(deps: AppDeps): Express {
   api.all('/revoke', methodNotAllowed('POST'));
   api.all('/introspect', methodNotAllowed('POST'));
   app.use(api);
+
+  // The skill's endpoint: its own body reader (raw bytes, for the signature) and its own answers.
+  app.post('/skill', ...skill.handler);
+  app.all('/skill', methodNotAllowed('POST'));
 
   app.use((_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'not found', 404)));
   app.use(errorHandler(logger, config.dataDir, oauthAnswers));

@@ -20,6 +20,7 @@ export const AUDIT_EVENTS = [
   'token_revoked',
   'grant_revoked',
   'client_auth_failed',
+  'skill_used',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
@@ -116,16 +117,17 @@ export class AuditLog {
 
   /**
    * Routine events (a refresh) summarised: one row per grant and local day with a `count`, the
-   * latest details and time. Security events stay one row each (`record`).
+   * latest details and time; `times` events at once (counted elsewhere). Security events stay one
+   * row each (`record`).
    */
-  recordDaily(event: AuditEvent, input: { grantId: string; subjectId: string; details: Record<string, unknown> }): void {
+  recordDaily(event: AuditEvent, input: { grantId: string; subjectId: string; details: Record<string, unknown> }, times = 1): void {
     const now = this.ctx.now();
     const day = dayOf(now);
     const key = `${event} ${input.grantId}`;
     let open = this.daily.get(key);
     if (open?.day !== day) open = this.findDaily(event, input, day);
     if (open) {
-      open.count++;
+      open.count += times;
       sql(this.ctx, 'UPDATE audit_events SET at = ?, details_enc = ? WHERE id = ?').run(
         now,
         sealJson(this.ctx, { ...input.details, count: open.count }),
@@ -138,10 +140,10 @@ export class AuditLog {
           event,
           input.grantId,
           subjectIndex(this.ctx, input.subjectId),
-          sealJson(this.ctx, { ...input.details, count: 1 }),
+          sealJson(this.ctx, { ...input.details, count: times }),
         ).lastInsertRowid,
       );
-      open = { id, day, count: 1 };
+      open = { id, day, count: times };
     }
     this.daily.delete(key);
     if (this.daily.size >= MAX_REPEATED) this.daily.delete(this.daily.keys().next().value!);

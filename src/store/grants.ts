@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { TUNABLES } from '../config/tunables.js';
 import type { MadeBy } from './codes.js';
 import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex } from './context.js';
+import { skillUsedAt } from './skill-usage.js';
 
 export type RevokeReason = 'user' | 'admin' | 'client' | 'code_replay' | 'refresh_reuse' | 'expired';
 
@@ -36,6 +37,8 @@ export interface GrantRow {
   refresh_expires_at: number;
   /** Where the link was made ({redirectUri, userAgent}, encrypted); NULL before migration 6. */
   made_by_enc: string | null;
+  /** When the skill was last used through this link ({at}, encrypted); NULL before migration 7 or any use. */
+  skill_used_enc: string | null;
 }
 
 /**
@@ -137,11 +140,12 @@ export class Grants {
    * device and browser; undefined before migration 6). Only the panel asks for that, so it is
    * decrypted here and not in grantView, which refresh and introspection use.
    */
-  listForSubject(subjectId: string): Array<Grant & { madeBy: MadeBy | undefined }> {
+  listForSubject(subjectId: string): Array<Grant & { madeBy: MadeBy | undefined; skillUsedAt: number | undefined }> {
     const rows = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC').all(subjectIndex(this.ctx, subjectId));
     return rows.map((row) => ({
       ...grantView(this.ctx, row),
       madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(this.ctx, row.made_by_enc),
+      skillUsedAt: skillUsedAt(this.ctx, row.skill_used_enc),
     }));
   }
 }

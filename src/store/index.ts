@@ -26,6 +26,7 @@ import { Notices } from './notices.js';
 import { Operations } from './operations.js';
 import { PendingRequests } from './requests.js';
 import { EncryptedSessionStore } from './session-store.js';
+import { SkillUsage } from './skill-usage.js';
 import { Tokens } from './tokens.js';
 
 export type { MadeBy, RedeemedCode, Redemption } from './codes.js';
@@ -53,6 +54,8 @@ export class Store {
   readonly audit: AuditLog;
   readonly sessions: EncryptedSessionStore;
   readonly notices: Notices;
+  /** Uses of the skill through each link, written in batches (skill-usage.ts). */
+  readonly skillUsage: SkillUsage;
   /** One operation per endpoint, audit row included (operations.ts). */
   readonly ops: Operations;
   private readonly ctx: StoreContext;
@@ -68,6 +71,7 @@ export class Store {
     this.audit = new AuditLog(ctx);
     this.sessions = new EncryptedSessionStore(ctx);
     this.notices = new Notices(ctx);
+    this.skillUsage = new SkillUsage(ctx, this.audit);
     this.ops = new Operations({
       ctx,
       durable: (fn) => this.durable(fn),
@@ -193,6 +197,7 @@ export class Store {
     this.stopPruning();
     if (!this.ctx.db.open) return;
     this.ctx.group.settle();
+    this.skillUsage.flush();
     this.ctx.db.pragma('wal_checkpoint(TRUNCATE)');
     this.ctx.db.close();
   }

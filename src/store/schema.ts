@@ -161,13 +161,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE authorization_codes ADD COLUMN made_by_enc TEXT;
   ALTER TABLE grants ADD COLUMN made_by_enc TEXT;
   `,
+  // 7: when the skill was last used through a link (the skill guard), encrypted: {at}. NULL until
+  // the first use; written at most once a minute per link (store/skill-usage.ts).
+  `
+  ALTER TABLE grants ADD COLUMN skill_used_enc TEXT;
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */
 export const ENCRYPTED_COLUMNS: ReadonlyArray<{ table: string; columns: readonly string[] }> = [
   { table: 'meta', columns: ['value'] },
   { table: 'pending_requests', columns: ['state_enc', 'requester_enc', 'subject_enc'] },
-  { table: 'grants', columns: ['subject_enc', 'made_by_enc'] },
+  { table: 'grants', columns: ['subject_enc', 'made_by_enc', 'skill_used_enc'] },
   { table: 'authorization_codes', columns: ['subject_enc', 'made_by_enc'] },
   { table: 'sessions', columns: ['data_enc'] },
   { table: 'audit_events', columns: ['details_enc'] },

@@ -8,6 +8,11 @@ export const de: Messages = {
   'time.justNow': 'gerade eben',
   // end of shared
 
+  // --- spoken by Alexa through the skill guard (src/skill/envelope.ts): plain sentences, no marks
+  'skill.speech.linkAccount': 'Um {skill} zu nutzen, verknüpfe bitte dein Konto. Öffne die Alexa-App: Dort findest du eine Karte, die dir zeigt, wie es geht.',
+  'skill.speech.unavailable': '{skill} ist gerade nicht erreichbar. Bitte versuche es gleich noch einmal.',
+  // end of spoken
+
   // --- public pages: waiting page, errors (views/wait.ejs, views/error.ejs, views/pkce-required.ejs, views/assets/wait.js)
   'wait.title': 'Alexa verknüpfen',
   'wait.heading': 'Alexa mit Home Assistant verknüpfen',
@@ -137,6 +142,8 @@ export const de: Messages = {
   'panel.links.noneActive': 'Keine aktive Verknüpfung.',
   'panel.links.dates': 'Verknüpft {created} · zuletzt benutzt {lastUsed}',
   'panel.links.deviceUnknown': 'Gerät nicht bekannt',
+  'panel.links.skillUsed': 'Zuletzt von Alexa benutzt {when}',
+  'panel.links.skillNeverUsed': 'Noch nicht von Alexa benutzt',
   'panel.links.ended': 'Beendete Verknüpfungen ({count})',
   'panel.links.revoke': 'Aufheben',
   'panel.links.state.active': 'aktiv',
@@ -166,6 +173,9 @@ export const de: Messages = {
   'panel.activity.tokenRefreshed': 'Alexa hat ihren Zugriff erneuert',
   'panel.activity.tokenRefreshedTimes.one': 'Alexa hat ihren Zugriff {count}-mal erneuert',
   'panel.activity.tokenRefreshedTimes.other': 'Alexa hat ihren Zugriff {count}-mal erneuert',
+  'panel.activity.skillUsed': 'Alexa hat {skill} benutzt',
+  'panel.activity.skillUsedTimes.one': 'Alexa hat {skill} {count}-mal benutzt',
+  'panel.activity.skillUsedTimes.other': 'Alexa hat {skill} {count}-mal benutzt',
   'panel.activity.refreshReuse': 'Ein altes Alexa-Token wurde erneut benutzt; die Verknüpfung wurde aufgehoben',
   'panel.activity.tokenRevoked': 'Ein Alexa-Zugriffstoken wurde widerrufen',
   'panel.activity.grantRevoked': 'Eine Verknüpfung wurde aufgehoben',

@@ -10,6 +10,11 @@ export const en = {
   'time.justNow': 'just now',
   // end of shared
 
+  // --- spoken by Alexa through the skill guard (src/skill/envelope.ts): plain sentences, no marks
+  'skill.speech.linkAccount': 'To use {skill}, please link your account. Open the Alexa app: I have put a card there that shows you how.',
+  'skill.speech.unavailable': '{skill} can’t be reached right now. Please try again in a moment.',
+  // end of spoken
+
   // --- public pages: waiting page, errors (views/wait.ejs, views/error.ejs, views/pkce-required.ejs, views/assets/wait.js)
   'wait.title': 'Link Alexa',
   'wait.heading': 'Link Alexa to Home Assistant',
@@ -136,6 +141,8 @@ export const en = {
   'panel.links.noneActive': 'No active link.',
   'panel.links.dates': 'Linked {created} · last used {lastUsed}',
   'panel.links.deviceUnknown': 'Device not recorded',
+  'panel.links.skillUsed': 'Last used by Alexa {when}',
+  'panel.links.skillNeverUsed': 'Not used by Alexa yet',
   'panel.links.ended': 'Ended links ({count})',
   'panel.links.revoke': 'Revoke',
   'panel.links.state.active': 'active',
@@ -165,6 +172,9 @@ export const en = {
   'panel.activity.tokenRefreshed': 'Alexa renewed its access',
   'panel.activity.tokenRefreshedTimes.one': 'Alexa renewed its access {count} time',
   'panel.activity.tokenRefreshedTimes.other': 'Alexa renewed its access {count} times',
+  'panel.activity.skillUsed': 'Alexa used {skill}',
+  'panel.activity.skillUsedTimes.one': 'Alexa used {skill} {count} time',
+  'panel.activity.skillUsedTimes.other': 'Alexa used {skill} {count} times',
   'panel.activity.refreshReuse': 'An old Alexa token was used again; the link was revoked',
   'panel.activity.tokenRevoked': 'An Alexa access token was revoked',
   'panel.activity.grantRevoked': 'A link was revoked',

@@ -8,6 +8,11 @@ export const fr: Messages = {
   'time.justNow': 'à l’instant',
   // end of shared
 
+  // --- spoken by Alexa through the skill guard (src/skill/envelope.ts): plain sentences, no marks
+  'skill.speech.linkAccount': 'Pour utiliser {skill}, associez d’abord votre compte. Ouvrez l’application Alexa : une carte vous y explique comment faire.',
+  'skill.speech.unavailable': '{skill} est injoignable pour le moment. Veuillez réessayer dans un instant.',
+  // end of spoken
+
   // --- public pages: waiting page, errors (views/wait.ejs, views/error.ejs, views/pkce-required.ejs, views/assets/wait.js)
   'wait.title': 'Associer Alexa',
   'wait.heading': 'Associer Alexa à Home Assistant',
@@ -138,6 +143,8 @@ export const fr: Messages = {
   'panel.links.noneActive': 'Aucune association active.',
   'panel.links.dates': 'Associé {created} · dernière utilisation {lastUsed}',
   'panel.links.deviceUnknown': 'Appareil non connu',
+  'panel.links.skillUsed': 'Dernière utilisation par Alexa {when}',
+  'panel.links.skillNeverUsed': 'Pas encore utilisé par Alexa',
   'panel.links.ended': 'Associations terminées ({count})',
   'panel.links.revoke': 'Révoquer',
   'panel.links.state.active': 'active',
@@ -167,6 +174,9 @@ export const fr: Messages = {
   'panel.activity.tokenRefreshed': 'Alexa a renouvelé son accès',
   'panel.activity.tokenRefreshedTimes.one': 'Alexa a renouvelé son accès {count} fois',
   'panel.activity.tokenRefreshedTimes.other': 'Alexa a renouvelé son accès {count} fois',
+  'panel.activity.skillUsed': 'Alexa a utilisé {skill}',
+  'panel.activity.skillUsedTimes.one': 'Alexa a utilisé {skill} {count} fois',
+  'panel.activity.skillUsedTimes.other': 'Alexa a utilisé {skill} {count} fois',
   'panel.activity.refreshReuse': 'Un ancien jeton Alexa a été réutilisé ; l’association a été révoquée',
   'panel.activity.tokenRevoked': 'Un jeton d’accès Alexa a été révoqué',
   'panel.activity.grantRevoked': 'Une association a été révoquée',

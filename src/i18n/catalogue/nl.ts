@@ -8,6 +8,11 @@ export const nl: Messages = {
   'time.justNow': 'zojuist',
   // end of shared
 
+  // --- spoken by Alexa through the skill guard (src/skill/envelope.ts): plain sentences, no marks
+  'skill.speech.linkAccount': 'Koppel eerst je account om {skill} te gebruiken. Open de Alexa-app: daar staat een kaart die laat zien hoe het werkt.',
+  'skill.speech.unavailable': '{skill} is nu niet bereikbaar. Probeer het zo nog eens.',
+  // end of spoken
+
   // --- public pages: waiting page, errors (views/wait.ejs, views/error.ejs, views/pkce-required.ejs, views/assets/wait.js)
   'wait.title': 'Alexa koppelen',
   'wait.heading': 'Alexa koppelen aan Home Assistant',
@@ -136,6 +141,8 @@ export const nl: Messages = {
   'panel.links.noneActive': 'Geen actieve koppeling.',
   'panel.links.dates': 'Gekoppeld {created} · laatst gebruikt {lastUsed}',
   'panel.links.deviceUnknown': 'Apparaat niet bekend',
+  'panel.links.skillUsed': 'Laatst gebruikt door Alexa {when}',
+  'panel.links.skillNeverUsed': 'Nog niet gebruikt door Alexa',
   'panel.links.ended': 'Beëindigde koppelingen ({count})',
   'panel.links.revoke': 'Intrekken',
   'panel.links.state.active': 'actief',
@@ -165,6 +172,9 @@ export const nl: Messages = {
   'panel.activity.tokenRefreshed': 'Alexa heeft haar toegang vernieuwd',
   'panel.activity.tokenRefreshedTimes.one': 'Alexa heeft haar toegang {count} keer vernieuwd',
   'panel.activity.tokenRefreshedTimes.other': 'Alexa heeft haar toegang {count} keer vernieuwd',
+  'panel.activity.skillUsed': 'Alexa heeft {skill} gebruikt',
+  'panel.activity.skillUsedTimes.one': 'Alexa heeft {skill} {count} keer gebruikt',
+  'panel.activity.skillUsedTimes.other': 'Alexa heeft {skill} {count} keer gebruikt',
   'panel.activity.refreshReuse': 'Een oud Alexa-token is opnieuw gebruikt; de koppeling is ingetrokken',
   'panel.activity.tokenRevoked': 'Een Alexa-toegangstoken is ingetrokken',
   'panel.activity.grantRevoked': 'Een koppeling is ingetrokken',

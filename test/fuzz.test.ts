@@ -2,13 +2,28 @@
  * Mutation fuzzing of every public and ingress endpoint: 20,000+ generated requests (fast-check,
  * seeded, so a failure replays). Malformed forms, repeated and huge parameters, wrong methods and
  * content types, broken Basic headers, invalid UTF-8, path tricks. No 5xx, no crash, every
- * response well-formed, memory stable.
+ * response well-formed, memory stable. The skill guard's envelopes too: signed, then mutated;
+ * nothing reaches the skill backend unless it was signed, for the skill, and linked.
  */
 
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../src/store/index.js';
+import {
+  type ChainServer,
+  envelope,
+  makeTestPki,
+  OTHER_SKILL_ID,
+  SKILL_ID,
+  serveChains,
+  signedHeaders,
+  type TestPki,
+  trustEnv,
+} from './helpers/alexa-signing.js';
+import { linkInStore } from './helpers/fixtures.js';
 import { INGRESS_PATH } from './helpers/ingress.js';
 import { CLIENT_ID, CLIENT_SECRET, freePort, REDIRECT_URI, RS_SECRET, writeOptions } from './helpers/oauth-server.js';
 import { type ServerProcess, startServer } from './helpers/server-process.js';
@@ -21,18 +36,52 @@ const RUNS = 2 * Math.ceil(Number(process.env.FUZZ_RUNS ?? 2600) / 2);
 let server: ServerProcess;
 let publicBase: string;
 let ingressBase: string;
+// The skill guard's peers: a test PKI and its chain server, and a skill backend that records every body it gets.
+let pki: TestPki;
+let chains: ChainServer;
+let backendServer: Server;
+const forwarded: Buffer[] = [];
+let linkedToken: string;
 beforeAll(async () => {
   const dataDir = tempDir();
   const [port, ingressPort] = [await freePort(), await freePort()];
+  pki = makeTestPki();
+  chains = await serveChains(pki);
+  backendServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      forwarded.push(Buffer.concat(chunks));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"version":"1.0","response":{}}');
+    });
+  });
+  await new Promise<void>((resolve) => backendServer.listen(0, '127.0.0.1', resolve));
   // Rate limits would answer 429 before the handlers are reached: fuzz from many "clients" by
   // trusting loopback as a proxy and varying X-Forwarded-For (the limits themselves are tested elsewhere).
-  await writeOptions(dataDir, port, { trusted_proxies: ['127.0.0.1'], log_level: 'info' });
-  server = await startServer({ DATA_DIR: dataDir, PUBLIC_PORT: String(port), INGRESS_PORT: String(ingressPort), INGRESS_TRUSTED_PROXIES: '127.0.0.1' });
+  const options = await writeOptions(dataDir, port, {
+    trusted_proxies: ['127.0.0.1'],
+    log_level: 'info',
+    alexa_skill_id: SKILL_ID,
+    skill_backend_url: `http://127.0.0.1:${(backendServer.address() as AddressInfo).port}/`,
+  });
+  // One linked person, made in the database before the server starts.
+  const store = Store.open({ dataDir, encryptionKeys: [options.encryption_key as string] });
+  linkedToken = linkInStore(store, { id: 'fuzz-user', name: 'fuzz' }).tokens.accessToken;
+  store.close();
+  server = await startServer({
+    DATA_DIR: dataDir,
+    PUBLIC_PORT: String(port),
+    INGRESS_PORT: String(ingressPort),
+    INGRESS_TRUSTED_PROXIES: '127.0.0.1',
+    ...trustEnv(pki, chains),
+  });
   publicBase = server.url;
   ingressBase = `http://127.0.0.1:${ingressPort}`;
-});
+}, 120_000);
 afterAll(async () => {
   expect(await server.stop()).toBe(0);
+  await chains.close();
+  await new Promise((resolve) => backendServer.close(resolve));
 });
 
 /** Resident memory of the server process, in MiB. */
@@ -173,6 +222,7 @@ const contentType = fc.constantFrom(
   'x/x; ;;=',
 );
 const PUBLIC_PATHS = [
+  '/skill',
   '/token',
   '/revoke',
   '/introspect',
@@ -368,6 +418,117 @@ describe('fuzzing', () => {
     expect(count).toBe(RUNS * 4);
     console.info('ingress listener statuses', Object.fromEntries(statuses));
     for (const status of [200, 401, 403, 404]) expect(statuses.get(status) ?? 0, `status ${status}`).toBeGreaterThan(0);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it(`skill guard: ${RUNS / 2} mutated envelopes, no 5xx, nothing forwarded unless signed, for the skill and linked`, async () => {
+    const expected: Buffer[] = [];
+    const statuses = new Map<number, number>();
+    const requestTypes = [
+      'LaunchRequest',
+      'IntentRequest',
+      'SessionEndedRequest',
+      'AudioPlayer.PlaybackStarted',
+      'System.ExceptionEncountered',
+      'Other.Thing',
+      '',
+    ];
+    const anEnvelope = fc
+      .record({
+        type: fc.constantFrom(...requestTypes),
+        accessToken: fc.constantFrom(linkedToken, undefined, `${linkedToken}x`, linkedToken.slice(0, -1), '', 'a1.x', 'x'.repeat(5000)),
+        skillId: fc.constantFrom(SKILL_ID, SKILL_ID, OTHER_SKILL_ID, '', SKILL_ID.toUpperCase()),
+        locale: fc.constantFrom('en-US', 'de-DE', 'nl-NL', 'fr-FR', '', 'x'.repeat(300)),
+        // Well inside or well outside the 150 s window (its edges are tested in skill-guard.test.ts).
+        timestampOffset: fc.constantFrom(0, 0, 0, -100_000, 100_000, -200_000, 200_000, Number.NaN),
+      })
+      .map((e) => envelope({ ...e, timestamp: Number.isNaN(e.timestampOffset) ? 'now' : new Date(Date.now() + e.timestampOffset).toISOString() }));
+    const mutation = fc.oneof(
+      { arbitrary: fc.constant({ kind: 'none' as const }), weight: 4 },
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ kind: fc.constant('append' as const), extra: fc.string({ maxLength: 20 }) }),
+      fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('replace' as const), json: fc.json({ maxDepth: 4 }) }),
+      fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
+    );
+    const headerMutation = fc.oneof(
+      { arbitrary: fc.constant({ kind: 'none' as const }), weight: 4 },
+      fc.record({ kind: fc.constant('drop' as const), name: fc.constantFrom('signature-256', 'signaturecertchainurl', 'signature') }),
+      fc.record({
+        kind: fc.constant('certUrl' as const),
+        url: fc.constantFrom(
+          'https://s3.amazonaws.com/echo.api/expired.pem',
+          'https://s3.amazonaws.com/echo.api/untrusted-root.pem',
+          'https://s3.amazonaws.com/echo.api/../good.pem',
+          'https://s3.amazonaws.com:8443/echo.api/good.pem',
+          'http://s3.amazonaws.com/echo.api/good.pem',
+          'https://s3.amazonaws.com/echo.api/nothing-here.pem',
+          '',
+          '%',
+          'https://[::1]/echo.api/good.pem',
+        ),
+      }),
+      fc.record({ kind: fc.constant('signature' as const), value: fc.oneof(fc.base64String({ maxLength: 400 }), fc.string({ maxLength: 40 })) }),
+      fc.record({ kind: fc.constant('spoof' as const), value: fc.string({ maxLength: 40 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')) }),
+    );
+    await assertShort(
+      fc.assert(
+        fc.asyncProperty(anEnvelope, mutation, headerMutation, async (generated, bodyChange, headerChange) => {
+          let body = Buffer.from(JSON.stringify(generated));
+          if (bodyChange.kind === 'replace') body = Buffer.from(bodyChange.json);
+          if (bodyChange.kind === 'bytes') body = Buffer.from(bodyChange.bytes);
+          const headers: Record<string, string> = { ...signedHeaders(pki, body) };
+          // What was signed is `body`; the mutations below happen after signing, as an attacker's would.
+          let sentBody = body;
+          if (bodyChange.kind === 'flip' && body.length > 0) {
+            sentBody = Buffer.from(body);
+            sentBody[bodyChange.at % body.length]! ^= 1 << bodyChange.bit;
+          }
+          if (bodyChange.kind === 'append') sentBody = Buffer.concat([body, Buffer.from(bodyChange.extra)]);
+          if (bodyChange.kind === 'truncate' && body.length > 0) sentBody = body.subarray(0, bodyChange.at % body.length);
+          if (headerChange.kind === 'drop') delete headers[headerChange.name];
+          if (headerChange.kind === 'certUrl') headers.signaturecertchainurl = headerChange.url;
+          if (headerChange.kind === 'signature') headers['signature-256'] = headerChange.value;
+          if (headerChange.kind === 'spoof') headers['x-alexa-link-user-id'] = headerChange.value;
+          // Dropping the SHA-1 `Signature` leaves a request Signature-256 verifies: still intact.
+          const intact =
+            sentBody.equals(body) &&
+            !(headerChange.kind === 'drop' && headerChange.name !== 'signature') &&
+            headerChange.kind !== 'certUrl' &&
+            headerChange.kind !== 'signature';
+          const parsed = (() => {
+            try {
+              return JSON.parse(sentBody.toString('utf8')) as ReturnType<typeof envelope>;
+            } catch {
+              return undefined;
+            }
+          })();
+          const request = parsed?.request as { type?: unknown; timestamp?: unknown } | undefined;
+          const timely = typeof request?.timestamp === 'string' && Math.abs(Date.parse(request.timestamp) - Date.now()) < 150_000;
+          const system = (parsed?.context as { System?: { application?: { applicationId?: unknown }; user?: { accessToken?: unknown } } } | undefined)?.System;
+          const linked =
+            system?.user?.accessToken === linkedToken &&
+            system.application?.applicationId === SKILL_ID &&
+            typeof request?.type === 'string' &&
+            request.type !== '';
+          if (intact && timely && linked) expected.push(sentBody);
+          const sent: Sent = { method: 'POST', path: '/skill', headers, body: sentBody };
+          const got = await send(publicBase, sent);
+          checkResponse(got, sent, 'public');
+          statuses.set(got.status, (statuses.get(got.status) ?? 0) + 1);
+        }),
+        { seed: SEED + 3, numRuns: RUNS / 2, endOnFailure: true },
+      ),
+    );
+    console.info('skill guard statuses', Object.fromEntries(statuses), `forwarded ${forwarded.length}`);
+    // Every forwarded body is one that was signed, unaltered, for the skill, with the linked token.
+    const key = (body: Buffer): string => body.toString('base64');
+    const allowed = new Set(expected.map(key));
+    for (const body of forwarded) expect(allowed.has(key(body)), body.toString('utf8').slice(0, 600)).toBe(true);
+    expect(forwarded.length).toBe(expected.length);
+    // The run reached both sides: verified-and-linked requests and refusals.
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
     expect(errorLines()).toEqual([]);
   });
 });

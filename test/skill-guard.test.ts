@@ -21,9 +21,11 @@ import {
   type TestPki,
   trustEnv,
 } from './helpers/alexa-signing.js';
+import { linkInStore } from './helpers/fixtures.js';
 import { csrfOf, ingress } from './helpers/ingress.js';
 import { link } from './helpers/link.js';
 import { freePort, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { clock } from './helpers/store.js';
 
 interface Seen {
   headers: IncomingHttpHeaders;
@@ -202,6 +204,35 @@ describe('the skill guard in front of a real ask-sdk-core skill', () => {
       expect(quiet.json).toEqual({ version: '1.0', response: {} });
     }
     expect(backend.seen).toHaveLength(0);
+  });
+
+  it('answers a token of another client with a LinkAccount card, as the introspection contract says', async () => {
+    const other = linkInStore(server.app.store, { id: 'ha-user-other', name: 'other' }, undefined, 'some-other-client');
+    const answer = await send({ type: 'IntentRequest', accessToken: other.tokens.accessToken });
+    expect(card(answer)).toEqual({ type: 'LinkAccount' });
+    expect(backend.seen).toHaveLength(0);
+  });
+
+  it('answers an expired access token with a LinkAccount card', async () => {
+    const time = clock(Date.now());
+    const clocked = await startTestServer(
+      { alexa_skill_id: SKILL_ID, skill_backend_url: backend.url, log_level: 'info' },
+      undefined,
+      trustEnv(pki, chains),
+      time,
+    );
+    try {
+      const { accessToken } = await link(clocked, { id: 'ha-user-frank', name: 'frank' });
+      expect(speech(await send({ accessToken }, {}, {}, clocked.base))).toContain('Hello frank');
+      // The store's clock passes the token's hour; Amazon's timestamp check uses the real clock.
+      time.advance(61 * 60_000);
+      backend.seen.length = 0;
+      const expired = await send({ accessToken }, {}, {}, clocked.base);
+      expect(card(expired)).toEqual({ type: 'LinkAccount' });
+      expect(backend.seen).toHaveLength(0);
+    } finally {
+      await clocked.close();
+    }
   });
 
   it('downloads a chain once and serves later requests from the cache', async () => {

@@ -88,6 +88,15 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
     ensureSnapshot(store, config.dataDir, logger);
+    // A revocation is never undone by a restore of the snapshot: it is written again after each one.
+    store.onRevocation(() => {
+      try {
+        writeSnapshot(store, config.dataDir);
+        logger.info('Backup snapshot written after a revocation');
+      } catch (error) {
+        logger.error('Writing the backup snapshot after a revocation failed; the previous one is kept', { error });
+      }
+    });
     store.startPruning(TUNABLES.store.pruneIntervalSeconds, (error) => logger.error('Pruning expired rows failed', { error }));
 
     const events = new Events(logger);

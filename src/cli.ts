@@ -6,6 +6,7 @@
  *   node dist/cli.js check                    integrity, which keys open the data, counts
  *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable)
  *   node dist/cli.js revoke --user <HA id>    revoke every link of a Home Assistant user
+ *   node dist/cli.js revoke --all             revoke every link of everyone
  *   node dist/cli.js backup-snapshot          consistent copy for a backup (backup_pre)
  *   node dist/cli.js backup-cleanup           remove temporary files after a backup (backup_post)
  *
@@ -27,6 +28,7 @@ const USAGE = `Usage: node dist/cli.js <command>
   check                    check the database: integrity, which keys open it, counts
   rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun)
   revoke --user <id>       revoke every Alexa link of a Home Assistant user id
+  revoke --all             revoke every Alexa link of everyone (after restoring an older backup)
   backup-snapshot          write a consistent snapshot for a backup
   backup-cleanup           remove temporary files after a backup (the snapshot stays)`;
 
@@ -108,12 +110,21 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
       });
     }
     case 'revoke': {
+      if (args.includes('--all')) {
+        return withStore((store, config) => {
+          store.onRevocation(() => out(`snapshot written: ${writeSnapshot(store, config.dataDir)}`));
+          out(`revoked ${store.ops.revokeEveryLink()} link(s)`);
+          return 0;
+        });
+      }
       const user = option(args, '--user');
       if (!user || !HA_USER_ID.test(user)) {
-        err('revoke needs --user <Home Assistant user id> (Settings → People → Users → the user, advanced mode)');
+        err('revoke needs --user <Home Assistant user id> (Settings → People → Users → the user, advanced mode), or --all');
         return 2;
       }
-      return withStore((store) => {
+      return withStore((store, config) => {
+        // As the server does after every revocation: a restore of the snapshot keeps them revoked.
+        store.onRevocation(() => out(`snapshot written: ${writeSnapshot(store, config.dataDir)}`));
         out(`revoked ${store.ops.revokeAllLinks(user).length} link(s)`);
         return 0;
       });

@@ -8,13 +8,16 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { SNAPSHOT_FILE } from '../src/backup.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { DATABASE_FILE } from '../src/store/index.js';
+import { CLIENT_ID, LIFETIMES, linkInStore } from './helpers/fixtures.js';
+import { csrfOf, ingress } from './helpers/ingress.js';
 import { introspect, type Linked, link, refresh } from './helpers/link.js';
-import { RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
+import { freePort, RS_SECRET, startTestServer, type TestServer, writeOptions } from './helpers/oauth-server.js';
+import { startServer } from './helpers/server-process.js';
 import { openStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -232,5 +235,104 @@ describe('restore rules', () => {
     expect(readdirSync(dataDir).some((name) => name.endsWith('.partial'))).toBe(true);
     expect((await hook(config.backup_post, dataDir, keys[0]!)).code).toBe(0);
     expect(readdirSync(dataDir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+});
+
+describe('a revocation survives the loss of the live database', () => {
+  for (const loss of ['removed', 'emptied'] as const) {
+    it(`revoke in the panel, SIGKILL, database ${loss}, start: the link stays revoked`, async () => {
+      const dataDir = tempDir();
+      const [port, ingressPort] = [await freePort(), await freePort()];
+      const options = await writeOptions(dataDir, port, { log_level: 'info' });
+      const key = options.encryption_key as string;
+      // Two links made before the server starts; one is revoked while it runs.
+      const { store } = openStore({ dataDir, keys: [key] });
+      const kept = linkInStore(store, person(1)).tokens;
+      const revoked = linkInStore(store, person(2)).tokens;
+      store.close();
+      const running = await startServer({
+        DATA_DIR: dataDir,
+        PUBLIC_PORT: String(port),
+        INGRESS_PORT: String(ingressPort),
+        INGRESS_TRUSTED_PROXIES: '127.0.0.1',
+      });
+      const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+      // The public listener is announced first; the ingress listener right after it.
+      await vi.waitFor(() => expect(running.output()).toContain('Ingress listener on'), { timeout: 30_000 });
+      const page = await ingress(ingressUrl, '/links', { user: person(2) });
+      const revoke = await ingress(ingressUrl, '/links/revoke', { user: person(2), form: { grant: revoked.grant.id, confirm: '1', _csrf: csrfOf(page.body) } });
+      expect(revoke.status).toBe(303);
+      expect(revoke.headers.location).toMatch(/revoked=1$/);
+      expect(await running.stop('SIGKILL')).toBeNull();
+      for (const suffix of ['', '-wal', '-shm']) {
+        const file = join(dataDir, `${DATABASE_FILE}${suffix}`);
+        if (loss === 'removed') rmSync(file, { force: true });
+        else if (existsSync(file)) truncateSync(file, 0);
+      }
+
+      const restored = await startTestServer({ encryption_key: key, log_level: 'info' }, dataDir);
+      try {
+        expect(restored.lines.find((l) => RESTORED.test(l))).toMatch(/Restored 1 link /);
+        expect((await introspect(restored, revoked.accessToken, RS_SECRET)).json).toEqual({ active: false });
+        expect((await refresh(restored, revoked.refreshToken)).json).toMatchObject({ error: 'invalid_grant' });
+        expect((await refresh(restored, kept.refreshToken)).status).toBe(200);
+      } finally {
+        await restored.close();
+      }
+    });
+  }
+});
+
+describe('the store tells when a revocation is on disk', () => {
+  it('after the COMMIT of each kind of revocation, once, and never for one that was rolled back', async () => {
+    const { store } = openStore();
+    let told = 0;
+    store.onRevocation(() => told++);
+    const a = linkInStore(store, person(1)).tokens;
+    const b = linkInStore(store, person(2)).tokens;
+    const c = linkInStore(store, person(3)).tokens;
+    expect(told).toBe(0);
+    // In the panel (a transaction).
+    expect(store.ops.revokeOwnLink(person(1).id, a.grant.id).status).toBe('revoked');
+    expect(told).toBe(1);
+    // Refresh-token reuse, in a group commit: told once the group's COMMIT is done.
+    const first = await store.ops.refresh({ token: b.refreshToken, clientId: CLIENT_ID, lifetimes: LIFETIMES, origin: { ip: '192.0.2.1' } });
+    if (first.status !== 'ok') throw new Error(first.status);
+    await store.ops.refresh({ token: first.tokens.refreshToken, clientId: CLIENT_ID, lifetimes: LIFETIMES, origin: { ip: '192.0.2.1' } });
+    const reuse = store.ops.refresh({ token: b.refreshToken, clientId: CLIENT_ID, lifetimes: LIFETIMES, origin: { ip: '192.0.2.1' } });
+    expect(told).toBe(1);
+    expect((await reuse).status).toBe('reuse');
+    expect(told).toBe(2);
+    // Rolled back: nothing to tell, and nothing left over for the next commit.
+    expect(() =>
+      store.transaction(() => {
+        store.ops.revokeAllLinks(person(3).id);
+        throw new Error('undo');
+      }),
+    ).toThrow('undo');
+    store.transaction(() => store.audit.record('link_denied'));
+    expect(told).toBe(2);
+    expect(store.ops.revokeAllLinks(person(3).id)).toEqual([c.grant.id]);
+    expect(told).toBe(3);
+    store.close();
+  });
+});
+
+describe('revoke --all', () => {
+  it('ends every link of everyone and writes the snapshot, so a restore of it keeps them ended', async () => {
+    const { store, dataDir, keys } = openStore();
+    const links = [1, 2, 3].map((i) => linkInStore(store, person(i)).tokens);
+    store.close();
+    const result = await cli(['revoke', '--all'], dataDir, keys[0]!).done;
+    expect(result.code).toBe(0);
+    expect(result.output).toMatch(/^revoked 3 link\(s\)$/m);
+    expect(result.output).toMatch(/^snapshot written: .*alexa-link-backup\.db$/m);
+    const snapshot = new Database(join(dataDir, SNAPSHOT_FILE), { readonly: true });
+    try {
+      expect(snapshot.prepare('SELECT count(*) AS n FROM grants WHERE revoked_at IS NULL').get()).toEqual({ n: 0 });
+      expect(snapshot.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: links.length });
+    } finally {
+      snapshot.close();
+    }
   });
 });

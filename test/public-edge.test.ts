@@ -185,7 +185,7 @@ describe('4. stored request data is bounded', () => {
     expect(hostile).toBeLessThanOrEqual(ordinary + 4 * 4096);
   });
 
-  it('repeated failed client logins from one address and window are one audit row with a count', async () => {
+  it('repeated failed client logins are one audit row per hour with a count', async () => {
     const server = await startTestServer({ log_level: 'info' });
     try {
       for (let i = 0; i < 5; i++)

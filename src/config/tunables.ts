@@ -63,6 +63,12 @@ export const TUNABLES = {
     wrongCodes: { limit: 10, windowMs: 15 * MINUTE },
     /** Keys (addresses, users) a budget remembers at most: memory stays bounded under a flood. */
     maxKeys: 10_000,
+    /**
+     * Link requests waiting for someone to type their code, in all: a household has one or two at a
+     * time. At the bound the requests of the addresses that asked most often lately go first (a
+     * person asks once), a tenth at a time; a request someone has seen in the panel never goes.
+     */
+    maxUnseenRequests: 500,
   },
 
   /** What is stored from a request: a sender's choice, so each is cut to a fixed length. */

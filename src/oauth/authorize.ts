@@ -19,6 +19,7 @@ import { OAuthError } from '../errors.js';
 import { requestFacts } from '../http/request-facts.js';
 import type { MessageKey, Translator } from '../i18n/index.js';
 import { PendingRequests, type RenewalRules } from '../store/index.js';
+import { addressKey } from '../util/address.js';
 import type { OAuthContext } from './context.js';
 import { type Params, readParams, VSCHAR } from './params.js';
 import { CHALLENGE } from './pkce.js';
@@ -123,6 +124,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         state: params.state,
         codeChallenge: params.code_challenge,
         requester,
+        requesterKey: addressKey(req.ip ?? ''),
         ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
       });
       // A new session id for the new request: a session id planted in this browser beforehand

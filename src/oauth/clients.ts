@@ -127,7 +127,7 @@ function authenticateClient(req: Request, params: Params, registry: ClientRegist
  * from the same address: behind a proxy every caller shares one address, and a lockout would let
  * anyone cut Alexa off. A failure is checked like any other, then refused with 429 once the address
  * has spent its failure budget (neither counted nor recorded then); within the budget it is
- * counted, recorded (one audit row per address and window) and announced.
+ * counted, recorded (one audit row per hour in all: audit.ts recordAnonymous) and announced.
  */
 export function authenticate(ctx: OAuthContext, req: Request, params: Params): Client {
   try {
@@ -140,7 +140,7 @@ export function authenticate(ctx: OAuthContext, req: Request, params: Params): C
     ctx.failedClientAuth.record(key);
     const facts = requestFacts(req);
     const clientId = clip(error.attemptedClientId, STORED_LENGTH.clientId);
-    ctx.store.audit.recordRepeated('client_auth_failed', key, ctx.failedClientAuth.limits.windowMs, {
+    ctx.store.audit.recordAnonymous('client_auth_failed', {
       path: req.path,
       ip: facts.ip,
       clientId,

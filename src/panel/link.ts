@@ -56,6 +56,8 @@ export function enterCode(ctx: PanelContext): RequestHandler {
       renderLinkPage(ctx, res, { code: typed, error }, 404);
       return;
     }
+    // Seen by a person: the bound on unseen requests never evicts it now.
+    ctx.store.requests.markShown(request.handle);
     const i18n = i18nOf(res);
     const device = describeDevice(request.requester.userAgent);
     renderPanel(ctx, res, 'confirm', {

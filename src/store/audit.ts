@@ -5,7 +5,6 @@
  */
 
 import { TUNABLES } from '../config/tunables.js';
-import { makeRoom } from '../util/bounded.js';
 import { openJson, type StoreContext, sealJson, sql, subjectIndex } from './context.js';
 
 export const AUDIT_EVENTS = [
@@ -45,16 +44,8 @@ interface Row {
   event: AuditEvent;
   grant_id: string | null;
   details_enc: string;
-}
-
-/** Memory bound of the open repeated-event rows (one per address and window), as for the budgets. */
-const MAX_REPEATED = TUNABLES.limits.maxKeys;
-
-interface OpenRow {
-  id: number;
-  count: number;
-  resetAt: number;
-  details: Record<string, unknown>;
+  /** Events this row stands for (a summary), in clear: a count needs no secrecy (migration 8). */
+  count: number | null;
 }
 
 /** The local calendar day of a time, as the Activity page shows it (Supervisor sets TZ). */
@@ -63,14 +54,19 @@ function dayOf(ms: number): string {
   return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
 }
 
+const HOUR_MS = 3_600_000;
+
 interface DailyRow {
   id: number;
   day: string;
-  count: number;
 }
 
+/** Memory bound of the open daily rows (one per grant and event). */
+const MAX_DAILY = TUNABLES.limits.maxKeys;
+
 export class AuditLog {
-  private readonly repeated = new Map<string, OpenRow>();
+  /** This hour's summary row per anonymous event. */
+  private readonly hourly = new Map<AuditEvent, { id: number; hour: number }>();
   /** Today's summary row per grant, so a routine event costs an UPDATE, not a look-up. */
   private readonly daily = new Map<string, DailyRow>();
 
@@ -87,38 +83,41 @@ export class AuditLog {
   }
 
   /**
-   * Repeated anonymous failures (per `key`, such as an address, and window) in one row: the first
-   * occurrence's details with a `count` and the time of the latest, so a stream of failures adds one
-   * row per window, not one per request.
+   * Anonymous events (link requests nobody has approved yet, failed client logins) as one row per
+   * event and hour, in total: the first occurrence's details, encrypted once, and a count. What a
+   * stranger can make the database keep is 24 rows a day per event, however many addresses send.
    */
-  recordRepeated(event: AuditEvent, key: string, windowMs: number, details: Record<string, unknown>): void {
+  recordAnonymous(event: AuditEvent, details: Record<string, unknown>): void {
     const now = this.ctx.now();
-    const mapKey = `${event} ${key}`;
-    const open = this.repeated.get(mapKey);
-    if (open && open.resetAt > now) {
-      open.count++;
-      sql(this.ctx, 'UPDATE audit_events SET details_enc = ? WHERE id = ?').run(
-        sealJson(this.ctx, { ...open.details, count: open.count, lastAt: now }),
-        open.id,
-      );
-      return;
+    const hour = Math.floor(now / HOUR_MS);
+    let open = this.hourly.get(event);
+    if (open?.hour !== hour) {
+      // After a restart this hour's row may exist already.
+      const found = sql<{ id: number }>(
+        this.ctx,
+        'SELECT id FROM audit_events WHERE event = ? AND subject_index IS NULL AND count IS NOT NULL AND at >= ? ORDER BY id DESC LIMIT 1',
+      ).get(event, hour * HOUR_MS);
+      open = found ? { id: found.id, hour } : undefined;
     }
-    this.repeated.delete(mapKey);
-    const id = Number(
-      sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, NULL, NULL, ?)').run(
-        now,
-        event,
-        sealJson(this.ctx, { ...details, count: 1 }),
-      ).lastInsertRowid,
-    );
-    makeRoom(this.repeated, MAX_REPEATED, now);
-    this.repeated.set(mapKey, { id, count: 1, resetAt: now + windowMs, details });
+    if (open) {
+      sql(this.ctx, 'UPDATE audit_events SET count = count + 1 WHERE id = ?').run(open.id);
+    } else {
+      const id = Number(
+        sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc, count) VALUES (?, ?, NULL, NULL, ?, 1)').run(
+          now,
+          event,
+          sealJson(this.ctx, details),
+        ).lastInsertRowid,
+      );
+      open = { id, hour };
+    }
+    this.hourly.set(event, open);
   }
 
   /**
-   * Routine events (a refresh) summarised: one row per grant and local day with a `count`, the
-   * latest details and time; `times` events at once (counted elsewhere). Security events stay one
-   * row each (`record`).
+   * Routine events (a refresh, uses of the skill) summarised: one row per grant and local day, the
+   * day's first details (encrypted once) and a count in clear, so a routine event is an UPDATE of
+   * one integer; `times` events at once (counted elsewhere). Security events stay one row each.
    */
   recordDaily(event: AuditEvent, input: { grantId: string; subjectId: string; details: Record<string, unknown> }, times = 1): void {
     const now = this.ctx.now();
@@ -127,26 +126,22 @@ export class AuditLog {
     let open = this.daily.get(key);
     if (open?.day !== day) open = this.findDaily(event, input, day);
     if (open) {
-      open.count += times;
-      sql(this.ctx, 'UPDATE audit_events SET at = ?, details_enc = ? WHERE id = ?').run(
-        now,
-        sealJson(this.ctx, { ...input.details, count: open.count }),
-        open.id,
-      );
+      sql(this.ctx, 'UPDATE audit_events SET at = ?, count = coalesce(count, 1) + ? WHERE id = ?').run(now, times, open.id);
     } else {
       const id = Number(
-        sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc) VALUES (?, ?, ?, ?, ?)').run(
+        sql(this.ctx, 'INSERT INTO audit_events (at, event, grant_id, subject_index, details_enc, count) VALUES (?, ?, ?, ?, ?, ?)').run(
           now,
           event,
           input.grantId,
           subjectIndex(this.ctx, input.subjectId),
-          sealJson(this.ctx, { ...input.details, count: times }),
+          sealJson(this.ctx, input.details),
+          times,
         ).lastInsertRowid,
       );
-      open = { id, day, count: times };
+      open = { id, day };
     }
     this.daily.delete(key);
-    if (this.daily.size >= MAX_REPEATED) this.daily.delete(this.daily.keys().next().value!);
+    if (this.daily.size >= MAX_DAILY) this.daily.delete(this.daily.keys().next().value!);
     this.daily.set(key, open);
   }
 
@@ -154,25 +149,32 @@ export class AuditLog {
   private findDaily(event: AuditEvent, input: { grantId: string; subjectId: string }, day: string): DailyRow | undefined {
     const start = new Date(this.ctx.now());
     start.setHours(0, 0, 0, 0);
-    const row = sql<{ id: number; at: number; details_enc: string }>(
+    const row = sql<{ id: number; at: number }>(
       this.ctx,
-      'SELECT id, at, details_enc FROM audit_events WHERE subject_index = ? AND grant_id = ? AND event = ? AND at >= ? ORDER BY id DESC LIMIT 1',
+      'SELECT id, at FROM audit_events WHERE subject_index = ? AND grant_id = ? AND event = ? AND at >= ? ORDER BY id DESC LIMIT 1',
     ).get(subjectIndex(this.ctx, input.subjectId), input.grantId, event, start.getTime());
     if (!row || dayOf(row.at) !== day) return undefined;
-    const count = openJson<{ count?: unknown }>(this.ctx, row.details_enc).count;
-    return { id: row.id, day, count: typeof count === 'number' ? count : 1 };
+    return { id: row.id, day };
   }
 
   /** One person's events, newest first; `before` is the id to page from. */
   listForSubject(subjectId: string, options: { limit: number; before?: number }): AuditEntry[] {
     const rows = sql<Row>(
       this.ctx,
-      'SELECT id, at, event, grant_id, details_enc FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?',
+      'SELECT id, at, event, grant_id, details_enc, count FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?',
     ).all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit);
     return rows.map((row) => this.view(row));
   }
 
   private view(row: Row): AuditEntry {
-    return { id: row.id, at: row.at, event: row.event, grantId: row.grant_id ?? undefined, details: openJson(this.ctx, row.details_enc) };
+    const details = openJson<Record<string, unknown>>(this.ctx, row.details_enc);
+    // Rows of before migration 8 kept their count in the details.
+    return {
+      id: row.id,
+      at: row.at,
+      event: row.event,
+      grantId: row.grant_id ?? undefined,
+      details: row.count === null ? details : { ...details, count: row.count },
+    };
   }
 }

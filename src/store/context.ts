@@ -14,6 +14,11 @@ export interface StoreContext {
   group: GroupCommit;
   /** Milliseconds since the epoch; replaceable in tests. */
   now: () => number;
+  /**
+   * A grant was revoked in the transaction that is open: once it commits, `listener` runs (the
+   * server rewrites the backup snapshot, so that a restore cannot bring the link back).
+   */
+  revocation: { pending: boolean; listener: (() => void) | undefined };
 }
 
 /** The Home Assistant user behind a grant, from the ingress X-Remote-User-* headers. */
@@ -50,9 +55,25 @@ export function sql<Row = unknown>(ctx: Pick<StoreContext, 'db' | 'group'>, text
  * Runs `fn` in one IMMEDIATE transaction, after committing an open group (inside a group's write,
  * or inside another transaction, it nests as a savepoint).
  */
-export function transaction<T>(ctx: Pick<StoreContext, 'db' | 'group'>, fn: () => T): T {
+export function transaction<T>(ctx: Pick<StoreContext, 'db' | 'group'> & Partial<Pick<StoreContext, 'revocation'>>, fn: () => T): T {
   ctx.group.settle();
-  return ctx.db.transaction(fn).immediate();
+  let result: T;
+  try {
+    result = ctx.db.transaction(fn).immediate();
+  } catch (error) {
+    // Rolled back: a revocation in it did not happen.
+    if (ctx.revocation && !ctx.db.inTransaction) ctx.revocation.pending = false;
+    throw error;
+  }
+  if (ctx.revocation) afterCommit(ctx as Pick<StoreContext, 'db' | 'revocation'>);
+  return result;
+}
+
+/** After a COMMIT (a transaction's or a group's): tells the revocation listener, once. */
+export function afterCommit(ctx: Pick<StoreContext, 'db' | 'revocation'>): void {
+  if (!ctx.revocation.pending || ctx.db.inTransaction) return;
+  ctx.revocation.pending = false;
+  ctx.revocation.listener?.();
 }
 
 export function sealJson(ctx: StoreContext, value: unknown): string {

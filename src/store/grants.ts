@@ -88,6 +88,7 @@ export function revokeGrantRows(ctx: StoreContext, id: string, reason: RevokeRea
   const changed = sql(ctx, 'UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND revoked_at IS NULL').run(now, reason, id);
   sql(ctx, 'DELETE FROM refresh_tokens WHERE grant_id = ?').run(id);
   sql(ctx, 'UPDATE tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL').run(now, id);
+  if (changed.changes === 1) ctx.revocation.pending = true;
   return changed.changes === 1;
 }
 

@@ -29,7 +29,12 @@ export class GroupCommit {
   private readonly commit: Statement;
   private readonly rollback: Statement;
 
-  constructor(private readonly db: Db) {
+  /** `committed`: runs after each successful COMMIT of a group (context.ts afterCommit). */
+  constructor(
+    private readonly db: Db,
+    private readonly committed: () => void = () => undefined,
+    private readonly failed: () => void = () => undefined,
+  ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -76,10 +81,12 @@ export class GroupCommit {
       return;
     }
     for (const member of members) member.resolve();
+    this.committed();
   }
 
   private fail(error: unknown): void {
     const members = this.members ?? [];
+    this.failed();
     this.members = undefined;
     if (this.db.inTransaction) {
       try {

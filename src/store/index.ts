@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { KeyRing } from '../crypto/keyring.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes } from './codes.js';
-import { deriveSecret, type StoreContext, sql, transaction } from './context.js';
+import { afterCommit, deriveSecret, type StoreContext, sql, transaction } from './context.js';
 import { DATABASE_FILE, type Db, openDatabase, SNAPSHOT_TAKEN_AT } from './database.js';
 import { Grants } from './grants.js';
 import { GroupCommit } from './group-commit.js';
@@ -89,7 +89,23 @@ export class Store {
     const keys = new KeyRing(options.encryptionKeys);
     const now = options.now ?? Date.now;
     const { db, indexKey } = openDatabase(file, keys, now);
-    return new Store(file, { db, keys, indexKey, group: new GroupCommit(db), now });
+    const revocation: StoreContext['revocation'] = { pending: false, listener: undefined };
+    const group = new GroupCommit(
+      db,
+      () => afterCommit({ db, revocation }),
+      () => {
+        revocation.pending = false;
+      },
+    );
+    return new Store(file, { db, keys, indexKey, group, now, revocation });
+  }
+
+  /**
+   * `listener` runs after every COMMIT that revoked a grant (any reason): the server writes the
+   * backup snapshot then, so a lost database restored from it keeps the link revoked.
+   */
+  onRevocation(listener: () => void): void {
+    this.ctx.revocation.listener = listener;
   }
 
   /** The store's clock (milliseconds): every handler's "now", so tests can step over time rules. */

@@ -47,7 +47,7 @@ export class Operations {
     const { ctx, requests, audit } = this.parts;
     return transaction(ctx, () => {
       const created = requests.create(request);
-      audit.record('link_requested', { details: { ...request.requester, scope: request.scope } });
+      audit.recordAnonymous('link_requested', { ...request.requester, scope: request.scope });
       return created;
     });
   }
@@ -60,7 +60,7 @@ export class Operations {
     const { ctx, requests, audit } = this.parts;
     return transaction(ctx, () => {
       const renewal = requests.renew(requestId, rules);
-      if (renewal.status === 'renewed') audit.record('link_requested', { details: { ...origin, renewal: renewal.renewals } });
+      if (renewal.status === 'renewed') audit.recordAnonymous('link_requested', { ...origin, renewal: renewal.renewals });
       return renewal;
     });
   }
@@ -189,6 +189,28 @@ export class Operations {
       const now = ctx.now();
       const revoked = ids.filter((id) => revokeGrantRows(ctx, id, 'admin', now));
       for (const grantId of revoked) audit.record('grant_revoked', { grantId, subjectId, details: { by: 'admin' } });
+      return revoked;
+    });
+  }
+
+  /**
+   * The CLI's `revoke --all`: every active link of everyone (after restoring an older backup, which
+   * brings back links revoked since it was taken), each with its audit row.
+   */
+  revokeEveryLink(): number {
+    const { ctx, grants, audit } = this.parts;
+    return transaction(ctx, () => {
+      const ids = sql<{ id: string }>(ctx, 'SELECT id FROM grants WHERE revoked_at IS NULL')
+        .all()
+        .map((row) => row.id);
+      const now = ctx.now();
+      let revoked = 0;
+      for (const id of ids) {
+        const grant = grants.get(id)!;
+        if (!revokeGrantRows(ctx, id, 'admin', now)) continue;
+        audit.record('grant_revoked', { grantId: id, subjectId: grant.subject.id, details: { by: 'admin' } });
+        revoked++;
+      }
       return revoked;
     });
   }

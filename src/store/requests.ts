@@ -4,8 +4,10 @@
  * the person types the user code into the panel. Decisions and the release of the code are single
  * conditional UPDATEs, so they happen at most once.
  */
+import { TUNABLES } from '../config/tunables.js';
 import { blindIndex, digest, newToken } from '../crypto/random.js';
 import { newUserCode } from '../crypto/user-code.js';
+import { makeRoom } from '../util/bounded.js';
 import { newAuthorizationCode } from './codes.js';
 import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex, transaction } from './context.js';
 
@@ -18,6 +20,8 @@ export interface NewRequest {
   state: string | undefined;
   codeChallenge: string | undefined;
   requester: { ip: string; userAgent: string };
+  /** Who asked, for fairness when the bound is near: the address's limit key (util/address.ts). */
+  requesterKey?: string | undefined;
   ttlSeconds: number;
 }
 
@@ -67,9 +71,73 @@ interface Row {
 }
 
 const MAX_USER_CODE_ATTEMPTS = 5;
+const { maxUnseenRequests, maxKeys, authorize: ASKING } = TUNABLES.limits;
+const COUNT_EVERY = 16;
 
 export class PendingRequests {
+  /** Link requests per requester in the current window: who asks most often goes first at the bound. */
+  private sinceCount = COUNT_EVERY;
+  private readonly asked = new Map<string, { count: number; previous: number; resetAt: number }>();
+
   constructor(private readonly ctx: StoreContext) {}
+
+  /** Requests of this requester in the current window and the one before: a sliding measure. */
+  private askedBy(key: Buffer | null): number {
+    const entry = key === null ? undefined : this.asked.get(key.toString('hex'));
+    if (!entry) return 0;
+    const now = this.ctx.now();
+    if (entry.resetAt > now) return entry.count + entry.previous;
+    return entry.resetAt + ASKING.windowMs > now ? entry.count : 0;
+  }
+
+  private noteAsked(key: Buffer): void {
+    const now = this.ctx.now();
+    const hex = key.toString('hex');
+    const entry = this.asked.get(hex);
+    if (entry && entry.resetAt > now) {
+      entry.count++;
+      return;
+    }
+    // A new window; the one just ended still counts, as `previous`.
+    const previous = entry && entry.resetAt + ASKING.windowMs > now ? entry.count : 0;
+    this.asked.delete(hex);
+    if (this.asked.size >= maxKeys) {
+      // Full: forget who asked only once (as good as not asked at all, which is how an unknown
+      // requester is treated) before anyone who asked often; the oldest only if that is not enough.
+      for (const [other, seen] of this.asked) if (seen.resetAt + ASKING.windowMs <= now || seen.count + seen.previous <= 1) this.asked.delete(other);
+      makeRoom(this.asked, maxKeys, now - ASKING.windowMs);
+    }
+    this.asked.set(hex, { count: 1, previous, resetAt: now + ASKING.windowMs });
+  }
+
+  /**
+   * Keeps the requests nobody has seen in the panel under their bound: at the bound, a tenth of
+   * them go, those of the requesters who asked most often in the current window first, then the
+   * expired, then the oldest; their sessions go with them. A person asks once and types the code
+   * within minutes, a flood asks again and again: the person's request stays.
+   */
+  private makeRoomForOne(): void {
+    // Counted every few inserts, not at each: the bound may be passed by that many for a moment.
+    if (++this.sinceCount < COUNT_EVERY) return;
+    this.sinceCount = 0;
+    const unseen = sql<{ n: number }>(this.ctx, "SELECT count(*) AS n FROM pending_requests WHERE status = 'pending' AND shown_at IS NULL").get()!.n;
+    if (unseen < maxUnseenRequests) return;
+    const now = this.ctx.now();
+    const candidates = sql<{ id_hash: Buffer; requester_key: Buffer | null; created_at: number; expires_at: number }>(
+      this.ctx,
+      "SELECT id_hash, requester_key, created_at, expires_at FROM pending_requests WHERE status = 'pending' AND shown_at IS NULL",
+    )
+      .all()
+      .map((row) => ({ ...row, asked: this.askedBy(row.requester_key), expired: row.expires_at <= now }));
+    candidates.sort((a, b) => b.asked - a.asked || Number(b.expired) - Number(a.expired) || a.created_at - b.created_at);
+    const drop = candidates.slice(0, unseen - Math.floor(maxUnseenRequests * 0.9) + 1);
+    const deleteRequest = sql(this.ctx, 'DELETE FROM pending_requests WHERE id_hash = ?');
+    const deleteSessions = sql(this.ctx, 'DELETE FROM sessions WHERE request_hash = ?');
+    for (const row of drop) {
+      deleteRequest.run(row.id_hash);
+      deleteSessions.run(row.id_hash);
+    }
+  }
 
   private userCodeIndex(userCode: string): Buffer {
     return blindIndex(this.ctx.indexKey, `user_code:${userCode}`);
@@ -102,18 +170,24 @@ export class PendingRequests {
     return expiresAt - now >= rules.minSeconds * 1000 ? expiresAt : undefined;
   }
 
-  /** Stores a request; returns the id (for the browser's session) and the user code (for the person). */
+  /**
+   * Stores a request; returns the id (for the browser's session) and the user code (for the
+   * person). Call inside a transaction (the bound's eviction and the insert belong together).
+   */
   create(request: NewRequest): { requestId: string; userCode: string; expiresAt: number } {
     const { keys } = this.ctx;
     const now = this.ctx.now();
     const expiresAt = now + request.ttlSeconds * 1000;
     const requestId = newToken();
+    const requesterKey = request.requesterKey === undefined ? null : blindIndex(this.ctx.indexKey, `requester:${request.requesterKey}`);
+    if (requesterKey) this.noteAsked(requesterKey);
+    this.makeRoomForOne();
     const insert = sql(
       this.ctx,
       `
       INSERT INTO pending_requests (id_hash, user_code_index, client_id, redirect_uri, scope, state_enc,
-        code_challenge, requester_enc, created_at, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        code_challenge, requester_enc, created_at, expires_at, requester_key)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return this.withNewUserCode(now, (userCode, index) => {
       insert.run(
@@ -127,6 +201,7 @@ export class PendingRequests {
         sealJson(this.ctx, request.requester),
         now,
         expiresAt,
+        requesterKey,
       );
       return { requestId, userCode, expiresAt };
     });
@@ -190,6 +265,12 @@ export class PendingRequests {
       "SELECT *, hex(id_hash) AS handle FROM pending_requests WHERE user_code_index = ? AND status = 'pending' AND expires_at > ?",
     ).get(this.userCodeIndex(userCode), this.ctx.now());
     return row && { ...this.view(row), handle: row.handle };
+  }
+
+  /** A person saw the request in the panel (typed its code): from now on the bound never evicts it. */
+  markShown(handle: string): void {
+    if (!/^[0-9A-F]{64}$/.test(handle)) return;
+    sql(this.ctx, 'UPDATE pending_requests SET shown_at = ? WHERE id_hash = ? AND shown_at IS NULL').run(this.ctx.now(), Buffer.from(handle, 'hex'));
   }
 
   /**

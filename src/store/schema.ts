@@ -166,6 +166,20 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE grants ADD COLUMN skill_used_enc TEXT;
   `,
+  // 8: what strangers can make the database keep is bounded. Summary rows count in clear (a count
+  // needs no secrecy; no re-encryption per event): anonymous events one row per hour, routine ones
+  // one per link and day (a day's row of before this migration restarts its count at 1). Pending
+  // requests carry a keyed digest of the requester's address (fair eviction when the global bound is
+  // near) and when a person first saw them in the panel (never evicted after); a session names the
+  // request it is for, so evicting a request ends its session.
+  `
+  ALTER TABLE audit_events ADD COLUMN count INTEGER;
+  ALTER TABLE pending_requests ADD COLUMN requester_key BLOB;
+  ALTER TABLE pending_requests ADD COLUMN shown_at INTEGER;
+  CREATE INDEX pending_requests_unshown ON pending_requests (status, shown_at);
+  ALTER TABLE sessions ADD COLUMN request_hash BLOB;
+  CREATE INDEX sessions_request ON sessions (request_hash);
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */

@@ -33,10 +33,13 @@ export class EncryptedSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
     try {
+      // The pending request the session is for (oauth/authorize.ts), so that a request evicted by the
+      // bound takes its session with it; the store knows no more of what a session holds.
+      const requestId = (data as { link?: { requestId?: unknown } }).link?.requestId;
       sql(
         this.ctx,
-        'INSERT INTO sessions (sid_hash, data_enc, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at',
-      ).run(digest(sid), sealJson(this.ctx, data), this.expiry(data));
+        'INSERT INTO sessions (sid_hash, data_enc, expires_at, request_hash) VALUES (?, ?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET data_enc = excluded.data_enc, expires_at = excluded.expires_at, request_hash = excluded.request_hash',
+      ).run(digest(sid), sealJson(this.ctx, data), this.expiry(data), typeof requestId === 'string' ? digest(requestId) : null);
       callback?.();
     } catch (error) {
       callback?.(error);

@@ -14,15 +14,15 @@ export interface RecentEvent {
 export function recentAudit(store: Store, keys: readonly string[], limit: number): RecentEvent[] {
   const ring = new KeyRing(keys);
   const rows = store.db
-    .prepare<[number], { event: AuditEvent; grant_id: string | null; details_enc: string }>(
-      'SELECT event, grant_id, details_enc FROM audit_events ORDER BY id DESC LIMIT ?',
+    .prepare<[number], { event: AuditEvent; grant_id: string | null; details_enc: string; count: number | null }>(
+      'SELECT event, grant_id, details_enc, count FROM audit_events ORDER BY id DESC LIMIT ?',
     )
     .all(limit);
-  return rows.map((row) => ({
-    event: row.event,
-    grantId: row.grant_id ?? undefined,
-    details: JSON.parse(ring.decrypt(row.details_enc)) as Record<string, unknown>,
-  }));
+  // A summary row's count is a column of its own (clear), merged as the panel sees it.
+  return rows.map((row) => {
+    const details = JSON.parse(ring.decrypt(row.details_enc)) as Record<string, unknown>;
+    return { event: row.event, grantId: row.grant_id ?? undefined, details: row.count === null ? details : { ...details, count: row.count } };
+  });
 }
 
 /** The same for a running test server (its key is in its options). */

@@ -6,6 +6,8 @@
  * BENCH_DURATION (measured seconds per row, taken in 4 round-robin slices; default 8) and
  * BENCH_QUICK=1 (2 s per row, 30-day year) exist for working on the bench itself; the documented
  * figures come from the defaults. `--report-only` re-renders the doc from dist-bench/results.json.
+ * BENCH_ONLY=skill runs only the skill guard's rows (measureSkillGuard) and prints them; it leaves
+ * docs/benchmarks.md alone and writes dist-bench/results-skill.json and dist-bench/benchmarks-skill.md.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../test/helpers/server-process.js';
+import { type ChainServer, launchRequest, makeSigningPki, type SigningPki, SKILL_ID, SKILL_RESPONSE, serveChain, signedHeaders } from './lib/alexa-signing.js';
 import { simulateYear } from './lib/dbsize.js';
 import { databaseBytes, writeBytes } from './lib/footprint.js';
 import { commitsPerRequest, fsyncCost } from './lib/fsync.js';
@@ -23,7 +26,16 @@ import { FORM, form, send } from './lib/http.js';
 import { type ConnectionScript, forwardedFor, type LoadResult, load, mergeResults } from './lib/load.js';
 import { type Child, freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
-import { type GroupCommitCounts, type LoadRow, type Results, renderConsole, renderMarkdown } from './lib/report.js';
+import {
+  type GroupCommitCounts,
+  type LoadRow,
+  type Results,
+  renderConsole,
+  renderMarkdown,
+  renderSkillConsole,
+  renderSkillMarkdown,
+  type SkillResult,
+} from './lib/report.js';
 import {
   basic,
   CLIENT_ID,
@@ -49,6 +61,7 @@ const MAIN = join(ROOT, 'dist', 'main.js');
 const EXPRESS = fileURLToPath(new URL('./servers/express-baseline.js', import.meta.url));
 const OIDC = fileURLToPath(new URL('./servers/oidc-baseline.js', import.meta.url));
 const PROBE = fileURLToPath(new URL('./servers/probe.js', import.meta.url));
+const SKILL_BACKEND = fileURLToPath(new URL('./servers/skill-backend.js', import.meta.url));
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -62,6 +75,19 @@ const STARTS = 5;
 const SMALL_GRANTS = 100;
 const LARGE_GRANTS = 100_000;
 const MEMORY_GRANTS = 10_000;
+const SKILL_CONNECTIONS = 16;
+/**
+ * The paced rows' rate over all 16 connections: a household's Alexa sends a few requests a minute;
+ * 400 a second is far above that and about a quarter of what the guard serves at saturation here.
+ */
+const SKILL_PACED_RATE = 400;
+/** The parts BENCH_ONLY can select; unset: everything. */
+const PARTS = ['skill'] as const;
+const ONLY = process.env.BENCH_ONLY || undefined;
+if (ONLY !== undefined && !(PARTS as readonly string[]).includes(ONLY)) {
+  process.stderr.write(`bench: BENCH_ONLY=${ONLY} is not a part; the parts are: ${PARTS.join(', ')}\n`);
+  process.exit(2);
+}
 
 const benchStarted = performance.now();
 const log = (message: string): void => {
@@ -89,16 +115,24 @@ interface Ours {
   rssSeries: Array<{ after: string; requests: number; rss: number; heapAfterGc?: number; rssAfterGc?: number }>;
 }
 
-async function startOurs(dataDir: string, key: string, extraArgs: string[] = [], probe = false): Promise<Ours & { readyMs: number }> {
+/** `extra`: more options for options.json and more environment (the skill guard's). */
+async function startOurs(
+  dataDir: string,
+  key: string,
+  extraArgs: string[] = [],
+  probe = false,
+  extra: { options?: Record<string, unknown>; env?: Record<string, string> } = {},
+): Promise<Ours & { readyMs: number }> {
   const port = await freePort();
   const ingress = await freePort();
-  writeOptions(dataDir, port, key);
+  writeOptions(dataDir, port, key, extra.options);
   const child = start([...SERVER_NODE_FLAGS, ...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], {
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PUBLIC_PORT: String(port),
     INGRESS_PORT: String(ingress),
     INGRESS_TRUSTED_PROXIES: '127.0.0.1',
+    ...extra.env,
   });
   const base = `http://127.0.0.1:${port}`;
   const readyMs = await waitReady(child, `${base}/healthz`);
@@ -213,6 +247,8 @@ interface Scenario {
   prepare: (seconds: number) => Promise<(i: number) => ConnectionScript> | ((i: number) => ConnectionScript);
   counter?: Ours;
   after?: () => void;
+  /** Paced load: requests per second over all connections. */
+  rate?: number;
   slices: LoadResult[];
   /** performance.now() when its last slice ended. */
   endedAt?: number;
@@ -234,7 +270,7 @@ async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
   if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined)
     await sleep(scenario.endedAt + (TUNABLES.oauth.refreshRepeatSeconds + 1) * 1000 - performance.now());
   const connection = await scenario.prepare(seconds);
-  const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection });
+  const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection, overallRate: scenario.rate });
   scenario.endedAt = performance.now();
   scenario.after?.();
   if (scenario.counter) scenario.counter.requests += result.requests;
@@ -245,9 +281,10 @@ async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
  * Round robin: every scenario gets one warm-up, then ROUNDS slices of DURATION/ROUNDS seconds,
  * the scenarios taking turns (forward in even rounds, backward in odd ones). On a shared machine
  * whose load changes by the minute, every row then sees the same mix of quiet and busy moments,
- * so the ratios between rows hold even when the absolute numbers drift.
+ * so the ratios between rows hold even when the absolute numbers drift. Returns the rows, in the
+ * order of `scenarios`.
  */
-async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => Promise<void>): Promise<void> {
+async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => Promise<void>): Promise<LoadRow[]> {
   for (const scenario of scenarios) await slice(scenario, WARMUP);
   log(`warm-up done (${scenarios.length} scenarios × ${WARMUP} s); ${ROUNDS} rounds of ${SLICE} s slices`);
   for (let round = 0; round < ROUNDS; round++) {
@@ -256,11 +293,11 @@ async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => 
     await onRound(round);
     log(`round ${round + 1}/${ROUNDS} done`);
   }
-  for (const scenario of scenarios) {
+  return scenarios.map((scenario) => {
     const result = mergeResults(scenario.slices);
-    rows.push({ ...scenario.row, connections: scenario.connections, result });
     logRow(scenario.row, scenario.connections, result);
-  }
+    return { ...scenario.row, connections: scenario.connections, result };
+  });
 }
 
 /** A fresh server under `node --cpu-prof`, 16 connections for one run; the profile is summarized and kept. */
@@ -651,9 +688,10 @@ async function measureLoad(results: Results, servers: LoadServers, small: SmallD
   const codeStore = openStore(codes.dataDir, codes.key);
   const poolStats = new Map<number, PoolStats>();
   const scenarios = loadScenarios(servers, small, largeDb, codes, codeStore, poolStats);
-  await runRoundRobin(scenarios, async (round) => {
+  const measured = await runRoundRobin(scenarios, async (round) => {
     ours.rssSeries.push({ after: `round ${round + 1} of ${ROUNDS}`, requests: ours.requests, ...(await memoryPoint(ours.child)) });
   });
+  rows.push(...measured);
   results.codePools = [...poolStats.entries()].map(([connections, stats]) => ({ connections, ...stats }));
   for (const [c, stats] of poolStats) if (stats.exhausted > 0) log(`WARNING: the code pool for ${c} conn. ran dry ${stats.exhausted} times`);
   codeStore.close();
@@ -728,6 +766,211 @@ async function measureProfiles(results: Results): Promise<void> {
     refresh: await profileRun('refresh', alexaAuth),
     introspect: await profileRun('introspect', alexaAuth),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The skill guard (POST /skill): a signed request through the guard vs the same request straight to
+// the skill backend, the certificate chain cached.
+
+const BACKEND_PATH = '/alexa';
+
+async function startSkillBackend(): Promise<{ child: Child; base: string }> {
+  const port = await freePort();
+  const child = start([SKILL_BACKEND], { PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(child, `${base}/healthz`);
+  return { child, base };
+}
+
+async function backendCounts(base: string): Promise<{ forwarded: number; direct: number }> {
+  const reply = await send(`${base}/counts`);
+  if (reply.status !== 200 || !reply.json) throw new Error(`skill backend /counts: ${reply.status} ${reply.body}`);
+  return reply.json as { forwarded: number; direct: number };
+}
+
+interface SkillSetup {
+  pki: SigningPki;
+  chain: ChainServer;
+  backendBase: string;
+}
+
+/**
+ * A server with the skill guard on (trusting the bench's PKI, chains from the bench's chain server),
+ * one account linked in its store before it starts, and one signed request sent through it: the
+ * chain is downloaded and cached, the token judged, the backend's answer passed back.
+ */
+async function startGuard(name: string, setup: SkillSetup, extraArgs: string[] = []): Promise<{ guard: Ours; accessToken: string }> {
+  const dataDir = dir(name);
+  const key = generateFernetKey();
+  const store = openStore(dataDir, key);
+  const accessToken = linkMany(store, 1, 0)[0]!.accessToken;
+  store.close();
+  const guard = await startOurs(dataDir, key, extraArgs, false, {
+    options: { alexa_skill_id: SKILL_ID, skill_backend_url: `${setup.backendBase}${BACKEND_PATH}` },
+    env: { SKILL_TEST_TRUSTED_CA: setup.pki.caFile, SKILL_TEST_CERT_ORIGIN: setup.chain.origin },
+  });
+  const downloads = setup.chain.hits();
+  const body = launchRequest(accessToken);
+  const first = await send(`${guard.base}/skill`, { method: 'POST', headers: signedHeaders(setup.pki, body), body: body.toString('utf8') });
+  if (first.status !== 200 || first.body !== SKILL_RESPONSE) {
+    throw new Error(`the skill guard's first request answered ${first.status} ${first.body.slice(0, 300)}:\n${guard.child.output().slice(-3000)}`);
+  }
+  if (setup.chain.hits() !== downloads + 1) throw new Error(`the first request made ${setup.chain.hits() - downloads} chain downloads, not 1`);
+  return { guard, accessToken };
+}
+
+/** What the load generator got from one skill row over all its runs, warm-up included. */
+interface SkillTally {
+  answers: number;
+  /** Answers that were not 200 with the backend's body byte for byte (a refusal or a LinkAccount card is a 200 too). */
+  wrong: number;
+  sample: string | undefined;
+}
+
+/**
+ * The connection scripts of one skill run: one LaunchRequest, signed here, right before the run
+ * (its timestamp must stay within 150 s of the server's clock), sent by every connection.
+ */
+function skillScript(path: string, pki: SigningPki, accessToken: string, tally: SkillTally): (i: number) => ConnectionScript {
+  const body = launchRequest(accessToken);
+  const headers = signedHeaders(pki, body);
+  const text = body.toString('utf8');
+  return () => ({
+    method: 'POST',
+    path,
+    headers: () => ({ ...headers }),
+    body: () => text,
+    onResponse: (status, answer) => {
+      tally.answers++;
+      if (status !== 200 || answer !== SKILL_RESPONSE) {
+        tally.wrong++;
+        tally.sample ??= `${status} ${answer.slice(0, 300)}`;
+      }
+    },
+  });
+}
+
+/** The guard under `node --cpu-prof` (a fresh server), 16 connections for one run; the profile is summarized and kept. */
+async function profileSkillGuard(setup: SkillSetup): Promise<NonNullable<SkillResult['profile']>> {
+  const profileDir = dir('profile-skill');
+  const { guard, accessToken } = await startGuard('profiled-skill', setup, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+  const tally: SkillTally = { answers: 0, wrong: 0, sample: undefined };
+  const loadFrom = Number(process.hrtime.bigint() / 1000n);
+  // Capped: the one signature of the run must stay within the 150 s the guard allows.
+  const run = await load({
+    url: guard.base,
+    connections: SKILL_CONNECTIONS,
+    durationS: Math.min(DURATION, 60),
+    connection: skillScript('/skill', setup.pki, accessToken, tally),
+  });
+  const loadTo = Number(process.hrtime.bigint() / 1000n);
+  await stopChecked(guard.child, 'alexa-link (profiled, skill guard)');
+  if (tally.wrong > 0) throw new Error(`the profiled skill guard answered ${tally.wrong} times other than the backend: ${tally.sample}`);
+  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const keep = join(ROOT, 'dist-bench', 'skill.cpuprofile');
+  copyFileSync(join(profileDir, file), keep);
+  const summary = {
+    ...summarizeProfile(keep, 15, loadFrom),
+    rps: run.rps,
+    non2xx: run.non2xx,
+    file: 'dist-bench/skill.cpuprofile',
+    loadMs: (loadTo - loadFrom) / 1000,
+  };
+  log(`profile (skill guard): ${summary.busyMs.toFixed(0)} ms busy of ${summary.wallMs.toFixed(0)} ms; top: ${summary.top[0]?.name}`);
+  return summary;
+}
+
+/**
+ * The skill guard, once the load servers have stopped: a bare node:http skill backend
+ * (bench/servers/skill-backend.ts), a server with the guard forwarding to it, and the same signed
+ * LaunchRequest sent to each at 16 connections (the target) and at 1 (for information), the four
+ * rows round robin. Every answer through the guard must be the backend's, and the backend must have
+ * received every request the guard answered, so the guard cannot pass by refusing; then a CPU
+ * profile of the guard under the 16-connection load.
+ */
+async function measureSkillGuard(results: Results): Promise<void> {
+  const pki = makeSigningPki(dir('skill-pki'));
+  const chain = await serveChain(pki);
+  const backend = await startSkillBackend();
+  const setup: SkillSetup = { pki, chain, backendBase: backend.base };
+  const { guard, accessToken } = await startGuard('skill', setup);
+  const before = await backendCounts(backend.base);
+  const tallies = { direct: { answers: 0, wrong: 0, sample: undefined } as SkillTally, guard: { answers: 0, wrong: 0, sample: undefined } as SkillTally };
+  // The target's rows at 16 connections, and the same at 1 for information (no queueing).
+  const scenarios: Scenario[] = [SKILL_CONNECTIONS, 1].flatMap((connections) => [
+    {
+      row: { target: 'skill backend', scenario: 'signed LaunchRequest, direct', method: 'POST', kind: 'skill' },
+      base: backend.base,
+      connections,
+      prepare: () => skillScript(BACKEND_PATH, pki, accessToken, tallies.direct),
+      slices: [],
+    },
+    {
+      row: { target: 'alexa-link', scenario: 'the same via POST /skill', method: 'POST', kind: 'skill' },
+      base: guard.base,
+      connections,
+      counter: guard,
+      prepare: () => skillScript('/skill', pki, accessToken, tallies.guard),
+      slices: [],
+    },
+  ]);
+  // And at 16 connections sharing a steady SKILL_PACED_RATE: below saturation, so the difference is
+  // the guard's own work per request rather than requests queueing behind a busier server.
+  scenarios.push(
+    ...[
+      {
+        base: backend.base,
+        path: BACKEND_PATH,
+        tally: tallies.direct,
+        scenario: `signed LaunchRequest, direct, ${SKILL_PACED_RATE}/s`,
+        target: 'skill backend' as const,
+      },
+      { base: guard.base, path: '/skill', tally: tallies.guard, scenario: `the same via POST /skill, ${SKILL_PACED_RATE}/s`, target: 'alexa-link' as const },
+    ].map(
+      (side): Scenario => ({
+        row: { target: side.target, scenario: side.scenario, method: 'POST', kind: 'skill' },
+        base: side.base,
+        connections: SKILL_CONNECTIONS,
+        rate: SKILL_PACED_RATE,
+        ...(side.target === 'alexa-link' ? { counter: guard } : {}),
+        prepare: () => skillScript(side.path, pki, accessToken, side.tally),
+        slices: [],
+      }),
+    ),
+  );
+  const [direct, viaGuard, direct1, viaGuard1, pacedDirect, pacedGuard] = await runRoundRobin(scenarios, async () => undefined);
+  // Requests the load generator cut off at the end of a run may still be on their way to the backend.
+  await sleep(500);
+  const after = await backendCounts(backend.base);
+  const chainDownloads = chain.hits();
+  await stopChecked(guard.child, 'alexa-link (skill guard)');
+  results.skill = {
+    connections: SKILL_CONNECTIONS,
+    runs: ROUNDS + 1,
+    // Cut off per run: the 16- and 1-connection runs; a paced run waits for all its answers.
+    maxCutOff: (SKILL_CONNECTIONS + 1 + 1 + 1) * (ROUNDS + 1),
+    direct: direct!.result,
+    guard: viaGuard!.result,
+    single: { direct: direct1!.result, guard: viaGuard1!.result },
+    paced: { rate: SKILL_PACED_RATE, direct: pacedDirect!.result, guard: pacedGuard!.result },
+    answers: {
+      direct: tallies.direct.answers,
+      guard: tallies.guard.answers,
+      directWrong: tallies.direct.wrong,
+      guardWrong: tallies.guard.wrong,
+      sample: tallies.guard.sample ?? tallies.direct.sample,
+    },
+    backend: { forwarded: after.forwarded - before.forwarded, direct: after.direct - before.direct },
+    chainDownloads,
+  };
+  log(
+    `skill guard: ${tallies.guard.answers} answers through the guard (${tallies.guard.wrong} not the backend's), backend received ${results.skill.backend.forwarded} forwarded; ` +
+      `${tallies.direct.answers} direct answers, backend received ${results.skill.backend.direct}; chain downloaded ${chainDownloads}×`,
+  );
+  results.skill.profile = await profileSkillGuard(setup);
+  await stopChecked(backend.child, 'skill backend');
+  await chain.close();
 }
 
 /** 11. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
@@ -817,6 +1060,7 @@ async function main(): Promise<void> {
   await measureLoad(results, servers, small, largeDb);
   await measureMemoryAfterLoad(results, servers, small);
   await stopLoadServers(servers);
+  await measureSkillGuard(results);
   await measureMemoryWithGrants(results);
   await measureProfiles(results);
   await measureIdleSamples(results);
@@ -833,6 +1077,27 @@ setTimeout(() => {
   process.exit(1); // the exit handler in lib/procs.ts kills every child still running
 }, WATCHDOG_MINUTES * 60_000).unref();
 
+/**
+ * BENCH_ONLY=skill: the skill guard's rows alone. docs/benchmarks.md is a whole run's report and is
+ * not touched; the figures go to dist-bench/results-skill.json, the section as the full run would
+ * write it to dist-bench/benchmarks-skill.md.
+ */
+async function skillOnly(): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const results = describeRun();
+  results.command = 'BENCH_ONLY=skill node dist-bench/bench/run.js';
+  results.loads = rows;
+  await measureSkillGuard(results);
+  results.totalSeconds = (performance.now() - benchStarted) / 1000;
+  writeFileSync(
+    join(ROOT, 'dist-bench', 'results-skill.json'),
+    `${JSON.stringify(results, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`,
+  );
+  writeFileSync(join(ROOT, 'dist-bench', 'benchmarks-skill.md'), `${renderSkillMarkdown(results).join('\n')}\n`);
+  process.stdout.write(`\n${renderSkillConsole(results)}\n`);
+  log('docs/benchmarks.md left as it was (a filtered run); figures in dist-bench/results-skill.json, the section in dist-bench/benchmarks-skill.md');
+}
+
 /** `--report-only`: render docs/benchmarks.md again from dist-bench/results.json (after changing the report's wording). */
 async function reportOnly(): Promise<void> {
   const results = JSON.parse(readFileSync(join(ROOT, 'dist-bench', 'results.json'), 'utf8')) as Results;
@@ -840,7 +1105,7 @@ async function reportOnly(): Promise<void> {
   process.stdout.write(`${renderConsole(results)}\nwrote ${DOC} from dist-bench/results.json\n`);
 }
 
-(process.argv.includes('--report-only') ? reportOnly() : main())
+(process.argv.includes('--report-only') ? reportOnly() : ONLY === 'skill' ? skillOnly() : main())
   .then(() => {
     rmSync(tmpRoot, { recursive: true, force: true });
     process.exit(0);

@@ -14,6 +14,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 
 export interface ConnectionScript {
@@ -32,6 +33,8 @@ export interface LoadSpec {
   durationS: number;
   /** A connection's script; `index` is 0..connections-1 (a fresh set for the warm-up). */
   connection: (index: number) => ConnectionScript;
+  /** Requests per second over all connections (paced load); unset: each connection sends again as soon as it is answered. */
+  overallRate?: number | undefined;
 }
 
 export interface LoadResult {
@@ -108,6 +111,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 export async function load(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.overallRate) return pacedLoad(spec, spec.overallRate);
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   const statuses: Record<string, number> = {};
@@ -126,6 +130,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
       url: spec.url,
       connections: spec.connections,
       duration: spec.durationS,
+      ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
       pipelining: 1,
       timeout: 10,
       // autocannon stops on its sampling tick: 100 ms instead of 1 s keeps short runs short.
@@ -198,5 +203,83 @@ export function forwardedFor(): () => string {
   return () => {
     const i = n++ % 4096;
     return `198.18.${i >> 8}.${i & 255}`;
+  };
+}
+
+/**
+ * Paced load: one request every 1/rate seconds, spread over the connections in turn (kept alive,
+ * at most `connections` at once), for the duration. autocannon's own `overallRate` releases each
+ * second's requests together, which measures bursts queueing, not a steady rate.
+ */
+async function pacedLoad(spec: LoadSpec, rate: number): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+  const scripts = Array.from({ length: spec.connections }, (_, i) => spec.connection(i));
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let non2xx = 0;
+  let errors = 0;
+  let sampleError: string | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const send = (script: ConnectionScript): Promise<void> =>
+    new Promise((resolve) => {
+      const body = script.body?.();
+      const started = performance.now();
+      const req = request({ host: url.hostname, port: url.port, path: script.path, method: script.method, headers: script.headers(), agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (status >= 200 && status <= 299) latencies.push(performance.now() - started);
+          else {
+            non2xx++;
+            sampleError ??= `${status} ${text.slice(0, 300)}`;
+          }
+          script.onResponse?.(status, text);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const cpuBefore = cpuTimes();
+  const start = performance.now();
+  const end = start + spec.durationS * 1000;
+  for (let k = 0; ; k++) {
+    const due = start + (k * 1000) / rate;
+    if (due >= end) break;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = send(scripts[k % scripts.length]!).finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  }
+  await Promise.all(inFlight);
+  const durationS = (performance.now() - start) / 1000;
+  agent.destroy();
+  const cpuAfter = cpuTimes();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    connections: spec.connections,
+    durationS,
+    requests: latencies.length + non2xx,
+    ok: latencies.length,
+    non2xx,
+    statuses,
+    errors,
+    timeouts: 0,
+    rps: latencies.length / durationS,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: percentile(sorted, 100),
+    sampleError,
+    stealPct:
+      cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
+    latencies: sorted,
   };
 }

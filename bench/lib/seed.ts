@@ -26,8 +26,8 @@ export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
 
-/** options.json for the add-on mode, as test/helpers/oauth-server.ts writeOptions writes it. */
-export function writeOptions(dataDir: string, port: number, key: string): void {
+/** options.json for the add-on mode, as test/helpers/oauth-server.ts writeOptions writes it; `extra` adds or overrides options. */
+export function writeOptions(dataDir: string, port: number, key: string, extra: Record<string, unknown> = {}): void {
   const options = {
     encryption_key: key,
     public_url: `http://127.0.0.1:${port}`,
@@ -41,6 +41,7 @@ export function writeOptions(dataDir: string, port: number, key: string): void {
     trusted_proxies: ['127.0.0.1'],
     notify: false,
     log_level: 'warning',
+    ...extra,
   };
   writeFileSync(join(dataDir, 'options.json'), JSON.stringify(options));
 }

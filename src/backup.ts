@@ -6,7 +6,7 @@
  * gives a data folder with the snapshot and no database, and start-up rebuilds the database from it.
  */
 
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fchmodSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeyRing } from './crypto/keyring.js';
@@ -29,15 +29,31 @@ function fsyncPath(path: string): void {
 }
 
 /**
+ * An empty file that only the owner can read and write (0600 whatever the umask), for SQLite to
+ * fill: `VACUUM INTO` writes into an existing empty file and keeps its mode, where a file it
+ * created itself would get the umask's mode (0644: world-readable) until someone changed it.
+ */
+function createOwnerOnly(file: string): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Writes the snapshot atomically: a temporary file (named per process, so the CLI and a stopping
- * server never share one), synced, renamed over the previous snapshot, and the folder synced. A
- * kill at any point leaves the previous snapshot whole.
+ * server never share one), owner-only like the database from the moment it exists, synced,
+ * renamed over the previous snapshot, and the folder synced. A kill at any point leaves the
+ * previous snapshot whole.
  */
 export function writeSnapshot(store: Store, dataDir: string): string {
   const target = join(dataDir, SNAPSHOT_FILE);
   const partial = `${target}.${process.pid}${PARTIAL_SUFFIX}`;
   rmSync(partial, { force: true });
   try {
+    createOwnerOnly(partial);
     store.snapshot(partial);
     fsyncPath(partial);
     renameSync(partial, target);

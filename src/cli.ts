@@ -14,6 +14,8 @@
  * may run while the server runs: SQLite's WAL lets both work on the database.
  */
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { removeSnapshotLeftovers, writeSnapshot } from './backup.js';
 import { type Config, loadConfig } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
@@ -146,8 +148,29 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
   }
 }
 
+const realPath = (file: string): string | undefined => {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Whether node was started with this file (not a test importing it). Node runs a symlinked entry
+ * point by its real path, which `import.meta.url` names, while `process.argv[1]` keeps the path as
+ * typed: the link, a linked folder (`/app` → elsewhere), or no `.js`. So real paths are compared;
+ * comparing the URLs made a run through a link print nothing and exit 0, and `backup-snapshot`
+ * "succeed" without writing anything.
+ */
+export function isMainModule(entry: string | undefined, moduleUrl: string): boolean {
+  if (!entry) return false;
+  const self = realPath(fileURLToPath(moduleUrl));
+  return self !== undefined && [entry, `${entry}.js`].some((candidate) => realPath(candidate) === self);
+}
+
 // Run only as a program, not when imported by tests.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (isMainModule(process.argv[1], import.meta.url)) {
   try {
     process.exitCode = run(process.argv.slice(2));
   } catch (error) {

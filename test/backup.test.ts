@@ -5,12 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { SNAPSHOT_FILE } from '../src/backup.js';
+import { SNAPSHOT_FILE, writeSnapshot } from '../src/backup.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { DATABASE_FILE } from '../src/store/index.js';
 import { CLIENT_ID, LIFETIMES, linkInStore } from './helpers/fixtures.js';
@@ -333,6 +333,46 @@ describe('revoke --all', () => {
       expect(snapshot.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: links.length });
     } finally {
       snapshot.close();
+    }
+  });
+});
+
+describe('the snapshot is owner-only, like the database', () => {
+  it('is 0600 from the moment its temporary file exists, under the usual umask 022, from every writer', async () => {
+    const umask = process.umask(0o022);
+    try {
+      const { store, dataDir, keys } = openStore();
+      const mode = (file: string): number | undefined => (existsSync(file) ? statSync(file).mode & 0o777 : undefined);
+      // What the temporary file is when SQLite starts writing into it, and when it has finished.
+      const seen: (number | undefined)[] = [];
+      const snapshot = store.snapshot.bind(store);
+      store.snapshot = (file: string): void => {
+        seen.push(mode(file));
+        snapshot(file);
+        seen.push(mode(file));
+      };
+      try {
+        writeSnapshot(store, dataDir);
+      } finally {
+        store.close();
+      }
+      expect(seen).toEqual([0o600, 0o600]);
+      expect(mode(join(dataDir, SNAPSHOT_FILE))).toBe(0o600);
+      expect(mode(join(dataDir, DATABASE_FILE))).toBe(0o600);
+
+      // backup_pre (the CLI, its own process) over an older world-readable snapshot.
+      chmodSync(join(dataDir, SNAPSHOT_FILE), 0o644);
+      const pre = await hook(config.backup_pre, dataDir, keys[0]!);
+      expect(pre.code, pre.output).toBe(0);
+      expect(mode(join(dataDir, SNAPSHOT_FILE))).toBe(0o600);
+
+      // The snapshot a server writes when it starts without one, and on a clean stop.
+      const server = await startTestServer({ log_level: 'info' });
+      expect(mode(join(server.dataDir, SNAPSHOT_FILE))).toBe(0o600);
+      await server.close();
+      expect(mode(join(server.dataDir, SNAPSHOT_FILE))).toBe(0o600);
+    } finally {
+      process.umask(umask);
     }
   });
 });

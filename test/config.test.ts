@@ -89,7 +89,7 @@ describe('configuration: add-on mode (options.json present)', () => {
     });
   });
 
-  it('without encryption_key stops with a message that holds a fresh key and the !secret line', () => {
+  it('without encryption_key stops with a message that holds a fresh key once, the !secret line, and where the key now is', () => {
     const { encryption_key: _, ...options } = validOptions();
     let error: unknown;
     try {
@@ -99,10 +99,17 @@ describe('configuration: add-on mode (options.json present)', () => {
     }
     expect(error).toBeInstanceOf(StartupError);
     const message = (error as Error).message;
-    const key = /^ {4}([A-Za-z0-9_-]{43}=)$/m.exec(message)?.[1];
+    const key = /alexa_link_encryption_key: "([A-Za-z0-9_-]{43}=)"/.exec(message)?.[1];
     expect(key).toBeDefined();
-    expect(message).toContain(`alexa_link_encryption_key: "${key}"`);
-    expect(message).toContain('!secret alexa_link_encryption_key');
+    expect(Buffer.from(key!, 'base64url')).toHaveLength(32);
+    // Printed once: the log it lands in is kept, and every copy of the key is one more to leak.
+    expect(message.match(/[A-Za-z0-9_-]{43}=/g)).toEqual([key]);
+    expect(message).toContain('encryption_key: "!secret alexa_link_encryption_key"');
+    // The truth about where it is: the add-on's log, kept in the journal across restarts.
+    expect(message).not.toMatch(/not stored anywhere/);
+    expect(message).toContain('Where this key is now: in this log, and nowhere else.');
+    expect(message).toContain('a restart does not remove it');
+    expect(message).toContain('leave this block out');
     // An empty password field (how HA writes a blank one) is the same as missing.
     expect(() => loadConfig(addonEnv({ ...options, encryption_key: '' }))).toThrow(/encryption_key.*not set/);
   });
@@ -130,9 +137,9 @@ describe('configuration: add-on mode (options.json present)', () => {
     expect(listed).toEqual(Object.keys(FIRST_RUN_OPTIONS));
     expect(message).toMatch(/still empty/);
     expect(message).toContain('Settings → Apps → Alexa Link → Configuration');
-    const key = /^ {4}([A-Za-z0-9_-]{43}=)$/m.exec(message)?.[1];
+    const key = /alexa_link_encryption_key: "([A-Za-z0-9_-]{43}=)"/.exec(message)?.[1];
     expect(key).toBeDefined();
-    expect(message).toContain(`alexa_link_encryption_key: "${key}"`);
+    expect(message.match(/[A-Za-z0-9_-]{43}=/g)).toEqual([key]);
     expect(message).toContain('encryption_key: "!secret alexa_link_encryption_key"');
     // resource_server_secret is optional: blank means introspection is off, not "still to fill in".
     expect(message).not.toContain('resource_server_secret');

@@ -18,7 +18,14 @@ describe('language from Accept-Language', () => {
     ['de;q=0,nl', 'nl'],
     ['*', 'en'],
     ['DE-at', 'de'],
-    ['fr;q=bogus', 'fr'],
+    // A q-value that is not one counts as 0 (not acceptable), not as the full weight 1.
+    ['fr;q=bogus', 'en'],
+    ['fr;q=bogus,de;q=0.5', 'de'],
+    ['nl;q=,fr;q=0.2', 'fr'],
+    ['nl;q=NaN,de;q=0.1', 'de'],
+    ['fr;q=2,de;q=0.5', 'de'],
+    ['fr;q=1.000,de', 'fr'],
+    ['de;Q=0.8,nl;q=0.9', 'nl'],
     [`${'x,'.repeat(5000)}de`, 'en'],
   ])('%j → %s', (header, locale) => {
     expect(negotiateLocale(header)).toBe(locale);

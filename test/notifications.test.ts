@@ -28,14 +28,21 @@ describe('notifications', () => {
         method: 'POST',
         authorization: `Bearer ${supervisor.token}`,
         contentType: 'application/json',
-        body: { notification_id: 'alexa_link_linked', title: 'Alexa linked', message: expect.stringContaining('Alice Example') },
+        body: {
+          notification_id: expect.stringMatching(/^alexa_link_linked_[0-9a-f]{16}$/),
+          title: 'Alexa linked',
+          message: expect.stringContaining('Alice Example'),
+        },
       });
 
       const successor = await refresh(server, linked.refreshToken);
       await refresh(server, successor.json!.refresh_token as string);
       await refresh(server, linked.refreshToken); // reuse
       await expect.poll(() => notifications().length).toBe(2);
-      expect(notifications()[1]!.body).toMatchObject({ notification_id: 'alexa_link_token_reuse', title: 'Alexa link revoked' });
+      expect(notifications()[1]!.body).toMatchObject({
+        notification_id: expect.stringMatching(/^alexa_link_token_reuse_[0-9a-f]{16}$/),
+        title: 'Alexa link revoked',
+      });
 
       for (let i = 0; i < TUNABLES.notifications.authFailureAlert.count + 2; i++) {
         await postForm(
@@ -45,7 +52,7 @@ describe('notifications', () => {
         );
       }
       await expect.poll(() => notifications().length).toBe(3);
-      expect(notifications()[2]!.body).toMatchObject({ notification_id: 'alexa_link_auth_failures' });
+      expect(notifications()[2]!.body).toMatchObject({ notification_id: expect.stringMatching(/^alexa_link_auth_failures_[0-9a-f]{16}$/) });
       // Once per quiet period, not once per failure.
       await postForm(`${server.base}/token`, { grant_type: 'refresh_token', refresh_token: 'x' }, { authorization: basic(CLIENT_ID, 'y'.repeat(40)) });
       expect(notifications()).toHaveLength(3);
@@ -54,6 +61,40 @@ describe('notifications', () => {
       expect(sent).not.toContain(linked.refreshToken);
       expect(sent).not.toContain(linked.accessToken);
       expect(sent).not.toContain(server.options.alexa_client_secret as string);
+    } finally {
+      await server.close();
+      await supervisor.close();
+    }
+  });
+
+  it('two links make two notifications (one id per event), and Markdown or HTML in a name is shown literally', async () => {
+    const supervisor = await startFakeSupervisor();
+    const server = await startTestServer({ home_assistant_url: 'https://ha.example.net' }, undefined, {
+      SUPERVISOR_URL: supervisor.url,
+      SUPERVISOR_TOKEN: supervisor.token,
+    });
+    const messages = () =>
+      supervisor.requests.filter((request) => request.path === NOTIFY).map((request) => request.body as { notification_id: string; message: string });
+    // A display name with Markdown and HTML in it: the notification must show it as typed, never
+    // as a link, an image, emphasis, a heading, a table or HTML (line breaks become spaces).
+    const MALLORY = {
+      id: 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2',
+      name: 'mallory',
+      displayName: '[Alice](https://evil.example/x) ![i](https://evil.example/i.png) <img src=x onerror=alert(1)> *b* _i_ `c` # h | t \\ &amp;\n\n# Admin',
+    };
+    try {
+      await link(server, ALICE);
+      await expect.poll(() => messages().length).toBe(1);
+      await link(server, MALLORY);
+      await expect.poll(() => messages().length).toBe(2);
+      const [first, second] = messages();
+      // Home Assistant replaces a notification whose id is reused: the first warning must stay.
+      expect(first!.notification_id).not.toBe(second!.notification_id);
+      expect(first!.message).toContain('Alice Example');
+      expect(second!.message).toContain(
+        'account of \\[Alice\\]\\(https\\:\\/\\/evil\\.example\\/x\\) \\!\\[i\\]\\(https\\:\\/\\/evil\\.example\\/i\\.png\\) ' +
+          '\\<img src\\=x onerror\\=alert\\(1\\)\\> \\*b\\* \\_i\\_ \\`c\\` \\# h \\| t \\\\ \\&amp\\;  \\# Admin. If this',
+      );
     } finally {
       await server.close();
       await supervisor.close();

@@ -342,3 +342,48 @@ describe('9. personal data in logs', () => {
     }
   });
 });
+
+describe('an https public_url reached without X-Forwarded-Proto: https', () => {
+  it('tells the person linking cannot work here, warns the admin once with the cause, stores nothing; with the header it links', async () => {
+    const server = await startTestServer({ public_url: 'https://alexa.example.net', log_level: 'info' });
+    const warnings = () => server.lines.filter((line) => line.includes('Linking cannot work'));
+    try {
+      const url = new URL(`/authorize?${new URLSearchParams(authorizeParams())}`, server.base);
+      // A TLS-terminating proxy that sends no X-Forwarded-Proto, or says http.
+      const proxies: Record<string, string>[] = [{}, { 'x-forwarded-proto': 'http' }, { 'x-forwarded-proto': 'http, https' }];
+      for (const headers of proxies) {
+        const response = await fetch(url, { redirect: 'manual', headers });
+        expect(response.status).toBe(400);
+        // Not a 303 to a waiting page that could never get its cookie.
+        expect(response.headers.get('location')).toBeNull();
+        expect(response.headers.getSetCookie()).toEqual([]);
+        const page = await response.text();
+        expect(page).toContain('<h1>Linking cannot work here</h1>');
+        expect(page).toContain('tell whoever looks after your Home Assistant');
+        expect(page).toContain('<strong>X-Forwarded-Proto: https</strong>');
+      }
+      // In the reader's language, like every page.
+      const german = await fetch(url, { redirect: 'manual', headers: { 'accept-language': 'de-DE,de;q=0.9' } });
+      expect(await german.text()).toContain('<h1>Verknüpfen ist hier nicht möglich</h1>');
+      // Nothing was stored for requests that could never finish.
+      expect(server.app.store.counts()).toMatchObject({ pendingRequests: 0, sessions: 0 });
+      // One warning for the admin, naming the cause and the fix; not one per request.
+      expect(warnings()).toHaveLength(1);
+      expect(warnings()[0]).toContain('public_url is https');
+      expect(warnings()[0]).toContain('without "X-Forwarded-Proto: https" (it had no X-Forwarded-Proto)');
+      expect(warnings()[0]).toContain('proxy_set_header X-Forwarded-Proto $scheme;');
+
+      // Requests that are not Alexa's still get their own pages, and no warning.
+      const unknown = await fetch(new URL(`/authorize?${new URLSearchParams({ ...authorizeParams(), client_id: 'someone' })}`, server.base));
+      expect(await unknown.text()).toContain('Unknown application');
+
+      // The proxy fixed: linking works, with the __Host- cookie.
+      const fixed = await fetch(url, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
+      expect(fixed.status).toBe(303);
+      expect(fixed.headers.getSetCookie().join('\n')).toMatch(/^__Host-alexa_link_session=.*Secure/);
+      expect(warnings()).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -133,18 +133,30 @@ export const FIRST_RUN_OPTIONS = {
 
 export type FirstRunOption = keyof typeof FIRST_RUN_OPTIONS;
 
+/**
+ * The block that hands a first-time admin a fresh key. The key is printed once, and the text says
+ * where it now is: the add-on's log, which the Supervisor serves from the host's systemd journal
+ * (`/addons/<slug>/logs` reads journald, identifier `addon_<slug>`), so a restart of the add-on or
+ * of the host does not remove it (docs/development.md, "The first-run key").
+ */
 export function missingKeyMessage(): string {
   const key = generateFernetKey();
   return [
     'Option "encryption_key" is not set. Alexa Link encrypts everything it stores and needs a key.',
-    'Here is a freshly generated key (made just now, used by nothing yet; it is not stored anywhere):',
-    '',
-    `    ${key}`,
-    '',
-    "Best: put it in Home Assistant's secrets.yaml and refer to it from the add-on configuration:",
+    "Here is one, generated just now and used by nothing yet. Put it in Home Assistant's secrets.yaml",
+    'and refer to it from the add-on configuration:',
     `    secrets.yaml:        alexa_link_encryption_key: "${key}"`,
     '    add-on option:       encryption_key: "!secret alexa_link_encryption_key"',
-    'Keep a copy somewhere safe: backups of this add-on cannot be read without it.',
+    'Keep a copy somewhere safe (a password manager): backups of this add-on cannot be read without it.',
+    '',
+    'Where this key is now: in this log, and nowhere else. Home Assistant keeps add-on logs in the',
+    "host's system journal, also after the add-on or the host restarts, until old lines are rotated",
+    'out; a restart does not remove it. Whoever can open this log, or gets a copy, can read the key:',
+    '  * when you share this log (a bug report, a forum post), leave this block out;',
+    '  * use "!secret" as above: then the add-on\'s Configuration tab and its own backups hold only',
+    '    "!secret alexa_link_encryption_key", not the key;',
+    '  * if a copy of this log got out before you saved the key, leave encryption_key blank and start',
+    '    again for a new one: nothing has been encrypted with this key yet.',
   ].join('\n');
 }
 

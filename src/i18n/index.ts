@@ -23,6 +23,19 @@ function isLocale(tag: string): tag is Locale {
   return Object.hasOwn(CATALOGUES, tag);
 }
 
+/** RFC 9110 §12.4.2: `0` to `0.999`, or `1` to `1.000`. */
+const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
+
+/**
+ * A range's weight: 1 without a `q` parameter; its value when that is a valid qvalue; 0 (not
+ * acceptable) when it is anything else (`q=bogus`, `q=`, `q=2`), rather than the full weight.
+ */
+function weight(params: string[]): number {
+  const q = params.map((param) => /^\s*q\s*=\s*(.*?)\s*$/i.exec(param)?.[1]).find((value) => value !== undefined);
+  if (q === undefined) return 1;
+  return QVALUE.test(q) ? Number(q) : 0;
+}
+
 /**
  * The best supported language for an Accept-Language header: by q-value, then by order; a
  * region (`de-AT`) matches its language; `*` and anything unsupported fall back to English.
@@ -35,8 +48,7 @@ export function negotiateLocale(header: string | undefined): Locale {
     .slice(0, 32)
     .map((part, order) => {
       const [range = '', ...params] = part.trim().split(';');
-      const q = params.map((param) => /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/i.exec(param)?.[1]).find((value) => value !== undefined);
-      return { language: range.trim().toLowerCase().split('-')[0] ?? '', q: q === undefined ? 1 : Number(q), order };
+      return { language: range.trim().toLowerCase().split('-')[0] ?? '', q: weight(params), order };
     })
     .filter((range) => range.q > 0)
     .sort((a, b) => b.q - a.q || a.order - b.order);

@@ -11,6 +11,7 @@
  * redirected (no open redirector). Later errors go back to the redirect URI (RFC 6749 §4.1.2.1)
  * with `state` and `iss` (RFC 9207).
  */
+import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler, Response } from 'express';
 import { TUNABLES } from '../config/tunables.js';
 import { newToken, safeEqual } from '../crypto/random.js';
@@ -74,8 +75,23 @@ function single(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * Whether this browser would get no session cookie. On an https public URL the cookie is Secure,
+ * and express-session sets a Secure cookie only on a TLS connection or, behind a TLS-terminating
+ * proxy (its `proxy` option, server/public-app.ts), when the first X-Forwarded-Proto value is
+ * `https`. Without the cookie the request could never be finished: linking would fail silently.
+ */
+function secureCookieRefused(req: Request, https: boolean): boolean {
+  if (!https || (req.socket as Partial<TLSSocket>).encrypted === true) return false;
+  return req.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() !== 'https';
+}
+
+const INSECURE: ErrorText = { title: 'error.insecure.title', message: 'error.insecure.message', detail: 'error.insecure.why' };
+
 export function authorize(ctx: OAuthContext): RequestHandler {
-  const { config, store, clients } = ctx;
+  const { config, store, clients, logger } = ctx;
+  const https = new URL(config.publicUrl).protocol === 'https:';
+  let warnedInsecure = false;
   return (req, res, next) => {
     // First the two values that decide whether redirecting is safe at all.
     const query = req.query as Record<string, unknown>;
@@ -88,6 +104,23 @@ export function authorize(ctx: OAuthContext): RequestHandler {
     }
     if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
       errorPage(res, 400, { title: 'error.redirect.title', message: 'error.redirect.message' });
+      return;
+    }
+    // Checked once the request is known to be Alexa's, before anything is stored: a request that
+    // cannot get its cookie says so to the person, and once to the admin, instead of failing later.
+    if (secureCookieRefused(req, https)) {
+      if (!warnedInsecure) {
+        warnedInsecure = true;
+        const proto = req.get('x-forwarded-proto');
+        logger.warning(
+          `Linking cannot work: public_url is https, but a link request reached this add-on over plain http without "X-Forwarded-Proto: https" ` +
+            `(it had ${proto === undefined ? 'no X-Forwarded-Proto' : `X-Forwarded-Proto ${JSON.stringify(proto.slice(0, 40))}`}), ` +
+            'so the browser could not be given its Secure session cookie and was shown a "Linking cannot work here" page. ' +
+            'If a reverse proxy terminates TLS in front of this add-on, make it send "X-Forwarded-Proto: https" ' +
+            '(nginx: proxy_set_header X-Forwarded-Proto $scheme;); without a proxy, turn on the "ssl" option. Logged once until the add-on restarts.',
+        );
+      }
+      errorPage(res, 400, INSECURE);
       return;
     }
 

@@ -66,6 +66,10 @@ export const de: Messages = {
   'error.renewForbidden.message': 'Geh zurück zur Warteseite, lade sie neu und versuche es noch einmal.',
   'error.tooMany.title': 'Zu viele Versuche',
   'error.tooMany.message': 'Zu viele Verknüpfungsanfragen aus diesem Netzwerk. Warte ein paar Minuten und starte dann in der Alexa-App neu.',
+  'error.insecure.title': 'Verknüpfen ist hier nicht möglich',
+  'error.insecure.message':
+    'Diese Seite kam nicht über eine sichere Verbindung an, wie dieser Server es erwartet. Deshalb kann er sich diesen Browser nicht merken, und die Verknüpfung kann nicht abgeschlossen werden. Ein neuer Versuch hilft erst, wenn das behoben ist: Bitte sag der Person Bescheid, die sich um euer Home Assistant kümmert.',
+  'error.insecure.why': 'Für sie: Der Reverse-Proxy vor Alexa Link muss den Header **X-Forwarded-Proto: https** senden. Das Add-on-Protokoll sagt dasselbe.',
   'pkce.title': 'PKCE ist erforderlich',
   'pkce.heading': 'PKCE muss eingeschaltet sein',
   'pkce.intro':

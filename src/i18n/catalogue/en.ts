@@ -65,6 +65,10 @@ export const en = {
   'error.renewForbidden.message': 'Go back to the waiting page, reload it and try again.',
   'error.tooMany.title': 'Too many attempts',
   'error.tooMany.message': 'Too many link requests from this network. Wait a few minutes and start again from the Alexa app.',
+  'error.insecure.title': 'Linking cannot work here',
+  'error.insecure.message':
+    'This page did not arrive over a secure connection, as this server is set up to expect, so it cannot remember this browser and linking cannot finish. Starting again will not help until this is fixed: please tell whoever looks after your Home Assistant.',
+  'error.insecure.why': 'For them: the reverse proxy in front of Alexa Link must send the header **X-Forwarded-Proto: https**. The add-on log says the same.',
   'pkce.title': 'PKCE is required',
   'pkce.heading': 'PKCE must be turned on',
   'pkce.intro':

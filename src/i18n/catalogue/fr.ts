@@ -66,6 +66,11 @@ export const fr: Messages = {
   'error.renewForbidden.message': 'Revenez à la page d’attente, rechargez-la et réessayez.',
   'error.tooMany.title': 'Trop de tentatives',
   'error.tooMany.message': 'Trop de demandes d’association depuis ce réseau. Attendez quelques minutes et recommencez depuis l’application Alexa.',
+  'error.insecure.title': 'L’association ne peut pas fonctionner ici',
+  'error.insecure.message':
+    'Cette page n’est pas arrivée par une connexion sécurisée, comme ce serveur l’attend : il ne peut donc pas reconnaître ce navigateur et l’association ne peut pas aboutir. Recommencer n’y changera rien tant que ce n’est pas corrigé : prévenez la personne qui s’occupe de votre Home Assistant.',
+  'error.insecure.why':
+    'Pour elle : le proxy inverse placé devant Alexa Link doit envoyer l’en-tête **X-Forwarded-Proto: https**. Le journal de l’add-on dit la même chose.',
   'pkce.title': 'PKCE est obligatoire',
   'pkce.heading': 'PKCE doit être activé',
   'pkce.intro':

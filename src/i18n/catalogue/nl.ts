@@ -65,6 +65,11 @@ export const nl: Messages = {
   'error.renewForbidden.message': 'Ga terug naar de wachtpagina, laad haar opnieuw en probeer het nog eens.',
   'error.tooMany.title': 'Te veel pogingen',
   'error.tooMany.message': 'Te veel koppelverzoeken vanaf dit netwerk. Wacht een paar minuten en begin opnieuw in de Alexa-app.',
+  'error.insecure.title': 'Koppelen werkt hier niet',
+  'error.insecure.message':
+    'Deze pagina kwam niet binnen via een beveiligde verbinding, zoals deze server verwacht. Daardoor kan hij deze browser niet onthouden en kan het koppelen niet worden afgerond. Opnieuw beginnen helpt pas als dit is opgelost: laat het weten aan wie jullie Home Assistant beheert.',
+  'error.insecure.why':
+    'Voor die persoon: de reverse proxy vóór Alexa Link moet de header **X-Forwarded-Proto: https** meesturen. Het add-on-logboek zegt hetzelfde.',
   'pkce.title': 'PKCE is vereist',
   'pkce.heading': 'PKCE moet aan staan',
   'pkce.intro':

@@ -1,7 +1,8 @@
 /**
  * The per-address request limits (src/http/limits.ts) on their own: the answers express-rate-limit
  * gave before they replaced it (same headers, same keys: IPv6 per /56, req.ip after `trust
- * proxy`), fixed windows, and a hard bound on the keys they remember, in count and in heap.
+ * proxy`), fixed windows, the exemption that lets correct credentials through, and a hard bound on
+ * the keys they remember, in count and in heap.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
-import { type Limits, limiter, RequestCounter } from '../src/http/limits.js';
+import { type Exemption, type Limits, limiter, RequestCounter } from '../src/http/limits.js';
 import { clock } from './helpers/store.js';
 
 const tooMany = (_req: Request, res: Response): void => {
@@ -71,6 +72,30 @@ describe('the answers stay what they were', () => {
     expect(await from('192.0.2.1')).toBe(200);
     expect(await from('::ffff:192.0.2.1')).toBe(429);
     expect(await from('192.0.2.2')).toBe(200);
+  });
+});
+
+describe('the exemption (correct credentials)', () => {
+  it('is asked only past the limit; an exempt request is answered, the others are refused', async () => {
+    let asked = 0;
+    let answer = true;
+    const exempt: Exemption = async () => {
+      asked++;
+      return answer;
+    };
+    const get = await serve(limiter({ limit: 2, windowMs: 60_000 }, tooMany, exempt));
+    expect((await get()).status).toBe(200);
+    expect((await get()).status).toBe(200);
+    expect(asked).toBe(0);
+    const exempted = await get();
+    expect(exempted.status).toBe(200);
+    expect(exempted.headers.get('retry-after')).toBeNull();
+    expect(asked).toBe(1);
+    answer = false;
+    const refused = await get();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(asked).toBe(2);
   });
 });
 

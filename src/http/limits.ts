@@ -71,12 +71,19 @@ export class RequestCounter {
 }
 
 /**
- * Middleware: counts each request by its client address (clientKey: after `trust proxy`, IPv6 per
- * /56) and, past the limit, answers with `respond` and a Retry-After. Every answer carries the
- * IETF draft-7 headers `RateLimit-Policy: 300;w=60` and `RateLimit: limit=300, remaining=0,
- * reset=42`, as express-rate-limit's `standardHeaders: 'draft-7'` did before this replaced it.
+ * Decides, for a request over its limit, that it is answered all the same (correct client
+ * credentials: no limiter refuses those). Asked only once the limit is reached.
  */
-export function limiter(limits: Limits, respond: (req: Request, res: Response) => void): RequestHandler {
+export type Exemption = (req: Request, res: Response) => boolean | Promise<boolean>;
+
+/**
+ * Middleware: counts each request by its client address (clientKey: after `trust proxy`, IPv6 per
+ * /56) and, past the limit, answers with `respond` and a Retry-After, unless `exempt` says
+ * otherwise. Every answer carries the IETF draft-7 headers `RateLimit-Policy: 300;w=60` and
+ * `RateLimit: limit=300, remaining=0, reset=42`, as express-rate-limit's `standardHeaders:
+ * 'draft-7'` did before this replaced it.
+ */
+export function limiter(limits: Limits, respond: (req: Request, res: Response) => void, exempt?: Exemption): RequestHandler {
   const counter = new RequestCounter(limits);
   const policy = `${limits.limit};w=${Math.ceil(limits.windowMs / 1000)}`;
   return (req, res, next) => {
@@ -88,7 +95,14 @@ export function limiter(limits: Limits, respond: (req: Request, res: Response) =
       next();
       return;
     }
-    res.setHeader('Retry-After', reset);
-    respond(req, res);
+    const refuse = (): void => {
+      res.setHeader('Retry-After', reset);
+      respond(req, res);
+    };
+    if (exempt === undefined) {
+      refuse();
+      return;
+    }
+    return Promise.resolve(exempt(req, res)).then((answered) => (answered ? next() : refuse()));
   };
 }

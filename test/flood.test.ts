@@ -14,8 +14,8 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
+import { addressKey } from '../src/http/client-key.js';
 import type { Store } from '../src/store/index.js';
-import { addressKey } from '../src/util/address.js';
 import { CLIENT_ID, CODE_CHALLENGE, REDIRECT_URI, SCOPE } from './helpers/fixtures.js';
 import { clock, openStore } from './helpers/store.js';
 

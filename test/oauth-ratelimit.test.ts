@@ -91,7 +91,8 @@ describe('trusted proxies', () => {
       for (let i = 0; i < TUNABLES.limits.failedClientAuth.limit; i++) await guess('198.51.100.1');
       expect((await guess('198.51.100.1')).status).toBe(429);
       expect((await guess('198.51.100.2')).status).toBe(401);
-      expect(recentAuditOf(proxied, 1)[0]?.details).toMatchObject({ ip: '198.51.100.2' });
+      // One row for the hour: the first client's address (not the proxy's), and every recorded failure counted (not the 429).
+      expect(recentAuditOf(proxied, 1)[0]?.details).toMatchObject({ ip: '198.51.100.1', count: TUNABLES.limits.failedClientAuth.limit + 1 });
     } finally {
       await proxied.close();
     }

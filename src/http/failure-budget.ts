@@ -4,7 +4,6 @@
  * are tried, and correct requests are never counted (docs/decisions/0001-failure-budget.md).
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator } from 'express-rate-limit';
 import { TUNABLES } from '../config/tunables.js';
 import { makeRoom } from '../util/bounded.js';
 import type { Limits } from './limits.js';
@@ -69,10 +68,5 @@ export class FailureBudget {
   }
 }
 
-/**
- * The client address as the limits see it (after `trust proxy`); IPv6 by its /56, as
- * express-rate-limit does, because one household holds a whole IPv6 prefix.
- */
-export function clientKey(req: Request): string {
-  return ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? '', 56);
-}
+/** The client address as the limits see it (client-key.ts); here too, where it always was. */
+export { clientKey } from './client-key.js';

@@ -12,7 +12,7 @@ import { OAuthError } from '../errors.js';
 import { clientKey } from '../http/failure-budget.js';
 import { clip, requestFacts, STORED_LENGTH } from '../http/request-facts.js';
 import type { OAuthContext } from './context.js';
-import type { Params } from './params.js';
+import { type Params, readParams } from './params.js';
 
 export type GrantType = 'authorization_code' | 'refresh_token';
 
@@ -120,6 +120,20 @@ function authenticateClient(req: Request, params: Params, registry: ClientRegist
   const matches = anyMatches(secrets, client?.secret ?? DUMMY_SECRET);
   if (!client || !matches) throw new ClientAuthError(id, basic);
   return client;
+}
+
+/**
+ * Whether a request carries correct client credentials, by the same check `authenticate` makes
+ * (once its form body has been read), without counting or recording anything: a limiter asks this
+ * before refusing, because no limiter refuses correct credentials (public-app.ts).
+ */
+export function hasCorrectCredentials(registry: ClientRegistry, req: Request): boolean {
+  try {
+    authenticateClient(req, readParams(req.body), registry);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

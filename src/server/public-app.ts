@@ -8,14 +8,14 @@ import { isLoopbackHost } from '../config/validate.js';
 import { OAuthError } from '../errors.js';
 import { errorHandler } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
-import { limiter } from '../http/limits.js';
+import { type Exemption, limiter } from '../http/limits.js';
 import { localize } from '../http/locale.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
 import { authorize, continueLink, errorPage, renew, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
-import { clientRegistry } from '../oauth/clients.js';
+import { clientRegistry, hasCorrectCredentials } from '../oauth/clients.js';
 import type { OAuthContext } from '../oauth/context.js';
 import { jsonTooMany, methodNotAllowed, oauthAnswers, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
 import { introspect } from '../oauth/introspect.js';
@@ -147,8 +147,13 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
     type: 'application/x-www-form-urlencoded',
     verify: verifyUtf8Form,
   });
-  api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany));
-  api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany));
+  // Past its request limit an address is refused, except a request with correct client credentials
+  // (HTTP Basic or in the form, so the form is read for them): a shared address must not let a
+  // stranger cut Alexa or Music Assistant off. Guessing stays bounded by the limit and the failure budget.
+  const correctCredentials: Exemption = (req, res) =>
+    new Promise((answered) => form(req, res, (error?: unknown) => answered(error === undefined && hasCorrectCredentials(ctx.clients, req))));
+  api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany, correctCredentials));
+  api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany, correctCredentials));
   api.post('/token', form, token(ctx));
   api.post('/revoke', form, revoke(ctx));
   api.post('/introspect', form, introspect(ctx));

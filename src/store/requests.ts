@@ -20,7 +20,7 @@ export interface NewRequest {
   state: string | undefined;
   codeChallenge: string | undefined;
   requester: { ip: string; userAgent: string };
-  /** Who asked, for fairness when the bound is near: the address's limit key (util/address.ts). */
+  /** Who asked, for fairness when the bound is near: the address's limit key (http/client-key.ts). */
   requesterKey?: string | undefined;
   ttlSeconds: number;
 }

@@ -58,7 +58,8 @@ function closeServer(server: Server): Promise<void> {
 
 /**
  * With previous keys configured, moves every value to the current key in the background, one
- * batch per event-loop turn, and says when the old keys are no longer needed.
+ * batch per event-loop turn, and says when the old keys are no longer needed. Then the backup
+ * snapshot is written again, so that it needs no old key either.
  */
 async function reencryptInBackground(store: Store, config: Config, logger: Logger, stopped: () => boolean): Promise<void> {
   if (config.encryptionKeys.length < 2) return;
@@ -73,6 +74,11 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
         logger.notice(
           `Re-encryption done (${step.value.reencrypted} values moved). Every value is under the current key: "previous_encryption_keys" can now be emptied.`,
         );
+        try {
+          writeSnapshot(store, config.dataDir);
+        } catch (error) {
+          logger.error('Writing the backup snapshot after re-encryption failed; it is written again at the next backup or stop', { error });
+        }
       } else {
         logger.warning('Re-encryption finished, but some values still need a previous key', { perKey: usage.perKey, unreadable: usage.unreadable });
       }
@@ -87,6 +93,14 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
   restoreFromSnapshot(config.dataDir, config.encryptionKeys, logger);
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
+    if (store.rotation) {
+      const { dropped, unattributed } = store.rotation;
+      logger.notice(
+        'The encryption key changed: a new index key replaces the old one (token signatures, user lookups, cookie secrets). ' +
+          `Every link keeps working; access tokens issued before stay valid for at most ${config.accessTokenTtlSeconds / 60} minutes.`,
+        { dropped, unattributed },
+      );
+    }
     ensureSnapshot(store, config.dataDir, logger);
     // A revocation is never undone by a restore of the snapshot: it is written again after each one.
     store.onRevocation(() => {

@@ -4,7 +4,8 @@
  *   node dist/cli.js generate-key             print a new Fernet key and the !secret lines
  *   node dist/cli.js generate-secret          print a new client secret (Alexa console, Music Assistant)
  *   node dist/cli.js check                    integrity, which keys open the data, counts
- *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable)
+ *   node dist/cli.js rotate-key [--batch N]   re-encrypt every value under the first key (resumable); a
+ *                                             new index key if the server has not made one yet
  *   node dist/cli.js revoke --user <HA id>    revoke every link of a Home Assistant user
  *   node dist/cli.js revoke --all             revoke every link of everyone
  *   node dist/cli.js backup-snapshot          consistent copy for a backup (backup_pre)
@@ -28,7 +29,8 @@ const USAGE = `Usage: node dist/cli.js <command>
   generate-key             print a new encryption key and how to store it with !secret
   generate-secret          print a new client secret for the Alexa console or Music Assistant
   check                    check the database: integrity, which keys open it, counts
-  rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun)
+  rotate-key [--batch N]   re-encrypt every value under the first key (safe to interrupt and rerun);
+                           after a key change, the first opening also replaces the index key
   revoke --user <id>       revoke every Alexa link of a Home Assistant user id
   revoke --all             revoke every Alexa link of everyone (after restoring an older backup)
   backup-snapshot          write a consistent snapshot for a backup
@@ -91,7 +93,14 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         err('--batch takes a whole number from 1 to 100000');
         return 2;
       }
-      return withStore((store) => {
+      return withStore((store, config) => {
+        if (store.rotation) {
+          // The server makes it at its start; here the add-on was stopped (index-key.ts).
+          const { dropped } = store.rotation;
+          out(
+            `rotate-key: a new index key replaces the old one; pending link requests (${dropped.pending_requests ?? 0}) and sessions (${dropped.sessions ?? 0}) were dropped, every link keeps working`,
+          );
+        }
         let lastTable = '';
         const result = store.reencrypt({
           batchSize: batch,
@@ -103,10 +112,12 @@ export function run(args: string[], out: Out = (line) => process.stdout.write(`$
         const usage = store.keyUsage();
         out(`rotate-key: ${result.reencrypted} values re-encrypted, ${result.current} already under the current key`);
         const stillNeeded = previousKeysInUse(usage);
+        // The backup snapshot too: it must not need a key that is about to go.
+        if (!stillNeeded && usage.unreadable === 0) writeSnapshot(store, config.dataDir);
         out(
           stillNeeded
             ? 'Some values still need a previous key (written meanwhile?): run rotate-key again.'
-            : 'Every value is under the current key: previous_encryption_keys can be emptied.',
+            : 'Every value is under the current key (the backup snapshot too): previous_encryption_keys can be emptied.',
         );
         return stillNeeded || usage.unreadable > 0 ? 1 : 0;
       });

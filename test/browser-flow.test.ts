@@ -7,6 +7,7 @@ import type { BrowserContext, Browser as Chromium, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ALEXA_REDIRECT_HOSTS } from '../src/config/options.js';
 import { describeBrowser, interceptRedirects, launch, screenshots, VIEWPORTS } from './helpers/chromium.js';
+import { LIFETIMES } from './helpers/fixtures.js';
 import { basic, postForm } from './helpers/http.js';
 import { link, pkcePair, refresh } from './helpers/link.js';
 import { startIngressProxy } from './helpers/nginx.js';
@@ -92,7 +93,7 @@ describeBrowser(
         { authorization: basic(CLIENT_ID, CLIENT_SECRET) },
       );
       expect(tokens.status).toBe(200);
-      expect(server.app.store.tokens.introspect(tokens.json!.access_token as string)?.grant.subject).toEqual(ALICE);
+      expect(server.app.store.tokens.introspect(tokens.json!.access_token as string, LIFETIMES)?.grant.subject).toEqual(ALICE);
     });
 
     it('deny: the waiting page ends with access_denied', async () => {

@@ -9,7 +9,7 @@ import { TUNABLES } from '../src/config/tunables.js';
 import { recentAuditOf } from './helpers/audit.js';
 import { basic, postForm } from './helpers/http.js';
 import { CLIENT_ID, RS_SECRET, startTestServer, type TestServer } from './helpers/oauth-server.js';
-import { link as linkInStore } from './helpers/store.js';
+import { LIFETIMES, link as linkInStore } from './helpers/store.js';
 
 // What `openssl rand -base64 32` gives: "+", "/" and "=", so that the raw and the form-encoded
 // readings of HTTP Basic differ.
@@ -99,7 +99,7 @@ describe('past the request limit, correct credentials are still answered', () =>
     expectRequestLimit(await revokeWith(WRONG), limit, windowMs);
 
     expect((await revokeWith(SECRET)).status).toBe(200);
-    expect(server.app.store.tokens.introspect(tokens!.accessToken)).toBeUndefined();
+    expect(server.app.store.tokens.introspect(tokens!.accessToken, LIFETIMES)).toBeUndefined();
     expectRequestLimit(await revokeWith(WRONG), limit, windowMs);
   });
 

@@ -8,7 +8,7 @@ import { Fernet, generateFernetKey } from '../src/crypto/fernet.js';
 import { Store } from '../src/store/index.js';
 import { introspect, link as linkOverHttp, refresh } from './helpers/link.js';
 import { RS_SECRET, startTestServer } from './helpers/oauth-server.js';
-import { link as linkInStore, openStore } from './helpers/store.js';
+import { LIFETIMES, link as linkInStore, openStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -96,7 +96,7 @@ describe('rotate-key (CLI)', () => {
     const onlyB = Store.open({ dataDir, encryptionKeys: [keyB] });
     try {
       expect(onlyB.keyUsage().unreadable).toBe(0);
-      for (const [i, issued] of tokens.entries()) expect(onlyB.tokens.introspect(issued.accessToken)?.grant.subject.id).toBe(person(i).id);
+      for (const [i, issued] of tokens.entries()) expect(onlyB.tokens.introspect(issued.accessToken, LIFETIMES)?.grant.subject.id).toBe(person(i).id);
     } finally {
       onlyB.close();
     }
@@ -131,9 +131,9 @@ describe('the other CLI commands', () => {
     expect(cli(dataDir, ['revoke']).status).toBe(2);
     const after = Store.open({ dataDir, encryptionKeys: [key] });
     try {
-      expect(after.tokens.introspect(a1.accessToken)).toBeUndefined();
-      expect(after.tokens.introspect(a2.accessToken)).toBeUndefined();
-      expect(after.tokens.introspect(b.accessToken)?.grant.subject.id).toBe(person(2).id);
+      expect(after.tokens.introspect(a1.accessToken, LIFETIMES)).toBeUndefined();
+      expect(after.tokens.introspect(a2.accessToken, LIFETIMES)).toBeUndefined();
+      expect(after.tokens.introspect(b.accessToken, LIFETIMES)?.grant.subject.id).toBe(person(2).id);
     } finally {
       after.close();
     }

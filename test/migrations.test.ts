@@ -71,8 +71,9 @@ describe('migration 4: token generations', () => {
         kind,
         grantId,
         fields.parent ? digest(fields.parent) : null,
-        now - HOUR,
-        now + (kind === 'access' ? HOUR : idle),
+        // An access token lived an hour (access_token_ttl_minutes); this one has half of it left.
+        kind === 'access' ? now - HOUR / 2 : now - HOUR,
+        now + (kind === 'access' ? HOUR / 2 : idle),
         fields.used ? now - HOUR : null,
         fields.retired ? now - HOUR : null,
       );
@@ -98,7 +99,7 @@ describe('migration 4: token generations', () => {
     try {
       expect(store.db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
       // Old access tokens stay readable until they expire.
-      expect(store.tokens.introspect(aliceTokens.access)?.grant.subject).toEqual(ALICE);
+      expect(store.tokens.introspect(aliceTokens.access, LIFETIMES)?.grant.subject).toEqual(ALICE);
       // The unused successor refreshes (and is confirmed): the link carries on with tokens of the new format.
       const rotated = store.tokens.refresh(aliceTokens.child, CLIENT_ID, LIFETIMES);
       if (rotated.status !== 'ok') throw new Error(`pre-upgrade token did not refresh: ${rotated.status}`);
@@ -122,7 +123,7 @@ describe('migration 4: token generations', () => {
         current = next.tokens.refreshToken;
         store.prune();
       }
-      expect(store.tokens.introspect(aliceTokens.access)).toBeUndefined();
+      expect(store.tokens.introspect(aliceTokens.access, LIFETIMES)).toBeUndefined();
       // The pre-upgrade token retired after the upgrade (when its successor was confirmed) is still reuse.
       expect(store.tokens.refresh(aliceTokens.parent, CLIENT_ID, LIFETIMES).status).toBe('reuse');
       expect(store.grants.get(alice)?.revokedReason).toBe('refresh_reuse');

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { SkillBuilders } from 'ask-sdk-core';
 import type { RequestEnvelope, ResponseEnvelope } from 'ask-sdk-model';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sealAccess } from '../src/store/token-format.js';
 import {
   type ChainServer,
   envelope,
@@ -233,6 +234,24 @@ describe('the skill guard in front of a real ask-sdk-core skill', () => {
     } finally {
       await clocked.close();
     }
+  });
+
+  it('answers a token that outlives access_token_ttl_minutes, or predates its link, with a LinkAccount card', async () => {
+    await link(server, { id: 'ha-user-grace', name: 'grace' });
+    const grant = server.app.store.grants.listForSubject('ha-user-grace')[0]!;
+    const key = server.app.store.deriveSecret('access-token-mac');
+    const now = Date.now();
+    const genuine = sealAccess(key, { grantId: grant.id, issuedAt: now, expiresAt: now + 3_600_000 });
+    expect(speech(await send({ accessToken: genuine }))).toContain('Hello grace');
+    backend.seen.length = 0;
+    for (const accessToken of [
+      sealAccess(key, { grantId: grant.id, issuedAt: now, expiresAt: Date.UTC(2100, 0, 1) }),
+      sealAccess(key, { grantId: grant.id, issuedAt: grant.createdAt - 1, expiresAt: now + 60_000 }),
+      sealAccess(key, { grantId: grant.id, issuedAt: now + 600_000, expiresAt: now + 1_200_000 }),
+    ]) {
+      expect(card(await send({ accessToken }))).toEqual({ type: 'LinkAccount' });
+    }
+    expect(backend.seen).toHaveLength(0);
   });
 
   it('downloads a chain once and serves later requests from the cache', async () => {

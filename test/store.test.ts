@@ -44,7 +44,7 @@ describe('store: durability', () => {
 
     const reopened = track(openStore({ dataDir, keys })).store;
     expect(reopened.grants.listForSubject(ALICE.id).map((grant) => grant.id)).toEqual([linked.tokens.grant.id]);
-    expect(reopened.tokens.introspect(linked.tokens.accessToken)?.grant.subject).toEqual(ALICE);
+    expect(reopened.tokens.introspect(linked.tokens.accessToken, LIFETIMES)?.grant.subject).toEqual(ALICE);
     expect(reopened.tokens.refresh(linked.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
     expect(reopened.requests.findPendingByUserCode(pending.userCode)?.state).toBe('abc=');
     expect(reopened.audit.listForSubject(ALICE.id, { limit: 10 })[0]).toMatchObject({ event: 'link_approved', details: { ip: '192.0.2.10' } });
@@ -115,7 +115,7 @@ describe('store: keys', () => {
     rotated.close();
 
     const newOnly = track({ store: Store.open({ dataDir, encryptionKeys: [newKey] }) }).store;
-    expect(newOnly.tokens.introspect(linked.tokens.accessToken)?.grant.subject).toEqual(ALICE);
+    expect(newOnly.tokens.introspect(linked.tokens.accessToken, LIFETIMES)?.grant.subject).toEqual(ALICE);
     expect(newOnly.grants.listForSubject(ALICE.id)).toHaveLength(1);
   });
 
@@ -277,7 +277,7 @@ describe('store: refresh rotation with successor confirmation', () => {
     expect(store.grants.get(tokens.grant.id)?.revokedReason).toBe('refresh_reuse');
     if (r2.status !== 'ok') throw new Error('unreachable: asserted ok above');
     expect(store.tokens.refresh(r2.tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'revoked' });
-    expect(store.tokens.introspect(r2.tokens.accessToken)).toBeUndefined();
+    expect(store.tokens.introspect(r2.tokens.accessToken, LIFETIMES)).toBeUndefined();
   });
 
   it('a token presented again within the repeat window is not rotated: repeat, with the time left; nothing changes', () => {
@@ -321,7 +321,7 @@ describe('store: refresh rotation with successor confirmation', () => {
     const { store } = track(openStore({ clock: time }));
     const { tokens } = link(store, ALICE);
     time.advance(LIFETIMES.accessTokenTtlSeconds * 1000);
-    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
+    expect(store.tokens.introspect(tokens.accessToken, LIFETIMES)).toBeUndefined();
     time.advance(LIFETIMES.refreshTokenIdleSeconds * 1000);
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES)).toEqual({ status: 'invalid', reason: 'expired' });
   });
@@ -364,8 +364,8 @@ describe('store: refresh rotation with successor confirmation', () => {
     const { store } = track(openStore());
     const a = link(store, ALICE);
     const b = link(store, BOB);
-    expect(store.tokens.introspect(a.tokens.accessToken)?.grant.subject.id).toBe(ALICE.id);
-    expect(store.tokens.introspect(b.tokens.accessToken)?.grant.subject.id).toBe(BOB.id);
+    expect(store.tokens.introspect(a.tokens.accessToken, LIFETIMES)?.grant.subject.id).toBe(ALICE.id);
+    expect(store.tokens.introspect(b.tokens.accessToken, LIFETIMES)?.grant.subject.id).toBe(BOB.id);
     expect(store.grants.listForSubject(ALICE.id).map((grant) => grant.id)).toEqual([a.tokens.grant.id]);
   });
 });
@@ -409,7 +409,7 @@ describe('store: pruning', () => {
       expect(countTokens()).toBe(2);
       vi.advanceTimersByTime(600_000);
       expect(countTokens()).toBe(1);
-      expect(store.tokens.introspect(fresh.tokens.accessToken)).toBeDefined();
+      expect(store.tokens.introspect(fresh.tokens.accessToken, LIFETIMES)).toBeDefined();
       expect(store.db.prepare('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 });
       expect(store.requests.get(old.request.requestId)).toBeUndefined();
       expect(store.requests.get(fresh.request.requestId)).toBeDefined();
@@ -535,7 +535,7 @@ describe('store: the database grows with links, not with refreshes (token genera
     // A forged access token is not active, a forged refresh token revokes nothing either.
     const access = Buffer.from(second.tokens.accessToken.slice(3), 'base64url');
     access[access.length - 1]! ^= 1;
-    expect(store.tokens.introspect(`a1.${access.toString('base64url')}`)).toBeUndefined();
+    expect(store.tokens.introspect(`a1.${access.toString('base64url')}`, LIFETIMES)).toBeUndefined();
     expect(store.tokens.revoke(forgeries[0]!, CLIENT_ID)).toBeUndefined();
     expect(store.tokens.refresh(second.tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
     // The real retired token still is reuse.
@@ -547,12 +547,12 @@ describe('store: the database grows with links, not with refreshes (token genera
     const { store } = track(openStore({ clock: time }));
     const { tokens } = link(store, ALICE);
     expect(store.tokens.revoke(tokens.accessToken, CLIENT_ID)).toMatchObject({ kind: 'access', grantId: tokens.grant.id });
-    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
+    expect(store.tokens.introspect(tokens.accessToken, LIFETIMES)).toBeUndefined();
     expect(store.tokens.refresh(tokens.refreshToken, CLIENT_ID, LIFETIMES).status).toBe('ok');
     expect(store.db.prepare('SELECT count(*) AS n FROM revoked_access_tokens').get()).toEqual({ n: 1 });
     time.advance(LIFETIMES.accessTokenTtlSeconds * 1000);
     expect(store.prune().tokens).toBe(1);
     expect(store.db.prepare('SELECT count(*) AS n FROM revoked_access_tokens').get()).toEqual({ n: 0 });
-    expect(store.tokens.introspect(tokens.accessToken)).toBeUndefined();
+    expect(store.tokens.introspect(tokens.accessToken, LIFETIMES)).toBeUndefined();
   });
 });

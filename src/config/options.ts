@@ -18,6 +18,8 @@ const VENDOR_ID = /^[A-Z0-9]{8,20}$/;
  * ID"): amzn1.ask.skill.<UUID>; skills made before 2017 have amzn1.echo-sdk-ams.app.<UUID>.
  */
 const SKILL_ID = /^amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The longest access_token_ttl_minutes: also how long an access key replaced by a key change is kept (store/index-key.ts). */
+export const ACCESS_TOKEN_TTL_MAX_MINUTES = 1440;
 /** RFC 6749 client_id characters (VSCHAR), without the space that would confuse Basic parsing. */
 const CLIENT_ID = /^[\x21-\x7e]+$/;
 
@@ -65,7 +67,7 @@ export const OPTIONS = {
   /** Refuse authorization requests without a PKCE S256 challenge. */
   require_pkce: option<boolean>(true, bool),
   /** Access token lifetime. Amazon requires at least 6 minutes (360 s; Account Linking FAQ). */
-  access_token_ttl_minutes: option<number>(60, int(6, 1440)),
+  access_token_ttl_minutes: option<number>(60, int(6, ACCESS_TOKEN_TTL_MAX_MINUTES)),
   /** A refresh token unused for this long expires (Alexa refreshes at least daily while in use). */
   refresh_token_idle_days: option<number>(180, int(1, 3650)),
   /** Absolute lifetime of a link; 0 means none (only idle expiry applies). */

@@ -38,6 +38,12 @@ export const TUNABLES = {
     minRenewedCodeSeconds: 120,
     /** Consumed codes are kept this long so that a replay is recognised and revokes its tokens. */
     consumedCodeRetentionSeconds: 24 * 3600,
+    /**
+     * An access token issued more than this ahead of the store's clock is refused. Only this server
+     * issues them, so a token "from the future" was sealed by someone else, unless the clock was set
+     * back meanwhile; a few seconds cover a time service's small corrections.
+     */
+    accessTokenClockSkewSeconds: 5,
     /** Longest `state` echoed back to Alexa (printable ASCII); Alexa's are short. */
     maxStateLength: 2048,
   },

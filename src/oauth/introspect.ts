@@ -1,11 +1,13 @@
 /**
  * POST /introspect (RFC 7662), for Music Assistant only (client `music_assistant`). Anything
- * expired, revoked, unknown or not an access token is simply `{"active": false}`.
+ * expired, revoked, unknown or not an access token is simply `{"active": false}`; so is a token
+ * that would live longer than access_token_ttl_minutes, or was issued before its link or in the
+ * future (store/tokens.ts).
  */
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import { authenticate } from './clients.js';
-import type { OAuthContext } from './context.js';
+import { lifetimes, type OAuthContext } from './context.js';
 import { noStore } from './http.js';
 import { formParams, required } from './params.js';
 
@@ -14,7 +16,7 @@ export function introspect(ctx: OAuthContext): RequestHandler {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
     if (!client.introspect) throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
-    const info = ctx.store.tokens.introspect(required(params, 'token'));
+    const info = ctx.store.tokens.introspect(required(params, 'token'), lifetimes(ctx.config));
     noStore(res);
     if (!info) {
       res.json({ active: false });

@@ -99,7 +99,8 @@ export function skillGuard(deps: { config: Config; store: Store; logger: Logger 
       return;
     }
     const { envelope } = verification;
-    const info = envelope.accessToken === undefined ? undefined : store.tokens.introspect(envelope.accessToken);
+    // The same lifetime rules as /introspect: Config carries the option as the store takes it.
+    const info = envelope.accessToken === undefined ? undefined : store.tokens.introspect(envelope.accessToken, config);
     const grant = info?.grant;
     if (!grant || grant.clientId !== config.alexa.clientId || !grant.scope.split(' ').includes(SKILL_SCOPE)) {
       refusals.note('not_linked');

@@ -84,11 +84,15 @@ export function openJson<T>(ctx: StoreContext, sealed: string): T {
   return JSON.parse(ctx.keys.decrypt(sealed)) as T;
 }
 
-export function subjectIndex(ctx: StoreContext, subjectId: string): Buffer {
+/** The blind index of a Home Assistant user id (grants, codes, audit events, notice dismissals). */
+export function subjectIndex(ctx: Pick<StoreContext, 'indexKey'>, subjectId: string): Buffer {
   return blindIndex(ctx.indexKey, `subject:${subjectId}`);
 }
 
-/** A secret for `label`, derived from the index key: stable across encryption key rotation. */
+/**
+ * A secret for `label`, derived from the index key: stable for as long as the encryption key stays
+ * the same, replaced with the index key when it changes (index-key.ts).
+ */
 export function deriveSecret(ctx: Pick<StoreContext, 'indexKey'>, label: string): Buffer {
   return blindIndex(ctx.indexKey, `derived:${label}`);
 }

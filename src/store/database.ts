@@ -4,7 +4,8 @@
  * An existing file is first opened read-only to check its schema version and that a configured key
  * opens the key-check row. Only when both pass is it opened for writing, switched to WAL and
  * migrated. So a wrong key (or a database from a newer version) stops start-up with the file left
- * byte-for-byte as it was.
+ * byte-for-byte as it was. A key ring whose first key does not open the key-check row means the
+ * encryption key changed: then the index key is replaced before anything uses it (index-key.ts).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -14,12 +15,12 @@ import Database from 'better-sqlite3';
 import { TUNABLES } from '../config/tunables.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { StartupError } from '../errors.js';
+import { INDEX_KEY_ROW, type IndexKeyRotation, openIndexKey, rotateIndexKeyIfNeeded } from './index-key.js';
 import { MIGRATIONS } from './schema.js';
 
 export type Db = Database.Database;
 
 export const DATABASE_FILE = 'alexa-link.db';
-const INDEX_KEY_ROW = 'index_key';
 /** Set when this version created the database: the panel shows the relink notice until dismissed. */
 export const RELINK_NOTICE = 'notice:relink';
 /** In a backup snapshot only: when it was taken (encrypted, like every meta value). */
@@ -27,8 +28,10 @@ export const SNAPSHOT_TAKEN_AT = 'snapshot:taken_at';
 
 export interface OpenedDatabase {
   db: Db;
-  /** Secret for blind indexes (HMACs of user ids and user codes); stored encrypted, survives key rotation. */
+  /** Secret for blind indexes (HMACs of user ids and user codes) and derived keys; stored encrypted, replaced when the encryption key changes. */
   indexKey: Buffer;
+  /** Set when this opening replaced the index key, because the encryption key changed (index-key.ts). */
+  rotation: IndexKeyRotation | undefined;
 }
 
 function wrongKeyMessage(file: string, keys: KeyRing, what: string): string {
@@ -40,11 +43,8 @@ function wrongKeyMessage(file: string, keys: KeyRing, what: string): string {
 }
 
 function readIndexKey(db: Db, file: string, keys: KeyRing, what = 'database'): { indexKey: Buffer; keyIndex: number } | undefined {
-  const row = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?').get(INDEX_KEY_ROW);
-  if (!row) return undefined;
   try {
-    const opened = keys.open(row.value);
-    return { indexKey: Buffer.from(opened.value, 'base64'), keyIndex: opened.keyIndex };
+    return openIndexKey(db, keys);
   } catch {
     throw new StartupError(wrongKeyMessage(file, keys, what));
   }
@@ -128,17 +128,23 @@ export function openDatabase(file: string, keys: KeyRing, now: () => number = Da
     // Deleted rows are overwritten, not left in free pages.
     db.pragma('secure_delete = ON');
     const previousVersion = migrate(db);
-    let opened = readIndexKey(db, file, keys);
+    const opened = readIndexKey(db, file, keys);
+    let indexKey: Buffer;
+    let rotation: IndexKeyRotation | undefined;
     if (!opened) {
-      const indexKey = randomBytes(32);
+      indexKey = randomBytes(32);
       db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run(INDEX_KEY_ROW, keys.encrypt(indexKey.toString('base64')));
-      opened = { indexKey, keyIndex: 0 };
+    } else if (opened.keyIndex > 0) {
+      // The encryption key changed: a new index key, before anything uses the old one.
+      ({ indexKey, rotation } = rotateIndexKeyIfNeeded(db, keys, now()));
+    } else {
+      indexKey = opened.indexKey;
     }
     if (previousVersion === 0) {
       // A new database: any Alexa link made with an earlier server (which kept nothing) must be made again.
       db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(RELINK_NOTICE, keys.encrypt(String(now())));
     }
-    return { db, ...opened };
+    return { db, indexKey, rotation };
   } catch (error) {
     db.close();
     throw error;

@@ -11,6 +11,7 @@ import { afterCommit, deriveSecret, type StoreContext, sql, transaction } from '
 import { DATABASE_FILE, type Db, openDatabase, SNAPSHOT_TAKEN_AT } from './database.js';
 import { Grants } from './grants.js';
 import { GroupCommit } from './group-commit.js';
+import type { IndexKeyRotation } from './index-key.js';
 import {
   counts,
   type KeyUsage,
@@ -32,6 +33,7 @@ import { Tokens } from './tokens.js';
 export type { MadeBy, RedeemedCode, Redemption } from './codes.js';
 export type { Subject } from './context.js';
 export type { Grant } from './grants.js';
+export type { IndexKeyRotation } from './index-key.js';
 export { type KeyUsage, previousKeysInUse } from './maintenance.js';
 export type { CodeExchange, LinkRevocation, Origin, TokenRevocation } from './operations.js';
 export { PendingRequests, type Renewal, type RenewalRules } from './requests.js';
@@ -58,12 +60,15 @@ export class Store {
   readonly skillUsage: SkillUsage;
   /** One operation per endpoint, audit row included (operations.ts). */
   readonly ops: Operations;
+  /** Set when this opening replaced the index key because the encryption key changed (index-key.ts). */
+  readonly rotation: IndexKeyRotation | undefined;
   private readonly ctx: StoreContext;
   private pruneTimer: NodeJS.Timeout | undefined;
 
-  private constructor(file: string, ctx: StoreContext) {
+  private constructor(file: string, ctx: StoreContext, rotation: IndexKeyRotation | undefined) {
     this.file = file;
     this.ctx = ctx;
+    this.rotation = rotation;
     this.requests = new PendingRequests(ctx);
     this.codes = new AuthorizationCodes(ctx);
     this.grants = new Grants(ctx);
@@ -83,12 +88,15 @@ export class Store {
     });
   }
 
-  /** Opens (creating or migrating) the database; throws StartupError on a wrong key or a damaged file. */
+  /**
+   * Opens (creating or migrating) the database; throws StartupError on a wrong key or a damaged
+   * file. When the first key does not open it, the index key is replaced first (index-key.ts).
+   */
   static open(options: StoreOptions): Store {
     const file = join(options.dataDir, DATABASE_FILE);
     const keys = new KeyRing(options.encryptionKeys);
     const now = options.now ?? Date.now;
-    const { db, indexKey } = openDatabase(file, keys, now);
+    const { db, indexKey, rotation } = openDatabase(file, keys, now);
     const revocation: StoreContext['revocation'] = { pending: false, listener: undefined };
     const group = new GroupCommit(
       db,
@@ -97,7 +105,7 @@ export class Store {
         revocation.pending = false;
       },
     );
-    return new Store(file, { db, keys, indexKey, group, now, revocation });
+    return new Store(file, { db, keys, indexKey, group, now, revocation }, rotation);
   }
 
   /**
@@ -113,7 +121,7 @@ export class Store {
     return this.ctx.now();
   }
 
-  /** A secret for `label` (e.g. signing session cookies), stable across encryption key rotation. */
+  /** A secret for `label` (e.g. signing session cookies), derived from the index key: replaced when the encryption key changes. */
   deriveSecret(label: string): Buffer {
     return deriveSecret(this.ctx, label);
   }

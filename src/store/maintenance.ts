@@ -5,6 +5,7 @@ import { TUNABLES } from '../config/tunables.js';
 import { FernetError } from '../crypto/fernet.js';
 import { type StoreContext, sql, transaction } from './context.js';
 import { revokeGrantRows } from './grants.js';
+import { endAccessGrace } from './index-key.js';
 import { ENCRYPTED_COLUMNS } from './schema.js';
 
 const DAY_MS = 86_400_000;
@@ -17,6 +18,8 @@ export interface PruneResult {
   grants: number;
   sessions: number;
   auditEvents: number;
+  /** The access-token key of before a key change, once no token it sealed can be alive (index-key.ts). */
+  previousAccessKey: number;
 }
 
 /**
@@ -52,6 +55,7 @@ export function prune(ctx: StoreContext): PruneResult {
     grants: sql(ctx, 'DELETE FROM grants WHERE revoked_at <= ? OR expires_at <= ?').run(historyCutoff, historyCutoff).changes,
     sessions: sql(ctx, 'DELETE FROM sessions WHERE expires_at <= ?').run(now).changes,
     auditEvents: sql(ctx, 'DELETE FROM audit_events WHERE at <= ?').run(historyCutoff).changes,
+    previousAccessKey: endAccessGrace(ctx, now),
   }));
 }
 

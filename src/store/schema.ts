@@ -191,3 +191,28 @@ export const ENCRYPTED_COLUMNS: ReadonlyArray<{ table: string; columns: readonly
   { table: 'sessions', columns: ['data_enc'] },
   { table: 'audit_events', columns: ['details_enc'] },
 ];
+
+/**
+ * Every column keyed by the index key (a blind index), and what replacing that key does with it
+ * (store/index-key.ts, docs/decisions/0010-index-key-rotation.md):
+ * - `recompute`: from the Home Assistant user id in the row's own `subject_enc`;
+ * - `translate`: the person's new index, when some row that is recomputed (or a pending request)
+ *   names them; otherwise the column is cleared (`translate`) or the row deleted
+ *   (`translate-or-delete`: the index is all the row is about);
+ * - `drop`: the rows are deleted (the user code behind an HMAC is not stored, so it cannot be
+ *   recomputed; pending requests live minutes).
+ * test/index-key-rotation.test.ts checks that every `*_index` and `*_key` column of the schema is here.
+ */
+export const INDEX_KEYED_COLUMNS: ReadonlyArray<{
+  table: string;
+  column: string;
+  onRotation: 'recompute' | 'translate' | 'translate-or-delete' | 'drop';
+}> = [
+  { table: 'grants', column: 'subject_index', onRotation: 'recompute' },
+  { table: 'authorization_codes', column: 'subject_index', onRotation: 'recompute' },
+  { table: 'audit_events', column: 'subject_index', onRotation: 'translate' },
+  { table: 'notice_dismissals', column: 'subject_index', onRotation: 'translate-or-delete' },
+  { table: 'pending_requests', column: 'user_code_index', onRotation: 'drop' },
+  { table: 'pending_requests', column: 'subject_index', onRotation: 'drop' },
+  { table: 'pending_requests', column: 'requester_key', onRotation: 'drop' },
+];

@@ -20,8 +20,11 @@
  * real client cannot both keep going: as soon as either uses a successor, the other's token is
  * retired, and its next use revokes the grant for both.
  *
- * Access tokens are stateless (grant, times, MAC): introspection checks the MAC, the time and the
- * grant (one indexed query); revoking one alone lists its digest until it expires.
+ * Access tokens are stateless (grant, times, MAC): introspection checks the MAC, the times and the
+ * grant (one indexed query); revoking one alone lists its digest until it expires. Whatever times a
+ * token carries, it is never accepted for longer than access_token_ttl_minutes after its issue, nor
+ * when issued before its grant or in the future (`withinLifetime`): the times are only as good as
+ * the secrecy of the MAC key, and an old key outlives nothing but these bounds (index-key.ts).
  *
  * Tokens issued before migration 4 (43 random characters) are looked up by digest in the old
  * `tokens` table: access tokens until they expire, retired refresh tokens as reuse markers.
@@ -30,12 +33,16 @@ import { TUNABLES } from '../config/tunables.js';
 import { digest } from '../crypto/random.js';
 import { deriveSecret, type StoreContext, sql, transaction } from './context.js';
 import { type Grant, type GrantRow, grantView, isGrantActive, revokeGrantRows } from './grants.js';
-import { openAccess, openRefresh, sealAccess, sealRefresh } from './token-format.js';
+import { type PreviousAccessKey, previousAccessKey } from './index-key.js';
+import { type AccessClaims, openAccess, openRefresh, sealAccess, sealRefresh } from './token-format.js';
 
 export interface Lifetimes {
   accessTokenTtlSeconds: number;
   refreshTokenIdleSeconds: number;
 }
+
+/** What introspection needs of the lifetimes: the longest an access token may live (the option). */
+export type AccessLifetime = Pick<Lifetimes, 'accessTokenTtlSeconds'>;
 
 export interface IssuedTokens {
   issuedAt: number;
@@ -79,13 +86,43 @@ interface LegacyRow {
 
 const INVALID = (reason: 'unknown' | 'expired' | 'revoked'): Refresh => ({ status: 'invalid', reason });
 
+/**
+ * The lifetime rules of an access token (issue 19): not expired; not longer-lived than the access
+ * token lifetime as it is configured now; not issued before its grant; not issued in the future
+ * beyond a few seconds of clock tolerance. A token this server issued always passes them until it
+ * expires (unless the option was lowered since).
+ */
+function withinLifetime(token: { issuedAt: number; expiresAt: number }, grantCreatedAt: number, lifetimes: AccessLifetime, now: number): boolean {
+  return (
+    token.expiresAt > now &&
+    token.expiresAt - token.issuedAt <= lifetimes.accessTokenTtlSeconds * 1000 &&
+    token.issuedAt >= grantCreatedAt &&
+    token.issuedAt <= now + TUNABLES.oauth.accessTokenClockSkewSeconds * 1000
+  );
+}
+
 export class Tokens {
   private readonly refreshKey: Buffer;
   private readonly accessKey: Buffer;
+  /** After a change of the encryption key: the access-token key before it (index-key.ts). */
+  private readonly previousAccessKey: PreviousAccessKey | undefined;
 
   constructor(private readonly ctx: StoreContext) {
     this.refreshKey = deriveSecret(ctx, 'refresh-token-mac');
     this.accessKey = deriveSecret(ctx, 'access-token-mac');
+    this.previousAccessKey = previousAccessKey(ctx);
+  }
+
+  /**
+   * An access token's claims when it opens: under the current key, or under the key replaced by
+   * the last change of encryption key if it was issued before that change (its lifetime rules then
+   * end it within access_token_ttl_minutes of the change).
+   */
+  private openAccessToken(token: string): AccessClaims | undefined {
+    const claims = openAccess(this.accessKey, token);
+    if (claims || !this.previousAccessKey) return claims;
+    const old = openAccess(this.previousAccessKey.key, token);
+    return old && old.issuedAt <= this.previousAccessKey.replacedAt ? old : undefined;
   }
 
   /**
@@ -177,17 +214,21 @@ export class Tokens {
     return { status: 'reuse', grant: { ...grant, revokedAt: now, revokedReason: 'refresh_reuse' } };
   }
 
-  /** Introspection: the token's grant and times, or undefined when it is not active. One indexed query. */
-  introspect(token: string): AccessTokenInfo | undefined {
+  /**
+   * Introspection (/introspect and the skill guard): the token's grant and times, or undefined when
+   * it is not active. `lifetimes`: the configured access-token lifetime (`lifetimes(config)`), which
+   * bounds every token whatever its own times say. One indexed query.
+   */
+  introspect(token: string, lifetimes: AccessLifetime): AccessTokenInfo | undefined {
     const now = this.ctx.now();
-    const claims = openAccess(this.accessKey, token);
+    const claims = this.openAccessToken(token);
     if (claims) {
       if (claims.expiresAt <= now) return undefined;
       const row = sql<GrantRow & { denied: number }>(
         this.ctx,
         'SELECT g.*, EXISTS (SELECT 1 FROM revoked_access_tokens WHERE digest = ?) AS denied FROM grants g WHERE g.id = ?',
       ).get(digest(token), claims.grantId);
-      if (!row || row.denied) return undefined;
+      if (!row || row.denied || !withinLifetime(claims, row.created_at, lifetimes, now)) return undefined;
       const grant = grantView(this.ctx, row);
       return isGrantActive(grant, now) ? { grant, issuedAt: claims.issuedAt, expiresAt: claims.expiresAt } : undefined;
     }
@@ -199,9 +240,11 @@ export class Tokens {
       WHERE t.digest = ? AND t.kind = 'access' AND t.revoked_at IS NULL AND t.expires_at > ?`,
     ).get(digest(token), now);
     if (!row) return undefined;
+    const times = { issuedAt: row.token_created_at, expiresAt: row.token_expires_at };
+    if (!withinLifetime(times, row.created_at, lifetimes, now)) return undefined;
     const grant = grantView(this.ctx, row);
     if (!isGrantActive(grant, now)) return undefined;
-    return { grant, issuedAt: row.token_created_at, expiresAt: row.token_expires_at };
+    return { grant, ...times };
   }
 
   /**
@@ -211,7 +254,7 @@ export class Tokens {
   revoke(token: string, clientId: string): { kind: 'access' | 'refresh'; grantId: string; subjectId: string } | undefined {
     return transaction(this.ctx, () => {
       const tokenDigest = digest(token);
-      const access = openAccess(this.accessKey, token);
+      const access = this.openAccessToken(token);
       const refresh = access ? undefined : openRefresh(this.refreshKey, token);
       let kind: 'access' | 'refresh';
       let grantId: string;

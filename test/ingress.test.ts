@@ -80,6 +80,18 @@ describe('the panel', () => {
     for (const target of targets) expect(target.startsWith(INGRESS_PATH)).toBe(true);
   });
 
+  it('reads names as the Supervisor sends them, UTF-8 bytes, and keeps a name that is not UTF-8 as it came', async () => {
+    // aiohttp writes header values as UTF-8; Node's parser hands each byte over as one Latin-1 character.
+    const asSent = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+    const jannik = { id: 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3', name: 'jannik', displayName: asSent('Jannik Müller-Lüdenscheidt') };
+    const page = (await get('/', jannik)).body;
+    expect(page).toContain('Jannik Müller-Lüdenscheidt');
+    expect(page).not.toContain('MÃ¼ller');
+    // A Latin-1 name (one byte per letter) is not valid UTF-8: shown as it came, not dropped or mangled.
+    const latin = { id: 'd4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4', name: 'chloe', displayName: 'Chlo\u00e9 Dubois' };
+    expect((await get('/', latin)).body).toContain('Chloé Dubois');
+  });
+
   it('refuses a cross-site form post (CSRF), with or without a token', async () => {
     expect((await post('/code', { code: 'BCDF-GHJK' })).status).toBe(403);
     expect((await post('/code', { code: 'BCDF-GHJK', _csrf: '1.abc' })).status).toBe(403);

@@ -71,9 +71,26 @@ export const HA_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The Supervisor's aiohttp writes header values as UTF-8 bytes, and Node's parser hands each byte
+ * over as one Latin-1 character: decoded back to UTF-8 here, or kept as it came when it is not UTF-8.
+ */
+function fromHeaderBytes(value: string): string {
+  // Plain ASCII needs no decoding; a character above U+00FF cannot have come as one byte.
+  const needsDecoding = /[\u0080-\u00ff]/.test(value) && ![...value].some((char) => char.charCodeAt(0) > 0xff);
+  if (!needsDecoding) return value;
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 function headerText(value: string | string[] | undefined, max: number): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const text = value.replace(CONTROL, '').trim().slice(0, max);
+  const text = fromHeaderBytes(value).replace(CONTROL, '').trim().slice(0, max);
   return text === '' ? undefined : text;
 }
 

@@ -13,7 +13,7 @@ export interface Envelope {
   accessToken: string | undefined;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** The envelope's fields, or undefined when the body is not an Alexa request. */
@@ -55,29 +55,26 @@ export function localeOf(envelope: Pick<Envelope, 'locale'> | undefined): Transl
 /** The smallest valid response: nothing said, nothing shown. */
 export const EMPTY_RESPONSE = { version: '1.0', response: {} } as const;
 
-/** Not linked: Alexa says so and puts a LinkAccount card in the Alexa app. */
-export function linkAccountResponse(envelope: Envelope): object {
+/** An answer that speaks `key` (with a card, if any) where the request type allows it, else the empty one. */
+function spoken(envelope: Envelope, key: 'skill.speech.linkAccount' | 'skill.speech.unavailable', card?: { type: 'LinkAccount' }): object {
   if (!maySpeak(envelope.requestType)) return EMPTY_RESPONSE;
   const i18n = localeOf(envelope);
   return {
     version: '1.0',
     response: {
-      outputSpeech: { type: 'PlainText', text: i18n.t('skill.speech.linkAccount', { skill: i18n.t('skill.name') }) },
-      card: { type: 'LinkAccount' },
+      outputSpeech: { type: 'PlainText', text: i18n.t(key, { skill: i18n.t('skill.name') }) },
+      ...(card ? { card } : {}),
       shouldEndSession: true,
     },
   };
 }
 
+/** Not linked: Alexa says so and puts a LinkAccount card in the Alexa app. */
+export function linkAccountResponse(envelope: Envelope): object {
+  return spoken(envelope, 'skill.speech.linkAccount', { type: 'LinkAccount' });
+}
+
 /** The backend did not answer (in time, or sensibly): a short spoken apology where speech is allowed. */
 export function unavailableResponse(envelope: Envelope): object {
-  if (!maySpeak(envelope.requestType)) return EMPTY_RESPONSE;
-  const i18n = localeOf(envelope);
-  return {
-    version: '1.0',
-    response: {
-      outputSpeech: { type: 'PlainText', text: i18n.t('skill.speech.unavailable', { skill: i18n.t('skill.name') }) },
-      shouldEndSession: true,
-    },
-  };
+  return spoken(envelope, 'skill.speech.unavailable');
 }

@@ -7,6 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { TUNABLES } from '../config/tunables.js';
+import { isObject } from './envelope.js';
 
 /** The incoming headers passed on as they came. */
 const PASSED = ['content-type', 'signature', 'signature-256', 'signaturecertchainurl'] as const;
@@ -31,13 +32,7 @@ export function identityHeaders(identity: LinkIdentity): Record<string, string> 
 function isResponseEnvelope(body: Buffer): boolean {
   try {
     const parsed = JSON.parse(body.toString('utf8')) as unknown;
-    return (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      typeof (parsed as { version?: unknown }).version === 'string' &&
-      typeof (parsed as { response?: unknown }).response === 'object' &&
-      (parsed as { response?: unknown }).response !== null
-    );
+    return isObject(parsed) && typeof parsed.version === 'string' && isObject(parsed.response);
   } catch {
     return false;
   }

@@ -110,6 +110,19 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[rank]!;
 }
 
+/** The latency percentiles of a run's sorted 2xx latencies, and the CPU steal between two readings. */
+function spread(sorted: Float64Array, cpuBefore: ReturnType<typeof cpuTimes>, cpuAfter: ReturnType<typeof cpuTimes>) {
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: percentile(sorted, 100),
+    stealPct:
+      cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
+    latencies: sorted,
+  };
+}
+
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   if (spec.overallRate) return pacedLoad(spec, spec.overallRate);
   let latencies = new Float64Array(1 << 16);
@@ -186,14 +199,8 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     errors: result.errors,
     timeouts: result.timeouts,
     rps: count / result.duration,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: percentile(sorted, 100),
     sampleError,
-    stealPct:
-      cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
-    latencies: sorted,
+    ...spread(sorted, cpuBefore, cpuAfter),
   };
 }
 
@@ -273,13 +280,7 @@ async function pacedLoad(spec: LoadSpec, rate: number): Promise<LoadResult> {
     errors,
     timeouts: 0,
     rps: latencies.length / durationS,
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: percentile(sorted, 100),
     sampleError,
-    stealPct:
-      cpuBefore && cpuAfter && cpuAfter.total > cpuBefore.total ? (100 * (cpuAfter.steal - cpuBefore.steal)) / (cpuAfter.total - cpuBefore.total) : undefined,
-    latencies: sorted,
+    ...spread(sorted, cpuBefore, cpuAfter),
   };
 }

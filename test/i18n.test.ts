@@ -1,9 +1,39 @@
 /** The message catalogues and the language choice (src/i18n). */
 import { describe, expect, it } from 'vitest';
-import { CATALOGUES, LOCALES, type MessageKey, negotiateLocale, translator } from '../src/i18n/index.js';
+import { CATALOGUES, LOCALES, type MessageKey, negotiate, negotiateLocale, translator } from '../src/i18n/index.js';
 
 const placeholders = (message: string): string[] => [...message.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).sort();
 const bold = (message: string): number => message.match(/\*\*/g)?.length ?? 0;
+
+describe('the region shapes dates and times', () => {
+  it('keeps the region of the chosen language, for formatting only', () => {
+    expect(negotiate('en-GB,en;q=0.9')).toEqual({ locale: 'en', region: 'GB' });
+    expect(negotiate('es-ES,de-at;q=0.5')).toEqual({ locale: 'de', region: 'AT' });
+    expect(negotiate('es-419,fr')).toEqual({ locale: 'fr', region: undefined });
+    expect(negotiate('en-x-made-up')).toEqual({ locale: 'en', region: undefined });
+  });
+
+  it('writes 24-hour times for en-GB and 12-hour ones for plain English', () => {
+    const at = Date.UTC(2026, 11, 5, 14, 4);
+    expect(translator('en', 'GB').time(at)).not.toMatch(/AM|PM/);
+    expect(translator('en').time(at)).toMatch(/AM|PM/);
+  });
+
+  it('says "3 hours ago" within a day and the date beyond it', () => {
+    const now = Date.UTC(2026, 11, 5, 12);
+    const en = translator('en');
+    expect(en.when(now - 3 * 3_600_000, now)).toBe('3 hours ago');
+    expect(en.when(now - 40 * 86_400_000, now)).toBe(en.dateTime(now - 40 * 86_400_000));
+  });
+
+  it('caches a bounded number of regional translators, whatever regions strangers send', () => {
+    const first = translator('en', 'GB');
+    for (let i = 0; i < 200; i++) translator('de', String(100 + i));
+    // Evicted and made again: a new object; the plain languages stay.
+    expect(translator('en', 'GB')).not.toBe(first);
+    expect(translator('de')).toBe(translator('de'));
+  });
+});
 
 describe('language from Accept-Language', () => {
   it.each([

@@ -4,12 +4,13 @@
  * ends once a person has linked; no autofocus hides the instructions under a phone keyboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { translator } from '../src/i18n/index.js';
+import { LOCALES, SERVER_TIME_ZONE, translator } from '../src/i18n/index.js';
 import { describeDevice, regionText, scopeTexts } from '../src/panel/describe.js';
 import { describeBrowser } from '../src/panel/link.js';
 import { csrfOf, handleOf, ingress } from './helpers/ingress.js';
 import { startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { ALEXA_NA_REDIRECT_URI, linkFrom, pendingRequest, UA } from './helpers/panel.js';
+import { realTimeClock } from './helpers/store.js';
 
 const en = translator('en');
 const person = (n: number) => ({ id: `${String(n).padStart(2, '0')}`.repeat(16), name: `p${n}`, displayName: `Person ${n}` });
@@ -96,7 +97,7 @@ describe('panel pages', () => {
     expect(text).toMatch(/<dd data-region>Alexa \(Europe\)<\/dd>/);
     expect(text).toMatch(/<dd data-access>Play music with Music Assistant<\/dd>/);
     expect(text).toMatch(/<dd data-asked><time [^>]+>just now, Android phone<\/time><\/dd>/);
-    expect(text).toContain('<p class="muted" data-details>Details: from 203.0.113.5, Chrome 120 (as the browser describes itself)</p>');
+    expect(text).toContain('<p class="muted" data-details>Details: address 203.0.113.5, Chrome 120</p>');
     expect(text.split('203.0.113.5')).toHaveLength(2);
     expect(text).not.toContain('layla.amazon.com');
     expect(text).not.toContain('music_assistant');
@@ -104,7 +105,7 @@ describe('panel pages', () => {
     const na = await confirmPage(person(2), pendingRequest(server, UA.iPhoneAlexaApp, '203.0.113.6', ALEXA_NA_REDIRECT_URI));
     expect(na.body).toContain('Alexa (North America)');
     expect(na.body).toContain('just now, iPhone');
-    expect(na.body).toContain('from 203.0.113.6, in-app browser');
+    expect(na.body).toContain('address 203.0.113.6, in-app browser');
     const other = await confirmPage(person(2), pendingRequest(server, UA.windowsEdge, '203.0.113.7', 'https://skills.example.test/callback'));
     expect(other.body).toMatch(/<dd data-region>skills\.example\.test<\/dd>/);
   });
@@ -152,7 +153,8 @@ describe('panel pages', () => {
     expect(activePart).toContain('Alexa (North America)');
     expect(activePart).toContain('iPhone · Safari 17');
     expect(activePart).toContain('Windows computer · Edge 120');
-    expect(activePart).toContain('Linked just now · last used just now');
+    expect(activePart).toContain('Linked: just now');
+    expect(activePart).toContain('Access last renewed: just now');
     expect((activePart!.match(/>Revoke<\/button>/g) ?? []).length).toBe(2);
   });
 
@@ -173,7 +175,8 @@ describe('panel pages', () => {
     const token = csrfOf((await get('/links', user)).body);
     const asked = await post('/links/revoke', { grant: grantId, _csrf: token }, user);
     expect(asked.status).toBe(200);
-    expect(asked.body).toMatch(/Revoke the link of <strong>Alexa \(Europe\)<\/strong> made on .+ from Android phone · Chrome 120\?/);
+    expect(asked.body).toContain('Revoke the link with <strong>Alexa (Europe)</strong>?');
+    expect(asked.body).toContain('<dt>Device</dt><dd>Android phone · Chrome 120</dd>');
     expect(asked.body).toContain('name="confirm" value="1"');
     expect(server.app.store.grants.get(grantId)?.revokedAt).toBeUndefined();
     // The confirmation is a form post like any other: without the token it is refused.
@@ -195,5 +198,147 @@ describe('panel pages', () => {
     server.app.store.audit.recordDaily('token_refreshed', { grantId: 'g'.repeat(32), subjectId: user.id, details: { ip: '192.0.2.1' } });
     expect((await get('/activity', user, { 'accept-language': 'de' })).body).toContain('Alexa hat ihren Zugriff 2-mal erneuert');
     expect((await get('/activity', user)).body).toContain('Alexa renewed its access 2 times');
+  });
+});
+
+describe('what a person reads, round 2 (issue 20, points 3 and 7)', () => {
+  let server: TestServer;
+  const time = realTimeClock();
+  beforeAll(async () => {
+    server = await startTestServer({}, undefined, {}, time);
+  });
+  afterAll(() => server.close());
+
+  const url = () => server.app.ingressUrl;
+  type Person = { id: string; name?: string; displayName?: string };
+  const get = (path: string, user: Person, headers: Record<string, string> = {}) => ingress(url(), path, { user, headers });
+  const post = (path: string, form: Record<string, string>, user: Person, headers: Record<string, string> = {}) =>
+    ingress(url(), path, { user, form, headers });
+  async function typeCode(user: Person, code: string, headers: Record<string, string> = {}) {
+    return post('/code', { code, _csrf: csrfOf((await get('/', user, headers)).body) }, user, headers);
+  }
+  /** The visible text of a page: tags dropped, entities of the catalogue's texts decoded. */
+  const textOf = (html: string) =>
+    html
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/\s+/g, ' ');
+
+  it('the approval screen shows the typed code, large, beside "the Alexa page shows this code"', async () => {
+    const code = pendingRequest(server, UA.androidAlexaApp);
+    // Typed the way people type it: lower case, no dash.
+    const confirm = await typeCode(person(21), code.toLowerCase());
+    expect(confirm.status).toBe(200);
+    const shown = `${code.slice(0, 4)}-${code.slice(4)}`;
+    expect(confirm.body).toContain(
+      `<p class="confirm-code"><span>The Alexa page shows this code:</span> <strong class="user-code" data-user-code>${shown}</strong></p>`,
+    );
+    // Above the warning and the Approve button: compared first, decided after.
+    expect(confirm.body.indexOf(shown)).toBeLessThan(confirm.body.indexOf('role="note"'));
+    for (const locale of LOCALES.filter((other) => other !== 'en')) {
+      const page = await typeCode(person(21), pendingRequest(server, UA.iPhoneSafari), { 'accept-language': locale });
+      expect(page.body).toContain(`<span>${translator(locale).t('panel.confirm.code')}</span>`);
+    }
+  });
+
+  it('the confirm page speaks without jargon: a region, not "Returns to"; no "(as the browser describes itself)"', async () => {
+    const confirm = await typeCode(person(22), pendingRequest(server, UA.androidChrome, '203.0.113.9'));
+    expect(confirm.body).toContain('<dt>Region</dt><dd data-region>Alexa (Europe)</dd>');
+    expect(confirm.body).toContain('<p class="muted" data-details>Details: address 203.0.113.9, Chrome 120</p>');
+    expect(confirm.body).not.toContain('Returns to');
+    expect(confirm.body).not.toContain('describes itself');
+  });
+
+  it('the Code field has a hint in words, not an example code that looks typed', async () => {
+    for (const locale of LOCALES) {
+      const page = (await get('/', person(23), { 'accept-language': locale })).body;
+      const input = /<input id="code"[^>]*>/.exec(page)?.[0] ?? '';
+      expect(input).not.toContain('placeholder');
+      expect(input).toContain('aria-describedby="code-hint"');
+      expect(page).toContain(`<p id="code-hint" class="hint">${translator(locale).t('panel.link.codeHint', { length: 8 })}</p>`);
+    }
+  });
+
+  it('after Deny: "Denied" with "denied" in the text, and "Enter another code" instead of "Link another"', async () => {
+    const user = person(24);
+    const confirm = await typeCode(user, pendingRequest(server, UA.androidAlexaApp));
+    const done = await post('/decide', { handle: handleOf(confirm.body), decision: 'deny', _csrf: csrfOf(confirm.body) }, user);
+    expect(done.body).toContain('<h1>Denied</h1>');
+    expect(done.body).toContain('The link was denied.');
+    expect(done.body).not.toContain('refused');
+    expect(done.body).toContain('>Enter another code</a>');
+    expect(done.body).not.toContain('Link another');
+    // After Approve, linking another account is what a person may want next.
+    const again = await typeCode(user, pendingRequest(server, UA.androidAlexaApp));
+    const approved = await post('/decide', { handle: handleOf(again.body), decision: 'approve', _csrf: csrfOf(again.body) }, user);
+    expect(approved.body).toContain('>Link another account</a>');
+  });
+
+  it('a code with no request says what to do next: get a new code on the Alexa page', async () => {
+    for (const locale of LOCALES) {
+      const wrong = await typeCode(person(25), 'BCDF-GHJK', { 'accept-language': locale });
+      expect(wrong.status).toBe(404);
+      // The button the person must tap, named as the Alexa page names it.
+      expect(textOf(wrong.body)).toContain(translator(locale).t('wait.renew'));
+    }
+  });
+
+  it('times are 24-hour where the locale uses them, and the panel names its time zone', async () => {
+    const user = person(26);
+    await linkFrom(server, user, UA.androidChrome);
+    const grantId = server.app.store.grants.listForSubject(user.id)[0]!.id;
+    const ask = async (language: string) => {
+      const token = csrfOf((await get('/links', user, { 'accept-language': language })).body);
+      return (await post('/links/revoke', { grant: grantId, _csrf: token }, user, { 'accept-language': language })).body;
+    };
+    const made = /<dd><time datetime="[^"]+">([^<]+)<\/time><\/dd>/;
+    expect(made.exec(await ask('en-GB'))?.[1]).not.toMatch(/AM|PM/);
+    expect(made.exec(await ask('en-US'))?.[1]).toMatch(/AM|PM/);
+    expect(made.exec(await ask('en-GB'))?.[1]).toBe(translator('en', 'GB').dateTime(server.app.store.grants.get(grantId)!.createdAt));
+    const page = (await get('/links', user)).body;
+    expect(page).toContain(`Times are in the ${SERVER_TIME_ZONE} time zone.`);
+  });
+
+  it('dates older than a day are absolute and readable without hovering', async () => {
+    const user = person(27);
+    await linkFrom(server, user, UA.iPhoneSafari);
+    const grant = server.app.store.grants.listForSubject(user.id)[0]!;
+    time.advance(40 * 86_400_000);
+    try {
+      const page = (await get('/links', user)).body;
+      expect(page).toContain(`Linked: ${en.dateTime(grant.createdAt)}`);
+      expect(page).not.toContain('last month');
+      // Nothing in a link's rows hides behind a tooltip.
+      expect(/<ul class="links">[\s\S]*?<\/ul>/.exec(page)?.[0]).not.toContain('title=');
+    } finally {
+      time.reset();
+    }
+  });
+
+  it('ended links say when and by whom', async () => {
+    const user = person(28);
+    await linkFrom(server, user, UA.androidAlexaApp);
+    const grantId = server.app.store.grants.listForSubject(user.id)[0]!.id;
+    expect(server.app.store.ops.revokeOwnLink(user.id, grantId).status).toBe('revoked');
+    const revokedAt = server.app.store.grants.get(grantId)!.revokedAt!;
+    time.advance(3 * 86_400_000);
+    try {
+      const ended = (await get('/links', user)).body.split('<details class="ended">')[1] ?? '';
+      expect(ended).toContain('revoked by you');
+      expect(ended).toContain(`Ended: ${en.dateTime(revokedAt)}`);
+    } finally {
+      time.reset();
+    }
+  });
+
+  it('without a name from Home Assistant the page says "You are signed in", never "as you"', async () => {
+    for (const locale of LOCALES) {
+      const page = (await get('/', { id: 'e'.repeat(32), name: '', displayName: '' }, { 'accept-language': locale })).body;
+      expect(page).toContain(translator(locale).t('panel.signedIn'));
+      expect(page).not.toContain('<strong></strong>');
+      expect(page).not.toMatch(/ as <strong>you<\/strong>| als <strong>(dich|jou)<\/strong>|en tant que <strong>vous<\/strong>/);
+    }
   });
 });

@@ -434,7 +434,7 @@ describe('the person sees that it works', () => {
     for (let i = 0; i < 3; i++) await send({ type: 'IntentRequest', accessToken });
     // Not yet written (at most once a minute), already shown.
     const links = await ingress(server.app.ingressUrl, '/links', { user: erin });
-    expect(links.body).toContain('Last used by Alexa just now');
+    expect(links.body).toContain('Last used by Alexa: just now');
     server.app.store.skillUsage.flush();
     await send({ type: 'IntentRequest', accessToken });
     server.app.store.skillUsage.flush();

@@ -16,6 +16,9 @@ export type Locale = keyof typeof CATALOGUES;
 export const LOCALES = Object.keys(CATALOGUES) as Locale[];
 export const DEFAULT_LOCALE: Locale = 'en';
 
+/** The server's time zone by name ("Europe/Berlin"; the Supervisor sets TZ): pages name it beside times. */
+export const SERVER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 /** Values put into a message's `{name}` placeholders. */
 export type MessageValues = Record<string, string | number>;
 
@@ -36,23 +39,41 @@ function weight(params: string[]): number {
   return QVALUE.test(q) ? Number(q) : 0;
 }
 
+/** A language's region subtag as Intl wants it (`GB`, `419`), or undefined. */
+const REGION = /^(?:[a-z]{2}|\d{3})$/;
+
+/** What the reader asked for: the catalogue's language, and the region that shapes dates and times. */
+export interface Negotiated {
+  locale: Locale;
+  /** `GB` from `en-GB`: en-GB readers get 24-hour times although the catalogue is plain English. */
+  region: string | undefined;
+}
+
 /**
  * The best supported language for an Accept-Language header: by q-value, then by order; a
- * region (`de-AT`) matches its language; `*` and anything unsupported fall back to English.
+ * region (`de-AT`) matches its language and is kept for formatting; `*` and anything unsupported
+ * fall back to English.
  */
-export function negotiateLocale(header: string | undefined): Locale {
-  if (!header) return DEFAULT_LOCALE;
+export function negotiate(header: string | undefined): Negotiated {
+  if (!header) return { locale: DEFAULT_LOCALE, region: undefined };
   const ranges = header
     .slice(0, 512)
     .split(',')
     .slice(0, 32)
     .map((part, order) => {
       const [range = '', ...params] = part.trim().split(';');
-      return { language: range.trim().toLowerCase().split('-')[0] ?? '', q: weight(params), order };
+      const [language = '', region = ''] = range.trim().toLowerCase().split('-');
+      return { language, region: REGION.test(region) ? region.toUpperCase() : undefined, q: weight(params), order };
     })
     .filter((range) => range.q > 0)
     .sort((a, b) => b.q - a.q || a.order - b.order);
-  return ranges.map((range) => range.language).find(isLocale) ?? DEFAULT_LOCALE;
+  const best = ranges.find((range) => isLocale(range.language));
+  return best ? { locale: best.language as Locale, region: best.region } : { locale: DEFAULT_LOCALE, region: undefined };
+}
+
+/** The catalogue language alone (the skill's spoken answers, which have no dates). */
+export function negotiateLocale(header: string | undefined): Locale {
+  return negotiate(header).locale;
 }
 
 function fill(message: string, values: MessageValues | undefined): string {
@@ -73,6 +94,8 @@ export interface Translator {
   plural(key: PluralKey, count: number, values?: MessageValues): string;
   /** Date and time, medium length, in the server's time zone (the Supervisor sets TZ). */
   dateTime(ms: number): string;
+  /** Within a day "3 hours ago"; older, the date and time ("last month" says too little). */
+  when(ms: number, now: number): string;
   /** Hours and minutes. */
   time(ms: number): string;
   /** "3 minutes ago", "yesterday": the largest whole unit. */
@@ -91,7 +114,7 @@ const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
   ['minute', 60_000],
 ];
 
-function makeTranslator(locale: Locale): Translator {
+function makeTranslator(locale: Locale, formatLocale: string): Translator {
   const messages: Messages = CATALOGUES[locale];
   // Made on first use: Intl formats load ICU's locale data, which a server that only answers
   // Alexa's token calls never needs.
@@ -100,6 +123,18 @@ function makeTranslator(locale: Locale): Translator {
   let relativeFormat: Intl.RelativeTimeFormat | undefined;
   let pluralRules: Intl.PluralRules | undefined;
   const t = (key: MessageKey, values?: MessageValues): string => fill(messages[key], values);
+  const dateTime = (ms: number): string => {
+    dateTimeFormat ??= new Intl.DateTimeFormat(formatLocale, { dateStyle: 'medium', timeStyle: 'short' });
+    return dateTimeFormat.format(new Date(ms));
+  };
+  const relative = (ms: number, now: number): string => {
+    relativeFormat ??= new Intl.RelativeTimeFormat(formatLocale, { numeric: 'auto' });
+    const elapsed = ms - now;
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(elapsed) >= size) return relativeFormat.format(Math.trunc(elapsed / size), unit);
+    }
+    return t('time.justNow');
+  };
   return {
     locale,
     t,
@@ -109,32 +144,32 @@ function makeTranslator(locale: Locale): Translator {
       const form = pluralRules.select(count) === 'one' ? 'one' : 'other';
       return t(`${key}.${form}` as MessageKey, { count, ...values });
     },
-    dateTime: (ms) => {
-      dateTimeFormat ??= new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
-      return dateTimeFormat.format(new Date(ms));
-    },
+    dateTime,
+    when: (ms, now) => (Math.abs(now - ms) < 86_400_000 ? relative(ms, now) : dateTime(ms)),
     time: (ms) => {
-      timeFormat ??= new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
+      timeFormat ??= new Intl.DateTimeFormat(formatLocale, { hour: '2-digit', minute: '2-digit' });
       return timeFormat.format(new Date(ms));
     },
-    relative: (ms, now) => {
-      relativeFormat ??= new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
-      const elapsed = ms - now;
-      for (const [unit, size] of UNITS) {
-        if (Math.abs(elapsed) >= size) return relativeFormat.format(Math.trunc(elapsed / size), unit);
-      }
-      return t('time.justNow');
-    },
+    relative,
   };
 }
 
-const translators = new Map<Locale, Translator>();
+const translators = new Map<string, Translator>();
+/** Regions come from the request: a bound keeps a stranger's made-up tags from growing the cache. */
+const MAX_TRANSLATORS = 32;
 
-export function translator(locale: Locale): Translator {
-  let found = translators.get(locale);
+/** The translator for a language, with dates and times shaped by the region (`en-GB`: 24-hour). */
+export function translator(locale: Locale, region?: string): Translator {
+  const tag = region ? `${locale}-${region}` : locale;
+  let found = translators.get(tag);
   if (!found) {
-    found = makeTranslator(locale);
-    translators.set(locale, found);
+    found = makeTranslator(locale, tag);
+    // The plain languages always stay; beyond the bound the oldest regional one goes.
+    if (translators.size >= MAX_TRANSLATORS) {
+      const oldest = [...translators.keys()].find((key) => key.includes('-'));
+      if (oldest) translators.delete(oldest);
+    }
+    translators.set(tag, found);
   }
   return found;
 }

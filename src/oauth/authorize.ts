@@ -19,7 +19,7 @@ import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
 import { addressKey } from '../http/client-key.js';
 import { requestFacts } from '../http/request-facts.js';
-import type { MessageKey, Translator } from '../i18n/index.js';
+import { type MessageKey, SERVER_TIME_ZONE, type Translator } from '../i18n/index.js';
 import { PendingRequests, type RenewalRules } from '../store/index.js';
 import type { OAuthContext } from './context.js';
 import { type Params, readParams, VSCHAR } from './params.js';
@@ -212,9 +212,6 @@ function linkView(ctx: OAuthContext, req: Request): LinkView {
   if (request.expiresAt <= now) return { state: 'expired', ...view };
   return { state: request.status, ...view };
 }
-
-/** The server's time zone by name ("Europe/Berlin"), shown beside times on pages without JavaScript. */
-const SERVER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** `BCDF-GHJK` → `B C D F` and `G H J K`: letters a screen reader reads one by one, the dash as a pause. */
 function spelled(formatted: string): { first: string; second: string } {

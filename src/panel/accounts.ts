@@ -15,13 +15,16 @@ const REVOKE_REASONS: Record<string, MessageKey> = {
   expired: 'panel.links.state.expired',
 };
 
-function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; active: boolean } {
+/** A link's state; an ended link says when it ended and why (the reason names who ended it). */
+function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; active: boolean; ended: { at: ReturnType<typeof moment> } | undefined } {
   if (grant.revokedAt !== undefined) {
     const key = REVOKE_REASONS[grant.revokedReason ?? ''] ?? 'panel.links.state.revoked';
-    return { label: i18n.t(key), active: false };
+    return { label: i18n.t(key), active: false, ended: { at: moment(i18n, grant.revokedAt, now) } };
   }
-  if (grant.expiresAt !== undefined && grant.expiresAt <= now) return { label: i18n.t('panel.links.state.expired'), active: false };
-  return { label: i18n.t('panel.links.state.active'), active: true };
+  if (grant.expiresAt !== undefined && grant.expiresAt <= now) {
+    return { label: i18n.t('panel.links.state.expired'), active: false, ended: { at: moment(i18n, grant.expiresAt, now) } };
+  }
+  return { label: i18n.t('panel.links.state.active'), active: true, ended: undefined };
 }
 
 /** A link as the pages show it: region, device, when made and last used, its state. */

@@ -1,10 +1,10 @@
 /** What the panel's handlers share. */
 import type { Response } from 'express';
 import type { Config } from '../config/load.js';
-import { USER_CODE_EXAMPLE, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import { USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
-import { DEFAULT_LOCALE, type MessageKey, type Translator, translator } from '../i18n/index.js';
+import { DEFAULT_LOCALE, type MessageKey, SERVER_TIME_ZONE, type Translator, translator } from '../i18n/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
 
@@ -37,8 +37,9 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
       user,
       base: res.locals.base ?? '',
       csrf: ctx.csrf.token(user.id),
-      codeExample: USER_CODE_EXAMPLE,
+      codeLength: USER_CODE_LENGTH,
       codeMaxLength: USER_CODE_MAX_INPUT,
+      timeZone: SERVER_TIME_ZONE,
       ...locals,
       title: i18nOf(res).t(locals.title),
     });
@@ -49,7 +50,10 @@ export function i18nOf(res: Response): Translator {
   return (res.locals.i18n as Translator | undefined) ?? translator(DEFAULT_LOCALE);
 }
 
-/** A time as "3 days ago" with the full date and time for a tooltip and <time datetime>. */
-export function moment(i18n: Translator, ms: number, now: number): { relative: string; full: string; iso: string } {
-  return { relative: i18n.relative(ms, now), full: i18n.dateTime(ms), iso: new Date(ms).toISOString() };
+/**
+ * A time as the page shows it: "3 hours ago" within a day, else the date and time (readable
+ * without hovering, which phones cannot); the full date and time too, and ISO for <time datetime>.
+ */
+export function moment(i18n: Translator, ms: number, now: number): { text: string; full: string; iso: string } {
+  return { text: i18n.when(ms, now), full: i18n.dateTime(ms), iso: new Date(ms).toISOString() };
 }

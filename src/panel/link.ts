@@ -4,7 +4,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import { TUNABLES } from '../config/tunables.js';
-import { normalizeUserCode, USER_CODE_EXAMPLE, USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import { formatUserCode, normalizeUserCode, USER_CODE_EXAMPLE, USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import { translator } from '../i18n/index.js';
 import { pseudonym } from '../log/redact.js';
 import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
@@ -45,7 +45,7 @@ export function enterCode(ctx: PanelContext): RequestHandler {
     const typed = typeof req.body?.code === 'string' ? (req.body.code as string).slice(0, USER_CODE_MAX_INPUT) : '';
     const code = normalizeUserCode(typed);
     const request = code === undefined ? undefined : ctx.store.requests.findPendingByUserCode(code);
-    if (!request) {
+    if (!request || code === undefined) {
       // Only wrong codes count against the user's budget, never the right ones.
       ctx.wrongCodes.record(wrongCodeKey(res));
       const i18n = i18nOf(res);
@@ -64,6 +64,7 @@ export function enterCode(ctx: PanelContext): RequestHandler {
       title: 'panel.confirm.title',
       tab: 'link',
       handle: request.handle,
+      userCode: formatUserCode(code),
       region: regionText(i18n, request.redirectUri),
       scopes: scopeTexts(i18n, request.scope),
       asked: moment(i18n, request.createdAt, ctx.store.now()),

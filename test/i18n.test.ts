@@ -1,5 +1,6 @@
 /** The message catalogues and the language choice (src/i18n). */
 import { describe, expect, it } from 'vitest';
+import { ACTION_MESSAGES, type Action, ADD_ON_NOT, ALEXA_APP_LABEL_WORDS, ALEXA_APP_LABELS, GLOSSARY } from '../src/i18n/glossary.js';
 import { CATALOGUES, LOCALES, type MessageKey, negotiate, negotiateLocale, translator } from '../src/i18n/index.js';
 
 const placeholders = (message: string): string[] => [...message.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!).sort();
@@ -110,5 +111,46 @@ describe('translator', () => {
     expect(translator('fr').relative(at - 3 * 3_600_000, at)).toBe('il y a 3 heures');
     expect(translator('en').relative(at - 10_000, at)).toBe('just now');
     expect(translator('de').dateTime(at)).toMatch(/^29\.11\.2026, \d\d:\d\d$/);
+  });
+});
+
+describe('one word per action per language (src/i18n/glossary.ts)', () => {
+  const actions = Object.keys(ACTION_MESSAGES) as Action[];
+
+  it.each(LOCALES)('%s: the messages that name an action use its term', (locale) => {
+    for (const action of actions) {
+      const { forms, verb } = GLOSSARY[locale][action];
+      for (const key of ACTION_MESSAGES[action]) expect(CATALOGUES[locale][key], `${key} should say "${verb}"`).toMatch(forms);
+    }
+  });
+
+  it.each(LOCALES)('%s: no message uses a word the term replaces', (locale) => {
+    const strays: string[] = [];
+    for (const [key, message] of Object.entries(CATALOGUES[locale])) {
+      for (const action of actions) {
+        const stray = GLOSSARY[locale][action].not.exec(message);
+        if (stray) strays.push(`${key}: "${stray[0]}" instead of "${GLOSSARY[locale][action].verb}"`);
+      }
+    }
+    expect(strays).toEqual([]);
+  });
+
+  it.each(LOCALES)('%s: the add-on is "add-on", not a translation of it', (locale) => {
+    const strays = Object.entries(CATALOGUES[locale]).filter(([, message]) => ADD_ON_NOT[locale].test(message));
+    expect(strays).toEqual([]);
+  });
+
+  it.each(LOCALES)('%s: the Alexa app is quoted only with labels a source shows for that language', (locale) => {
+    const allowed = ALEXA_APP_LABELS[locale] ?? [];
+    for (const [key, message] of Object.entries(CATALOGUES[locale])) {
+      for (const match of message.matchAll(new RegExp(ALEXA_APP_LABEL_WORDS.source, 'g'))) {
+        expect(
+          allowed.some((label) => label.includes(match[0].replace(/\*\*$/, ''))),
+          `${key} quotes "${match[0]}"`,
+        ).toBe(true);
+      }
+    }
+    // Where labels are known, the way back to linking names them all.
+    for (const label of allowed) expect(CATALOGUES[locale]['alexa.restart']).toContain(label);
   });
 });

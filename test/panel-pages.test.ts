@@ -82,7 +82,7 @@ describe('panel pages', () => {
     expect(confirm.body).toContain('Alexa (Europa)');
     expect(confirm.body).toContain('Android-Handy');
     const nl = await confirmPage(user, pendingRequest(server, UA.iPhoneSafari), { 'accept-language': 'nl-BE' });
-    expect(nl.body).toContain('>Toestaan</button>');
+    expect(nl.body).toContain('>Goedkeuren</button>');
     const fr = await confirmPage(user, pendingRequest(server, UA.iPhoneSafari), { 'accept-language': 'fr-FR' });
     expect(fr.body).toContain('>Autoriser</button>');
     expect(fr.body).toContain('Écouter de la musique avec Music Assistant');

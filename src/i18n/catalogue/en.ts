@@ -52,7 +52,7 @@ export const en = {
   'error.unknownClient.message': 'This link request does not come from the Alexa skill this server is set up for. Start linking again from the Alexa app.',
   'error.redirect.title': 'Unexpected return address',
   'error.redirect.message':
-    'The return address (redirect URI) of this request is not one of the allowed ones. If you run this server, check the vendor id and redirect URIs in the add-on options against the Alexa developer console.',
+    'The return address (redirect URI) of this request is not one this server is set up for. If you run this server, check the vendor id and redirect URIs in the add-on options against the Alexa developer console.',
   'error.noRequest.title': 'No link request in this browser',
   'error.noRequest.message': 'Go back to the Alexa app. If you approved the link in Home Assistant, the page the Alexa app opened finishes linking by itself.',
   'error.noRequest.why': 'This browser is not the one the Alexa app opened for linking, or its request is over.',

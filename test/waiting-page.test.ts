@@ -137,6 +137,35 @@ describe('a browser without a link request', () => {
   });
 });
 
+describe('the state comes first, right under the heading', () => {
+  const statusFirst = /<\/h1>\s*<p id="status" class="status" role="status" aria-live="polite" data-state="(\w+)">/;
+
+  it('while waiting: the status, then the code', async () => {
+    const { page } = await start();
+    expect(statusFirst.exec(page)?.[1]).toBe('pending');
+    expect(page.indexOf('id="status"')).toBeLessThan(page.indexOf('data-user-code'));
+  });
+
+  it.each(['approved', 'denied'] as const)('%s: the status and its Continue button, no code, no Check again', async (decision) => {
+    const { browser, userCode } = await start();
+    decide(server.app.store, userCode, ALICE, decision);
+    const { page } = await waitPage(browser);
+    expect(statusFirst.exec(page)?.[1]).toBe(decision);
+    expect(page).toMatch(/data-state="\w+">.*<\/p>\s*<p><a class="button" id="continue" href="continue">Continue<\/a><\/p>/);
+    expect(page).not.toContain('data-user-code');
+    expect(page).not.toContain(userCode);
+    expect(page).not.toContain(en.t('wait.checkAgain'));
+    expect(page).not.toContain('id="open-');
+  });
+
+  it('expired: the status, then the way to a new code', async () => {
+    const { browser } = await start();
+    time.advance(TTL + 1);
+    const { page } = await waitPage(browser);
+    expect(statusFirst.exec(page)?.[1]).toBe('expired');
+  });
+});
+
 describe('an expired code', () => {
   it('is not shown; the page warns and offers a new code, also after a reload, and Continue leads back to it', async () => {
     const { browser, userCode } = await start();

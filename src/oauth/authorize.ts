@@ -227,6 +227,7 @@ function scriptMessages(i18n: Translator): Record<string, string> {
   const keys = {
     waiting: 'wait.waiting',
     approvedFinishing: 'wait.approvedFinishing',
+    deniedReturning: 'wait.deniedReturning',
     leftOne: 'wait.left.one',
     leftOther: 'wait.left.other',
     leftUnderMinute: 'wait.leftUnderMinute',

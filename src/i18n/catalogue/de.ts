@@ -38,6 +38,7 @@ export const de: Messages = {
   'wait.renewed': 'Das ist ein neuer Code. Der vorige Code gilt nicht mehr.',
   'wait.approved': 'Zugelassen. Tippe auf **Weiter**, um die Verknüpfung abzuschließen.',
   'wait.approvedFinishing': 'Zugelassen. Die Verknüpfung wird abgeschlossen…',
+  'wait.deniedReturning': 'In Home Assistant abgelehnt. Zurück zur Alexa-App…',
   'wait.denied': 'Die Verknüpfung wurde in Home Assistant abgelehnt. Tippe auf **Weiter**, um zur Alexa-App zurückzukehren.',
   'wait.expired': 'Dieser Code ist abgelaufen und gilt nicht mehr.',
   'wait.renewIntro': 'Hol dir hier einen neuen Code und gib dann den neuen in Home Assistant ein.',

@@ -40,6 +40,7 @@ export const en = {
   'wait.renewed': 'This is a new code. The previous code no longer works.',
   'wait.approved': 'Approved. Tap **Continue** to finish linking.',
   'wait.approvedFinishing': 'Approved. Finishing the link…',
+  'wait.deniedReturning': 'Denied in Home Assistant. Going back to the Alexa app…',
   'wait.denied': 'The link was denied in Home Assistant. Tap **Continue** to go back to the Alexa app.',
   'wait.expired': 'This code has expired and no longer works.',
   'wait.renewIntro': 'Get a new code here, then enter the new one in Home Assistant.',

@@ -38,6 +38,7 @@ export const fr: Messages = {
   'wait.renewed': 'Voici un nouveau code. L’ancien code ne fonctionne plus.',
   'wait.approved': 'Autorisé. Appuyez sur **Continuer** pour terminer l’association.',
   'wait.approvedFinishing': 'Autorisé. Association en cours…',
+  'wait.deniedReturning': 'Refusé dans Home Assistant. Retour à l’application Alexa…',
   'wait.denied': 'L’association a été refusée dans Home Assistant. Appuyez sur **Continuer** pour revenir à l’application Alexa.',
   'wait.expired': 'Ce code a expiré et ne fonctionne plus.',
   'wait.renewIntro': 'Obtenez ici un nouveau code, puis saisissez ce nouveau code dans Home Assistant.',

@@ -38,6 +38,7 @@ export const nl: Messages = {
   'wait.renewed': 'Dit is een nieuwe code. De vorige code werkt niet meer.',
   'wait.approved': 'Goedgekeurd. Tik op **Doorgaan** om het koppelen af te ronden.',
   'wait.approvedFinishing': 'Goedgekeurd. Het koppelen wordt afgerond…',
+  'wait.deniedReturning': 'Geweigerd in Home Assistant. Terug naar de Alexa-app…',
   'wait.denied': 'Het koppelen is in Home Assistant geweigerd. Tik op **Doorgaan** om terug te gaan naar de Alexa-app.',
   'wait.expired': 'Deze code is verlopen en werkt niet meer.',
   'wait.renewIntro': 'Vraag hier een nieuwe code aan en voer die nieuwe code in Home Assistant in.',

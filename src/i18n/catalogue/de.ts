@@ -48,6 +48,7 @@ export const de: Messages = {
   'wait.continue': 'Weiter',
   'alexa.restart':
     'Schließe in der Alexa-App diese Seite, öffne **Mehr → Skills und Spiele → Deine Skills**, wähle **{skill}** und tippe auf **Konto verknüpfen**.',
+  'alexa.restartElsewhere': 'Öffne die Alexa-App, geh zu **Mehr → Skills und Spiele → Deine Skills**, wähle **{skill}** und tippe auf **Konto verknüpfen**.',
   'error.unknownClient.title': 'Unbekannte Anwendung',
   'error.unknownClient.message':
     'Diese Anfrage kommt nicht von dem Alexa-Skill, für den dieser Server eingerichtet ist. Starte die Verknüpfung in der Alexa-App neu.',

@@ -48,6 +48,8 @@ export const fr: Messages = {
   'wait.continue': 'Continuer',
   'alexa.restart':
     'Dans l’application Alexa, fermez cette page, ouvrez **Plus → Skills et jeux → Vos Skills**, choisissez **{skill}** et appuyez sur **Associer un compte**.',
+  'alexa.restartElsewhere':
+    'Ouvrez l’application Alexa, allez dans **Plus → Skills et jeux → Vos Skills**, choisissez **{skill}** et appuyez sur **Associer un compte**.',
   'error.unknownClient.title': 'Application inconnue',
   'error.unknownClient.message':
     'Cette demande ne vient pas de la skill Alexa pour laquelle ce serveur est configuré. Recommencez l’association depuis l’application Alexa.',

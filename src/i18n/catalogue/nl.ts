@@ -47,6 +47,8 @@ export const nl: Messages = {
   'wait.checkAgain': 'Opnieuw controleren',
   'wait.continue': 'Doorgaan',
   'alexa.restart': 'Sluit in de Alexa-app deze pagina, open **Meer → Skills en games → Jouw skills**, kies **{skill}** en tik op **Account koppelen**.',
+  // The Alexa app has no Dutch interface (as far as is known): its menus are named as it shows them, in English.
+  'alexa.restartElsewhere': 'Open de Alexa-app, ga naar **More → Skills & Games → Your Skills**, kies **{skill}** en tik op **Link Account**.',
   'error.unknownClient.title': 'Onbekende toepassing',
   'error.unknownClient.message':
     'Dit koppelverzoek komt niet van de Alexa-skill waarvoor deze server is ingesteld. Begin opnieuw met koppelen in de Alexa-app.',

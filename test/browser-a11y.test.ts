@@ -288,6 +288,22 @@ describeBrowser(
       await audit('wait-denied', (context) => waitingPage(context, server, request.cookies, 'denied'));
     });
 
+    it.each(['approved', 'denied'] as const)('waiting page, %s while it waits (the state its script shows)', async (decision) => {
+      const request = await waitingRequest(server);
+      await audit(`wait-${decision}-js`, async (context) => {
+        // The page's next check hears the decision; its way on is answered with 204 No Content,
+        // which leaves the page in place, in the state it shows while it goes on.
+        await context.route('**/authorize/status', (route) => route.fulfill({ json: { status: decision } }));
+        await context.route('**/authorize/continue', (route) => route.fulfill({ status: 204 }));
+        // Undecided in the store: the page is served pending, and its script shows the decision.
+        await context.addCookies(request.cookies);
+        const tab = await context.newPage();
+        await tab.goto(`${server.base}/authorize/wait`);
+        await expect.poll(() => tab.locator('#status').getAttribute('data-state'), { timeout: 10_000 }).toBe(decision);
+        return tab;
+      });
+    });
+
     it('waiting page, expired; then "This link request has ended"', async () => {
       const request = await waitingRequest(clockServer);
       storeClock.advance(TUNABLES.oauth.pendingRequestTtlSeconds * 1000 + 1_000);

@@ -1,16 +1,20 @@
 /**
  * The waiting page in real Chromium: the countdown, "Get a new code", Copy code, the links to Home
- * Assistant that leave the page in place, the check when the page is shown again, and the page
- * without JavaScript. Decisions are made through the store (the panel has its own browser tests).
- * Writes the waiting-* screenshots.
+ * Assistant that leave the page in place, the check when the page is shown again, the state at the
+ * top once decided, and the page without JavaScript. Decisions are made through the store (the
+ * panel has its own browser tests). Writes the waiting-* screenshots (and, with
+ * UPDATE_DOCS_SCREENSHOTS=1, the documentation's copies).
  */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Browser as Chromium, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ALEXA_REDIRECT_HOSTS } from '../src/config/options.js';
 import { TUNABLES } from '../src/config/tunables.js';
 import { normalizeUserCode } from '../src/crypto/user-code.js';
 import { translator } from '../src/i18n/index.js';
-import { describeBrowser, interceptRedirects, launch, screenshots, VIEWPORTS } from './helpers/chromium.js';
+import { describeBrowser, interceptRedirects, launch, SCREENSHOT_DIR, screenshots, VIEWPORTS } from './helpers/chromium.js';
 import { pkcePair } from './helpers/link.js';
 import { authorizeUrl, CLIENT_ID, decide, REDIRECT_URI, startTestServer, type TestServer } from './helpers/oauth-server.js';
 import { realTimeClock } from './helpers/store.js';
@@ -166,11 +170,65 @@ describeBrowser('the waiting page in a real browser', () => {
     files.push(...(await screenshots(chromium, waitUrl(), 'waiting-nojs', { extraHTTPHeaders: { cookie }, javaScriptEnabled: false })));
   });
 
+  it('with JavaScript there is no Check again button; without, there is', async () => {
+    const checkAgain = (page: Page) => page.getByRole('link', { name: en.t('wait.checkAgain') });
+    const { page } = await startFromAlexa();
+    expect(await checkAgain(page).isVisible()).toBe(false);
+    const { page: plain } = await startFromAlexa({ javaScriptEnabled: false });
+    expect(await checkAgain(plain).isVisible()).toBe(true);
+  });
+
+  /**
+   * Holds the page in the state it shows once decided: its way on (/authorize/continue) is answered
+   * with 204 No Content, which leaves the page in place (and the request undecided for the server).
+   * Resolves with the number of times the page tried to continue.
+   */
+  async function holdContinue(alexa: BrowserContext): Promise<() => number> {
+    let tries = 0;
+    await alexa.route('**/authorize/continue', (route) => {
+      tries++;
+      return route.fulfill({ status: 204 });
+    });
+    return () => tries;
+  }
+
+  it('approved while waiting: the state is at the top of the phone’s screen, the code and buttons are gone', async () => {
+    const { page, userCode, context: alexa } = await startFromAlexa();
+    const continued = await holdContinue(alexa);
+    decide(server.app.store, userCode, ALICE);
+    await expect.poll(() => state(page), { timeout: 10_000 }).toBe('approved');
+    const status = page.locator('#status');
+    expect(await status.textContent()).toBe(en.t('wait.approvedFinishing'));
+    const box = (await status.boundingBox())!;
+    // Right under the heading, in the top half of the first screen (740 px), not 850 px down.
+    expect(box.y + box.height).toBeLessThan(VIEWPORTS.phone.height / 2);
+    for (const selector of ['#user-code', '#expiry', '#copy', '#open-app', '#open-web', '.keep-open', '.steps', '#continue']) {
+      expect(await page.locator(selector).isVisible(), selector).toBe(false);
+    }
+    // And it went on by itself.
+    await expect.poll(continued).toBe(1);
+  });
+
+  it('denied while waiting: the page says so at the top and goes back to Alexa', async () => {
+    const { page, userCode, context: alexa } = await startFromAlexa();
+    const continued = await holdContinue(alexa);
+    decide(server.app.store, userCode, ALICE, 'denied');
+    await expect.poll(() => state(page), { timeout: 10_000 }).toBe('denied');
+    expect(await page.locator('#status').textContent()).toBe(en.t('wait.deniedReturning'));
+    const box = (await page.locator('#status').boundingBox())!;
+    expect(box.y + box.height).toBeLessThan(VIEWPORTS.phone.height / 2);
+    expect(await page.locator('#user-code').isVisible()).toBe(false);
+    await expect.poll(continued).toBe(1);
+  });
+
   it('approved and denied, as the page shows them', async () => {
     const approved = await startFromAlexa();
+    // Closed first: its own check would otherwise continue, and end the request, before the screenshots.
+    await approved.page.close();
     decide(server.app.store, approved.userCode, ALICE);
     files.push(...(await screenshots(chromium, waitUrl(), 'waiting-approved', { extraHTTPHeaders: { cookie: approved.cookie } })));
     const denied = await startFromAlexa();
+    await denied.page.close();
     decide(server.app.store, denied.userCode, ALICE, 'denied');
     files.push(...(await screenshots(chromium, waitUrl(), 'waiting-denied', { extraHTTPHeaders: { cookie: denied.cookie } })));
   });
@@ -187,5 +245,23 @@ describeBrowser('the waiting page in a real browser', () => {
   it('wrote every screenshot: phone and desktop, light and dark', () => {
     const names = ['pending', 'expiring', 'expired', 'renewed', 'nojs', 'approved', 'denied', 'de'];
     for (const name of names) expect(files.filter((file) => file.includes(`/waiting-${name}-`))).toHaveLength(4);
+    // The canonical set for the documentation, when asked for (UPDATE_DOCS_SCREENSHOTS=1), as in browser-panel.test.ts.
+    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+      const docs = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+      for (const name of [
+        'waiting-pending-phone-light',
+        'waiting-pending-phone-dark',
+        'waiting-expiring-phone-light',
+        'waiting-expired-phone-light',
+        'waiting-expired-phone-dark',
+        'waiting-renewed-phone-light',
+        'waiting-nojs-phone-light',
+        'waiting-approved-phone-light',
+        'waiting-denied-phone-light',
+        'waiting-de-phone-light',
+      ]) {
+        copyFileSync(join(SCREENSHOT_DIR, `${name}.png`), join(docs, `${name}.png`));
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TUNABLES } from '../src/config/tunables.js';
 import { normalizeUserCode } from '../src/crypto/user-code.js';
-import { CATALOGUES, type MessageKey, translator } from '../src/i18n/index.js';
+import { CATALOGUES, LOCALES, type MessageKey, translator } from '../src/i18n/index.js';
 import { recentAuditOf } from './helpers/audit.js';
 import { Browser } from './helpers/browser.js';
 import { pkcePair } from './helpers/link.js';
@@ -133,7 +133,46 @@ describe('a browser without a link request', () => {
     expect(page).toMatch(/^<p>Go back to the Alexa app\./m);
     // Starting again is the fallback, after the main message, with the exact taps.
     expect(page.indexOf(html('error.noRequest.message'))).toBeLessThan(page.indexOf(html('error.noRequest.restart')));
-    expect(page).toContain(html('alexa.restart', { skill: 'Music Assistant' }));
+    expect(page).toContain(html('alexa.restartElsewhere', { skill: 'Music Assistant' }));
+  });
+
+  // The reader may be in another browser, not on the Alexa app's page: no "close this page".
+  it.each(LOCALES)('in %s, it says how to start again without "close this page"', async (locale) => {
+    const page = await (await new Browser({ 'accept-language': locale }).get(url('/authorize/wait'))).text();
+    const i18n = translator(locale);
+    expect(page).toContain(`<html lang="${locale}">`);
+    expect(page).not.toMatch(/close this page|diese Seite|deze pagina|cette page/i);
+    expect(page).not.toContain(i18n.rich('alexa.restart', { skill: i18n.t('skill.name') }));
+    expect(page).toContain(i18n.rich('alexa.restartElsewhere', { skill: i18n.t('skill.name') }));
+  });
+});
+
+describe('the state comes first, right under the heading', () => {
+  const statusFirst = /<\/h1>\s*<p id="status" class="status" role="status" aria-live="polite" data-state="(\w+)">/;
+
+  it('while waiting: the status, then the code', async () => {
+    const { page } = await start();
+    expect(statusFirst.exec(page)?.[1]).toBe('pending');
+    expect(page.indexOf('id="status"')).toBeLessThan(page.indexOf('data-user-code'));
+  });
+
+  it.each(['approved', 'denied'] as const)('%s: the status and its Continue button, no code, no Check again', async (decision) => {
+    const { browser, userCode } = await start();
+    decide(server.app.store, userCode, ALICE, decision);
+    const { page } = await waitPage(browser);
+    expect(statusFirst.exec(page)?.[1]).toBe(decision);
+    expect(page).toMatch(/data-state="\w+">.*<\/p>\s*<p><a class="button" id="continue" href="continue">Continue<\/a><\/p>/);
+    expect(page).not.toContain('data-user-code');
+    expect(page).not.toContain(userCode);
+    expect(page).not.toContain(en.t('wait.checkAgain'));
+    expect(page).not.toContain('id="open-');
+  });
+
+  it('expired: the status, then the way to a new code', async () => {
+    const { browser } = await start();
+    time.advance(TTL + 1);
+    const { page } = await waitPage(browser);
+    expect(statusFirst.exec(page)?.[1]).toBe('expired');
   });
 });
 

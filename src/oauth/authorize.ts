@@ -50,19 +50,28 @@ export interface ErrorText {
   detail?: MessageKey;
   /** Add the exact steps to start again in the Alexa app, after this lead-in. */
   restart?: MessageKey;
+  /** Those steps: `alexa.restart` (for a reader on the page the Alexa app opened) unless set. */
+  restartSteps?: MessageKey;
 }
 
 /** A page for the person in Alexa's browser: an error that must not be redirected anywhere. */
 export function errorPage(res: Response, status: number, text: ErrorText): void {
-  res.status(status).set('Cache-Control', 'no-store').render('error', { text });
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .render('error', { text: { restartSteps: 'alexa.restart', ...text } });
 }
 
-/** Going back to the Alexa app is the way on: its own page finishes a link approved elsewhere. */
+/**
+ * Going back to the Alexa app is the way on: its own page finishes a link approved elsewhere. The
+ * reader may be in another browser, so the steps to start again do not say "close this page".
+ */
 const NO_REQUEST: ErrorText = {
   title: 'error.noRequest.title',
   message: 'error.noRequest.message',
   detail: 'error.noRequest.why',
   restart: 'error.noRequest.restart',
+  restartSteps: 'alexa.restartElsewhere',
 };
 
 export function redirectWith(res: Response, redirectUri: string, values: Record<string, string | undefined>): void {
@@ -224,6 +233,7 @@ function scriptMessages(i18n: Translator): Record<string, string> {
   const keys = {
     waiting: 'wait.waiting',
     approvedFinishing: 'wait.approvedFinishing',
+    deniedReturning: 'wait.deniedReturning',
     leftOne: 'wait.left.one',
     leftOther: 'wait.left.other',
     leftUnderMinute: 'wait.leftUnderMinute',

@@ -1,6 +1,6 @@
 // Waiting page: counts down the code's time, asks every 2 s (and at once when the page is shown
-// again) whether the request was decided, and continues by itself. Without JavaScript the page
-// says to tap "Check again", which does the same.
+// again) whether the request was decided, and continues by itself. Once decided, only the state
+// stays, at the top. Without JavaScript the page says to tap "Check again", which does the same.
 (function () {
   'use strict';
   var status = document.getElementById('status');
@@ -14,9 +14,12 @@
   var lang = document.documentElement.lang || undefined;
   var pending = status.getAttribute('data-state') === 'pending';
 
-  // With JavaScript the page does continue by itself: say so instead of "tap Check again".
+  // With JavaScript the page does continue by itself: say so instead of "tap Check again", and
+  // drop that button.
   var back = document.getElementById('step-back');
   if (back && messages.backJs) back.textContent = messages.backJs;
+  var checkAgain = document.getElementById('check-again');
+  if (checkAgain && pending) checkAgain.hidden = true;
 
   function fill(message, values) {
     return String(message).replace(/\{(\w+)\}/g, function (whole, name) {
@@ -30,7 +33,7 @@
   var deadline = expiry ? Date.now() + Number(expiry.getAttribute('data-expires-in')) : null;
   var plural = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
   function tick() {
-    if (!expiry || deadline === null) return;
+    if (!pending || !expiry || deadline === null) return;
     var left = deadline - Date.now();
     if (left <= 0) {
       check();
@@ -50,6 +53,19 @@
   var timer = null;
   var busy = false;
   var again = false;
+
+  // Decided: the state replaces everything for entering the code (so that no one taps "Open Home
+  // Assistant" again), and is shown at the top while the page goes on.
+  function decided(state) {
+    pending = false;
+    window.clearTimeout(timer);
+    status.setAttribute('data-state', state);
+    var message = state === 'approved' ? messages.approvedFinishing : messages.deniedReturning;
+    if (message) status.textContent = message;
+    var part = document.getElementById('pending');
+    if (part) part.hidden = true;
+    window.scrollTo(0, 0);
+  }
   function schedule(ms) {
     window.clearTimeout(timer);
     timer = window.setTimeout(check, ms);
@@ -70,9 +86,7 @@
         busy = false;
         if (!body) return schedule(5000);
         if (body.status === 'approved' || body.status === 'denied') {
-          pending = false;
-          status.setAttribute('data-state', body.status);
-          if (body.status === 'approved') status.textContent = messages.approvedFinishing;
+          decided(body.status);
           window.location.assign('continue');
           return;
         }

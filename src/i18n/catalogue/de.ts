@@ -38,6 +38,7 @@ export const de: Messages = {
   'wait.renewed': 'Das ist ein neuer Code. Der vorige Code gilt nicht mehr.',
   'wait.approved': 'Zugelassen. Tippe auf **Weiter**, um die Verknüpfung abzuschließen.',
   'wait.approvedFinishing': 'Zugelassen. Die Verknüpfung wird abgeschlossen…',
+  'wait.deniedReturning': 'In Home Assistant abgelehnt. Zurück zur Alexa-App…',
   'wait.denied': 'Die Verknüpfung wurde in Home Assistant abgelehnt. Tippe auf **Weiter**, um zur Alexa-App zurückzukehren.',
   'wait.expired': 'Dieser Code ist abgelaufen und gilt nicht mehr.',
   'wait.renewIntro': 'Hol dir hier einen neuen Code und gib dann den neuen in Home Assistant ein.',
@@ -46,6 +47,7 @@ export const de: Messages = {
   'wait.checkAgain': 'Erneut prüfen',
   'wait.continue': 'Weiter',
   'alexa.restart': 'Schließe in der Alexa-App diese Seite, öffne dort die Seite des Skills **{skill}** und verknüpfe dein Konto erneut.',
+  'alexa.restartElsewhere': 'Öffne die Alexa-App, dort die Seite des Skills **{skill}**, und verknüpfe dein Konto erneut.',
   'error.unknownClient.title': 'Unbekannte Anwendung',
   'error.unknownClient.message':
     'Diese Anfrage kommt nicht von dem Alexa-Skill, für den dieser Server eingerichtet ist. Starte die Verknüpfung in der Alexa-App neu.',

@@ -40,6 +40,7 @@ export const en = {
   'wait.renewed': 'This is a new code. The previous code no longer works.',
   'wait.approved': 'Approved. Tap **Continue** to finish linking.',
   'wait.approvedFinishing': 'Approved. Finishing the link…',
+  'wait.deniedReturning': 'Denied in Home Assistant. Going back to the Alexa app…',
   'wait.denied': 'The link was denied in Home Assistant. Tap **Continue** to go back to the Alexa app.',
   'wait.expired': 'This code has expired and no longer works.',
   'wait.renewIntro': 'Get a new code here, then enter the new one in Home Assistant.',
@@ -48,6 +49,8 @@ export const en = {
   'wait.checkAgain': 'Check again',
   'wait.continue': 'Continue',
   'alexa.restart': 'In the Alexa app, close this page, open **More → Skills & Games → Your Skills**, choose **{skill}** and tap **Link Account**.',
+  // For a reader who may be in another browser, not on the page the Alexa app opened.
+  'alexa.restartElsewhere': 'Open the Alexa app, go to **More → Skills & Games → Your Skills**, choose **{skill}** and tap **Link Account**.',
   'error.unknownClient.title': 'Unknown application',
   'error.unknownClient.message': 'This link request does not come from the Alexa skill this server is set up for. Start linking again from the Alexa app.',
   'error.redirect.title': 'Unexpected return address',

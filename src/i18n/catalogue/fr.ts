@@ -38,6 +38,7 @@ export const fr: Messages = {
   'wait.renewed': 'Voici un nouveau code. L’ancien code ne fonctionne plus.',
   'wait.approved': 'Autorisé. Appuyez sur **Continuer** pour terminer l’association.',
   'wait.approvedFinishing': 'Autorisé. Association en cours…',
+  'wait.deniedReturning': 'Refusé dans Home Assistant. Retour à l’application Alexa…',
   'wait.denied': 'L’association a été refusée dans Home Assistant. Appuyez sur **Continuer** pour revenir à l’application Alexa.',
   'wait.expired': 'Ce code a expiré et ne fonctionne plus.',
   'wait.renewIntro': 'Obtenez ici un nouveau code, puis saisissez ce nouveau code dans Home Assistant.',
@@ -46,6 +47,7 @@ export const fr: Messages = {
   'wait.checkAgain': 'Vérifier à nouveau',
   'wait.continue': 'Continuer',
   'alexa.restart': 'Dans l’application Alexa, fermez cette page, ouvrez la page de la skill **{skill}** et associez à nouveau votre compte.',
+  'alexa.restartElsewhere': 'Ouvrez l’application Alexa, puis la page de la skill **{skill}**, et associez à nouveau votre compte.',
   'error.unknownClient.title': 'Application inconnue',
   'error.unknownClient.message':
     'Cette demande ne vient pas de la skill Alexa pour laquelle ce serveur est configuré. Recommencez l’association depuis l’application Alexa.',

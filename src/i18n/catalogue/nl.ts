@@ -38,6 +38,7 @@ export const nl: Messages = {
   'wait.renewed': 'Dit is een nieuwe code. De vorige code werkt niet meer.',
   'wait.approved': 'Goedgekeurd. Tik op **Doorgaan** om het koppelen af te ronden.',
   'wait.approvedFinishing': 'Goedgekeurd. Het koppelen wordt afgerond…',
+  'wait.deniedReturning': 'Geweigerd in Home Assistant. Terug naar de Alexa-app…',
   'wait.denied': 'Het koppelen is in Home Assistant geweigerd. Tik op **Doorgaan** om terug te gaan naar de Alexa-app.',
   'wait.expired': 'Deze code is verlopen en werkt niet meer.',
   'wait.renewIntro': 'Vraag hier een nieuwe code aan en voer die nieuwe code in Home Assistant in.',
@@ -46,6 +47,8 @@ export const nl: Messages = {
   'wait.checkAgain': 'Opnieuw controleren',
   'wait.continue': 'Doorgaan',
   'alexa.restart': 'Sluit deze pagina in de Alexa-app, open **More → Skills & Games → Your Skills**, kies **{skill}** en tik op **Link Account**.',
+  // The Alexa app has no Dutch interface (as far as is known): its menus are named as it shows them, in English.
+  'alexa.restartElsewhere': 'Open de Alexa-app, ga naar **More → Skills & Games → Your Skills**, kies **{skill}** en tik op **Link Account**.',
   'error.unknownClient.title': 'Onbekende toepassing',
   'error.unknownClient.message':
     'Dit koppelverzoek komt niet van de Alexa-skill waarvoor deze server is ingesteld. Begin opnieuw met koppelen in de Alexa-app.',

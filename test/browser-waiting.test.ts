@@ -97,6 +97,15 @@ describeBrowser('the waiting page in a real browser', () => {
     files.push(...(await screenshots(chromium, waitUrl(), 'waiting-expiring', { extraHTTPHeaders: { cookie } })));
   });
 
+  it('counts down in the reader’s time format: 24-hour for en-GB although the page is plain English', async () => {
+    // The context's locale is what the browser sends as Accept-Language.
+    const british = await startFromAlexa({ locale: 'en-GB' });
+    await expect.poll(() => expiryText(british.page)).toMatch(/^(9|10) min left \(until \d\d:\d\d\)$/);
+    expect(await british.page.locator('html').getAttribute('lang')).toBe('en');
+    const american = await startFromAlexa({ locale: 'en-US' });
+    await expect.poll(() => expiryText(american.page)).toMatch(/^(9|10) min left \(until \d\d:\d\d [AP]M\)$/);
+  });
+
   it('expired: the dead code goes, Get a new code brings a new one and the page waits again', async () => {
     const { page, userCode, cookie } = await startFromAlexa();
     time.advance(TTL + 1);

@@ -86,6 +86,8 @@ const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (char) => 
 
 export interface Translator {
   locale: Locale;
+  /** What dates and times are formatted for: the locale, or with the reader's region (`en-GB`). */
+  formatLocale: string;
   /** The message as plain text (templates escape it with `<%= %>`). */
   t(key: MessageKey, values?: MessageValues): string;
   /** The message as HTML: everything escaped, then `**words**` made <strong>. Use with `<%- %>`. */
@@ -137,6 +139,7 @@ function makeTranslator(locale: Locale, formatLocale: string): Translator {
   };
   return {
     locale,
+    formatLocale,
     t,
     rich: (key, values) => escapeHtml(t(key, values)).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>'),
     plural: (key, count, values) => {

@@ -241,7 +241,8 @@ function scriptMessages(i18n: Translator): Record<string, string> {
     copyFailed: 'wait.copyFailed',
     backJs: 'wait.step.backJs',
   } satisfies Record<string, MessageKey>;
-  return Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, i18n.t(key)]));
+  // The page's own format locale: an en-GB reader gets 24-hour times on an English page.
+  return { ...Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, i18n.t(key)])), formatLocale: i18n.formatLocale };
 }
 
 /** JSON safe inside <script type="application/json">: no `</script>` can end it early. */

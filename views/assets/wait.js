@@ -40,7 +40,7 @@
       return;
     }
     var minutes = Math.floor(left / 60000);
-    var time = new Date(deadline).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+    var time = new Date(deadline).toLocaleTimeString(messages.formatLocale || lang, { hour: '2-digit', minute: '2-digit' });
     var text =
       minutes < 1
         ? messages.leftUnderMinute

@@ -1,7 +1,7 @@
 /**
  * The panel on a phone, in real Chromium behind a real nginx ingress proxy, inside a stand-in of
  * the Home Assistant app: its own 56 px header with the panel's name, the panel in an iframe below.
- * One row of tabs, no second title, the Code field above the fold with the relink notice shown;
+ * Every tab whole, no second title, the Code field above the fold with the relink notice shown;
  * text contrast of the error and the active tab at least 4.5:1 in light and dark; Revoke asks first.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -27,11 +27,10 @@ type Rgba = [number, number, number, number];
 /** The few DOM names the page functions use: they run in Chromium, and the test project has no DOM lib. */
 interface PageElement {
   parentElement: PageElement | null;
-  offsetTop: number;
   scrollWidth: number;
   clientWidth: number;
 }
-declare const getComputedStyle: (element: PageElement) => { color: string; backgroundColor: string; overflowX: string };
+declare const getComputedStyle: (element: PageElement) => { color: string; backgroundColor: string };
 declare const window: { scrollY: number };
 
 /** "rgb(1, 2, 3)", "rgba(1, 2, 3, 0.5)" or "color(srgb 0.1 0.2 0.3 / 0.14)" (what color-mix computes to). */
@@ -130,22 +129,25 @@ iframe{display:block;width:100%;height:calc(100% - ${HA_HEADER}px);border:0}</st
       return { page, panel };
     }
 
-    it('in the narrow header: one row of tabs that scrolls sideways, no second title, the Code field above the fold with the notice', async () => {
+    it('in the narrow header: every tab whole (on a second row if need be), no second title, the Code field above the fold with the notice', async () => {
       for (const locale of ['en-US', 'de-DE']) {
         const { page, panel } = await inHomeAssistant({ locale });
         expect(await panel.locator('.notice').isVisible()).toBe(true);
         expect(await panel.locator('.toolbar-title').isVisible()).toBe(false);
-        const tabs = await panel.locator('.toolbar nav a').evaluateAll((links) => links.map((link) => (link as PageElement).offsetTop));
-        expect(tabs).toHaveLength(3);
-        expect(new Set(tabs).size).toBe(1);
-        const nav = await panel.locator('.toolbar nav').evaluate((element) => ({
-          overflowX: getComputedStyle(element).overflowX,
-          scrollWidth: element.scrollWidth,
-          clientWidth: element.clientWidth,
-        }));
-        expect(nav.overflowX).toBe('auto');
-        // German tab names are longer than a 360 px phone: they scroll, they do not wrap.
-        if (locale === 'de-DE') expect(nav.scrollWidth).toBeGreaterThan(nav.clientWidth);
+        // German tab names are longer than a 360 px phone: the tabs wrap rather than scroll out of sight.
+        const nav = await panel.locator('.toolbar nav').evaluate((element) => ({ scrollWidth: element.scrollWidth, clientWidth: element.clientWidth }));
+        expect(nav.scrollWidth).toBeLessThanOrEqual(nav.clientWidth);
+        const navBox = (await panel.locator('.toolbar nav').boundingBox())!;
+        const tabs = panel.locator('.toolbar nav a');
+        expect(await tabs.count()).toBe(3);
+        for (const tab of await tabs.all()) {
+          const whole = await tab.evaluate((element) => element.scrollWidth <= element.clientWidth);
+          const box = (await tab.boundingBox())!;
+          expect(whole, `${locale}: ${await tab.textContent()}`).toBe(true);
+          expect(box.x).toBeGreaterThanOrEqual(navBox.x);
+          expect(box.x + box.width).toBeLessThanOrEqual(Math.min(navBox.x + navBox.width, PHONE.width));
+          expect(box.height).toBeGreaterThanOrEqual(24);
+        }
         const box = await panel.locator('#code').boundingBox();
         expect(box).not.toBeNull();
         expect(box!.y).toBeGreaterThanOrEqual(HA_HEADER);

@@ -173,7 +173,7 @@ describeBrowser(
       files.push(...(await screenshots(chromium, `${proxy.urls[0]}links`, 'panel-links')));
       files.push(...(await screenshots(chromium, `${proxy.urls[0]}activity`, 'panel-activity')));
       expect(files).toHaveLength(6 * 4);
-    });
+    }, 300_000);
   },
   { nginx: true },
 );

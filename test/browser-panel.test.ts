@@ -257,7 +257,7 @@ iframe{display:block;width:100%;height:calc(100% - ${HA_HEADER}px);border:0}</st
           copyFileSync(join(SCREENSHOT_DIR, `${name}.png`), join(docs, `${name}.png`));
         }
       }
-    });
+    }, 300_000);
   },
   { nginx: true },
 );

@@ -7,7 +7,9 @@ import type { AuditLog } from './audit.js';
 import type { AuthorizationCodes, RedeemedCode } from './codes.js';
 import { type StoreContext, type Subject, sql, subjectIndex, transaction } from './context.js';
 import { type Grants, revokeGrantRows } from './grants.js';
+import type { Notices } from './notices.js';
 import type { NewRequest, PendingRequest, PendingRequests, Renewal, RenewalRules } from './requests.js';
+import { hasOurShape } from './token-format.js';
 import type { IssuedTokens, Lifetimes, Refresh, Tokens } from './tokens.js';
 
 /** Where a request came from, as stored in audit rows (already cut to length by the caller). */
@@ -37,6 +39,7 @@ interface Parts {
   grants: Grants;
   tokens: Tokens;
   audit: AuditLog;
+  notices: Notices;
 }
 
 export class Operations {
@@ -134,9 +137,14 @@ export class Operations {
 
   /** POST /token with a refresh token: rotation (store/tokens.ts) and its audit row, in one savepoint. */
   refresh(input: { token: string; clientId: string; lifetimes: Lifetimes; origin: Origin }): Promise<Refresh> {
-    const { durable, tokens, audit } = this.parts;
-    return durable(() => {
+    const { durable, tokens, audit, notices } = this.parts;
+    return durable((): Refresh => {
       const outcome = tokens.refresh(input.token, input.clientId, input.lifetimes);
+      if (outcome.status === 'invalid' && outcome.reason === 'unknown' && !hasOurShape(input.token)) {
+        // Never issued here (ours have had a prefix since migration 4): the earlier server's, which
+        // Alexa still holds. The client is authenticated; this only turns on the relink notice.
+        return notices.noteEarlierServer() ? { ...outcome, earlierServer: true } : outcome;
+      }
       if (outcome.status === 'reuse') {
         audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ...input.origin } });
       } else if (outcome.status === 'ok') {

@@ -73,9 +73,15 @@ export class Operations {
     const { ctx, requests, audit } = this.parts;
     return transaction(ctx, () => {
       if (!requests.decide(handle, decision, subject)) return false;
+      // What asked and from where: the Activity line names the region and device, its details the
+      // address of the browser that asked (the person's phone, not Amazon's servers).
+      const asked = requests.origin(handle);
       audit.record(decision === 'approved' ? 'link_approved' : 'link_denied', {
         subjectId: subject.id,
-        details: { name: subject.displayName ?? subject.name },
+        details: {
+          name: subject.displayName ?? subject.name,
+          ...(asked ? { redirectUri: asked.redirectUri, userAgent: asked.requester.userAgent, requestedFrom: asked.requester.ip } : {}),
+        },
       });
       return true;
     });
@@ -110,7 +116,9 @@ export class Operations {
       if (redemption.status === 'replayed') {
         // One of the two presenters is an attacker: revoke what the code produced.
         if (redemption.grantId) revokeGrantRows(ctx, redemption.grantId, 'code_replay', ctx.now());
-        audit.record('code_replayed', { grantId: redemption.grantId, details: { ip: input.origin.ip, clientId: input.clientId } });
+        // Named to the link's owner, so their Activity says why their link ended.
+        const owner = redemption.grantId === undefined ? undefined : grants.get(redemption.grantId)?.subject.id;
+        audit.record('code_replayed', { grantId: redemption.grantId, subjectId: owner, details: { ip: input.origin.ip, clientId: input.clientId } });
         return { status: 'replayed' };
       }
       if (redemption.status === 'invalid') return { status: 'invalid' };
@@ -122,14 +130,16 @@ export class Operations {
         clientId: bound.clientId,
         scope: bound.scope,
         maxSeconds: input.maxSeconds,
-        madeBy: bound.madeBy,
+        // The grant keeps where the link was made, not the address (that is the audit row's).
+        madeBy: bound.madeBy && { redirectUri: bound.madeBy.redirectUri, userAgent: bound.madeBy.userAgent },
       });
       codes.attachGrant(bound.codeHash, grant.id);
       const issued = tokens.issue(grant, input.lifetimes);
       audit.record('grant_created', {
         grantId: grant.id,
         subjectId: bound.subject.id,
-        details: { clientId: input.clientId, scope: bound.scope, ip: input.origin.ip },
+        // ip: Amazon's server that exchanged the code; requestedFrom: the browser that asked for the link.
+        details: { clientId: input.clientId, scope: bound.scope, ip: input.origin.ip, requestedFrom: bound.madeBy?.ip },
       });
       return { status: 'linked', tokens: issued, subject: bound.subject };
     });

@@ -55,7 +55,7 @@ describe('routine events are summarised per link and day', () => {
       ).toBe('reuse');
       const page = (await ingress(server.app.ingressUrl, '/activity', { user: ALICE })).body;
       expect(page).toContain('Alexa renewed its access 23 times');
-      expect(page).toContain('An old Alexa token was used again; the link was revoked');
+      expect(page).toContain('was revoked automatically: an old Alexa token was used again');
       expect((page.match(/renewed its access/g) ?? []).length).toBe(1);
     } finally {
       await server.close();

@@ -245,6 +245,12 @@ describe('configuration: add-on mode (options.json present)', () => {
     expect(config.tls).toEqual({ certFile: join(sslDir, 'fullchain.pem'), keyFile: join(sslDir, 'privkey.pem') });
   });
 
+  it('shows the relink notice only when relink_notice says so (off by default), and takes only true or false', () => {
+    expect(loadConfig(addonEnv(validOptions())).relinkNotice).toBe(false);
+    expect(loadConfig(addonEnv({ ...validOptions(), relink_notice: true })).relinkNotice).toBe(true);
+    expect(() => loadConfig(addonEnv({ ...validOptions(), relink_notice: 'yes' }))).toThrow(/relink_notice.*true or false/);
+  });
+
   it('knows every option named in the table of valid options', () => {
     expect(Object.keys(validOptions()).every((name) => (OPTION_NAMES as string[]).includes(name))).toBe(true);
     expect(alexaRedirectUris('M1')).toHaveLength(3);

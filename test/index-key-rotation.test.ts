@@ -210,7 +210,7 @@ describe('rotation of the index key when the encryption key changes', () => {
     // Every blind index is under the new key: the repositories find each person's rows.
     expect(rotated.grants.listForSubject(person(1).id).map((grant) => grant.id)).toEqual([alice.grant.id]);
     expect(rotated.audit.listForSubject(person(1).id, { limit: 50 })).toHaveLength(aliceEvents);
-    expect(rotated.notices.forSubject(person(1).id)).toEqual([]);
+    expect(rotated.notices.forSubject(person(1).id, { relink: true })).toEqual([]);
     const db = rotated.db;
     for (const { table, column } of INDEX_KEYED_COLUMNS) {
       const values = db.prepare(`SELECT ${column} AS v FROM ${table} WHERE ${column} IS NOT NULL`).all() as Array<{ v: Buffer }>;

@@ -1,7 +1,7 @@
 /**
  * The panel in people's words and language: the confirm page names the Alexa region, the access
  * and the device; linked accounts say which is which and ask before revoking; the relink notice
- * ends once a person has linked; no autofocus hides the instructions under a phone keyboard.
+ * (with relink_notice on) ends once a person has linked; no autofocus hides the instructions under a phone keyboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCALES, SERVER_TIME_ZONE, translator } from '../src/i18n/index.js';
@@ -127,13 +127,19 @@ describe('panel pages', () => {
     expect(page).not.toContain('autofocus');
   });
 
-  it('the relink notice is gone for a person once they have a link', async () => {
-    const user = person(5);
-    expect((await get('/', user)).body).toContain('must be made again');
-    await linkFrom(server, user, UA.androidAlexaApp);
-    expect((await get('/', user)).body).not.toContain('must be made again');
-    // Still shown to someone who has not linked.
-    expect((await get('/', person(6))).body).toContain('must be made again');
+  it('the relink notice (relink_notice on) is gone for a person once they have a link', async () => {
+    const relink = await startTestServer({ relink_notice: true });
+    try {
+      const page = async (user: ReturnType<typeof person>) => (await ingress(relink.app.ingressUrl, '/', { user })).body;
+      const user = person(5);
+      expect(await page(user)).toContain('must be made again');
+      await linkFrom(relink, user, UA.androidAlexaApp);
+      expect(await page(user)).not.toContain('must be made again');
+      // Still shown to someone who has not linked.
+      expect(await page(person(6))).toContain('must be made again');
+    } finally {
+      await relink.close();
+    }
   });
 
   it('each link says its region, device and when it was made and used; ended links fold away', async () => {

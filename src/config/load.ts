@@ -33,6 +33,8 @@ export interface Config {
   /** The skill guard (POST /skill); undefined when alexa_skill_id and skill_backend_url are unset. */
   skill: SkillGuardConfig | undefined;
   requirePkce: boolean;
+  /** The admin says links of the earlier server exist: every panel shows the relink notice (store/notices.ts). */
+  relinkNotice: boolean;
   accessTokenTtlSeconds: number;
   refreshTokenIdleSeconds: number;
   /** 0: no absolute expiry. */
@@ -290,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     resourceServerSecret,
     skill,
     requirePkce: options.require_pkce,
+    relinkNotice: options.relink_notice,
     accessTokenTtlSeconds: options.access_token_ttl_minutes * 60,
     refreshTokenIdleSeconds: options.refresh_token_idle_days * DAY,
     refreshTokenMaxSeconds: options.refresh_token_max_days * DAY,

@@ -66,6 +66,11 @@ export const OPTIONS = {
   skill_backend_url: option<string>(undefined, url({ allowHttp: true, allowQuery: true })),
   /** Refuse authorization requests without a PKCE S256 challenge. */
   require_pkce: option<boolean>(true, bool),
+  /**
+   * Show everyone the notice that links made with the earlier Alexa OAuth server (in Music
+   * Assistant) must be made again. Off: shown only once Alexa presents one of that server's tokens.
+   */
+  relink_notice: option<boolean>(false, bool),
   /** Access token lifetime. Amazon requires at least 6 minutes (360 s; Account Linking FAQ). */
   access_token_ttl_minutes: option<number>(60, int(6, ACCESS_TOKEN_TTL_MAX_MINUTES)),
   /** A refresh token unused for this long expires (Alexa refreshes at least daily while in use). */

@@ -1,7 +1,6 @@
-/** Linked accounts (GET /links, POST /links/revoke) and activity (GET /activity) of the signed-in user. */
+/** Linked accounts (GET /links, POST /links/revoke) of the signed-in user; activity is in activity.ts. */
 import type { RequestHandler, Response } from 'express';
 import type { MessageKey, Translator } from '../i18n/index.js';
-import type { AuditEvent } from '../store/audit.js';
 import type { Grant, MadeBy } from '../store/index.js';
 import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
 import { deviceSummary, regionText, scopeTexts } from './describe.js';
@@ -91,48 +90,6 @@ export function revokeLink(ctx: PanelContext): RequestHandler {
     // Only the user's own active links; say so when nothing was revoked.
     const { status } = ctx.store.ops.revokeOwnLink(user.id, grantId);
     backToLinks(res, status === 'revoked');
-  };
-}
-
-const DESCRIPTIONS: Record<AuditEvent, MessageKey> = {
-  link_requested: 'panel.activity.linkRequested',
-  link_approved: 'panel.activity.linkApproved',
-  link_denied: 'panel.activity.linkDenied',
-  code_issued: 'panel.activity.codeIssued',
-  grant_created: 'panel.activity.grantCreated',
-  code_replayed: 'panel.activity.codeReplayed',
-  token_refreshed: 'panel.activity.tokenRefreshed',
-  refresh_reuse: 'panel.activity.refreshReuse',
-  token_revoked: 'panel.activity.tokenRevoked',
-  grant_revoked: 'panel.activity.grantRevoked',
-  client_auth_failed: 'panel.activity.clientAuthFailed',
-  skill_used: 'panel.activity.skillUsed',
-};
-
-/** An entry's text; a day's summary of routine events says how many there were. */
-function describe(i18n: Translator, entry: { event: AuditEvent; details: Record<string, unknown> }): string {
-  const count = entry.details.count;
-  if (entry.event === 'token_refreshed' && typeof count === 'number' && count > 1) return i18n.plural('panel.activity.tokenRefreshedTimes', count);
-  const skill = i18n.t('skill.name');
-  if (entry.event === 'skill_used' && typeof count === 'number' && count > 1) return i18n.plural('panel.activity.skillUsedTimes', count, { skill });
-  return Object.hasOwn(DESCRIPTIONS, entry.event) ? i18n.t(DESCRIPTIONS[entry.event], { skill }) : entry.event;
-}
-
-export const ACTIVITY_PAGE_SIZE = 20;
-
-export function activityPage(ctx: PanelContext): RequestHandler {
-  return (req, res) => {
-    const i18n = i18nOf(res);
-    const before = typeof req.query.before === 'string' && /^\d{1,15}$/.test(req.query.before) ? Number(req.query.before) : undefined;
-    const entries = ctx.store.audit.listForSubject(userOf(res).id, { limit: ACTIVITY_PAGE_SIZE + 1, ...(before ? { before } : {}) });
-    const page = entries.slice(0, ACTIVITY_PAGE_SIZE).map((entry) => ({
-      at: i18n.dateTime(entry.at),
-      atIso: new Date(entry.at).toISOString(),
-      text: describe(i18n, entry),
-      ip: typeof entry.details.ip === 'string' ? entry.details.ip : undefined,
-    }));
-    const older = entries.length > ACTIVITY_PAGE_SIZE ? entries[ACTIVITY_PAGE_SIZE - 1]!.id : undefined;
-    renderPanel(ctx, res, 'activity', { title: 'panel.activity.title', tab: 'activity', entries: page, older });
   };
 }
 

@@ -27,7 +27,8 @@ export function wrongCodeKey(res: Response): string {
 
 /** The Link Alexa page with its Code field, optionally with what was typed and what is wrong. */
 function renderLinkPage(ctx: PanelContext, res: Response, form: { code: string; error: string | undefined }, status = 200): void {
-  renderPanel(ctx, res, 'link', { title: 'panel.link.title', tab: 'link', notices: ctx.store.notices.forSubject(userOf(res).id), ...form }, status);
+  const notices = ctx.store.notices.forSubject(userOf(res).id, { relink: ctx.config.relinkNotice });
+  renderPanel(ctx, res, 'link', { title: 'panel.link.title', tab: 'link', notices, ...form }, status);
 }
 
 export function linkPage(ctx: PanelContext): RequestHandler {

@@ -157,12 +157,14 @@ export class AuditLog {
     return { id: row.id, day };
   }
 
-  /** One person's events, newest first; `before` is the id to page from. */
-  listForSubject(subjectId: string, options: { limit: number; before?: number }): AuditEntry[] {
+  /** One person's events, newest first; `before` is the id to page from; `exclude`: events left out. */
+  listForSubject(subjectId: string, options: { limit: number; before?: number; exclude?: readonly AuditEvent[] }): AuditEntry[] {
+    const exclude = options.exclude ?? [];
     const rows = sql<Row>(
       this.ctx,
-      'SELECT id, at, event, grant_id, details_enc, count FROM audit_events WHERE subject_index = ? AND id < ? ORDER BY id DESC LIMIT ?',
-    ).all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, options.limit);
+      `SELECT id, at, event, grant_id, details_enc, count FROM audit_events
+      WHERE subject_index = ? AND id < ? AND event NOT IN (${exclude.map(() => '?').join(', ')}) ORDER BY id DESC LIMIT ?`,
+    ).all(subjectIndex(this.ctx, subjectId), options.before ?? Number.MAX_SAFE_INTEGER, ...exclude, options.limit);
     return rows.map((row) => this.view(row));
   }
 

@@ -22,8 +22,11 @@ export interface MadeBy {
 
 export interface RedeemedCode extends CodeBinding {
   codeHash: Buffer;
-  /** Undefined for a code issued before migration 6. */
-  madeBy: MadeBy | undefined;
+  /**
+   * Undefined for a code issued before migration 6. `ip`: the address of the browser that asked
+   * (codes issued since issue 20), for the audit row of the link made; the grant does not keep it.
+   */
+  madeBy: (MadeBy & { ip?: string }) | undefined;
 }
 
 export type Redemption =
@@ -45,9 +48,9 @@ interface Row {
   grant_id: string | null;
 }
 
-export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding & { userAgent: string }, now: number, ttlSeconds: number): string {
+export function newAuthorizationCode(ctx: StoreContext, binding: CodeBinding & { userAgent: string; ip: string }, now: number, ttlSeconds: number): string {
   const code = newToken();
-  const madeBy: MadeBy = { redirectUri: binding.redirectUri, userAgent: binding.userAgent };
+  const madeBy: RedeemedCode['madeBy'] = { redirectUri: binding.redirectUri, userAgent: binding.userAgent, ip: binding.ip };
   sql(
     ctx,
     `INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, scope, code_challenge, subject_index, subject_enc, made_by_enc, created_at, expires_at)
@@ -98,7 +101,7 @@ export class AuthorizationCodes {
           scope: row.scope,
           codeChallenge: row.code_challenge ?? undefined,
           subject: openJson<Subject>(this.ctx, row.subject_enc),
-          madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(this.ctx, row.made_by_enc),
+          madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy & { ip?: string }>(this.ctx, row.made_by_enc),
         },
       };
     });

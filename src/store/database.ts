@@ -21,8 +21,6 @@ import { MIGRATIONS } from './schema.js';
 export type Db = Database.Database;
 
 export const DATABASE_FILE = 'alexa-link.db';
-/** Set when this version created the database: the panel shows the relink notice until dismissed. */
-export const RELINK_NOTICE = 'notice:relink';
 /** In a backup snapshot only: when it was taken (encrypted, like every meta value). */
 export const SNAPSHOT_TAKEN_AT = 'snapshot:taken_at';
 
@@ -91,17 +89,16 @@ export function checkExisting(file: string, keys: KeyRing, what = 'database'): v
   }
 }
 
-/** Runs pending migrations; returns the version the file had before (0: it was just created). */
-function migrate(db: Db): number {
+/** Runs pending migrations. */
+function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version >= MIGRATIONS.length) return version;
+  if (version >= MIGRATIONS.length) return;
   db.transaction(() => {
     for (let next = version; next < MIGRATIONS.length; next++) {
       db.exec(MIGRATIONS[next]!);
       db.pragma(`user_version = ${next + 1}`);
     }
   }).immediate();
-  return version;
 }
 
 export function openDatabase(file: string, keys: KeyRing, now: () => number = Date.now): OpenedDatabase {
@@ -127,7 +124,7 @@ export function openDatabase(file: string, keys: KeyRing, now: () => number = Da
     db.pragma('foreign_keys = ON');
     // Deleted rows are overwritten, not left in free pages.
     db.pragma('secure_delete = ON');
-    const previousVersion = migrate(db);
+    migrate(db);
     const opened = readIndexKey(db, file, keys);
     let indexKey: Buffer;
     let rotation: IndexKeyRotation | undefined;
@@ -139,10 +136,6 @@ export function openDatabase(file: string, keys: KeyRing, now: () => number = Da
       ({ indexKey, rotation } = rotateIndexKeyIfNeeded(db, keys, now()));
     } else {
       indexKey = opened.indexKey;
-    }
-    if (previousVersion === 0) {
-      // A new database: any Alexa link made with an earlier server (which kept nothing) must be made again.
-      db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(RELINK_NOTICE, keys.encrypt(String(now())));
     }
     return { db, indexKey, rotation };
   } catch (error) {

@@ -85,6 +85,7 @@ export class Store {
       grants: this.grants,
       tokens: this.tokens,
       audit: this.audit,
+      notices: this.notices,
     });
   }
 

@@ -7,7 +7,9 @@ import type { AuditLog } from './audit.js';
 import type { AuthorizationCodes, RedeemedCode } from './codes.js';
 import { type StoreContext, type Subject, sql, subjectIndex, transaction } from './context.js';
 import { type Grants, revokeGrantRows } from './grants.js';
+import type { Notices } from './notices.js';
 import type { NewRequest, PendingRequest, PendingRequests, Renewal, RenewalRules } from './requests.js';
+import { hasOurShape } from './token-format.js';
 import type { IssuedTokens, Lifetimes, Refresh, Tokens } from './tokens.js';
 
 /** Where a request came from, as stored in audit rows (already cut to length by the caller). */
@@ -37,6 +39,7 @@ interface Parts {
   grants: Grants;
   tokens: Tokens;
   audit: AuditLog;
+  notices: Notices;
 }
 
 export class Operations {
@@ -70,9 +73,15 @@ export class Operations {
     const { ctx, requests, audit } = this.parts;
     return transaction(ctx, () => {
       if (!requests.decide(handle, decision, subject)) return false;
+      // What asked and from where: the Activity line names the region and device, its details the
+      // address of the browser that asked (the person's phone, not Amazon's servers).
+      const asked = requests.origin(handle);
       audit.record(decision === 'approved' ? 'link_approved' : 'link_denied', {
         subjectId: subject.id,
-        details: { name: subject.displayName ?? subject.name },
+        details: {
+          name: subject.displayName ?? subject.name,
+          ...(asked ? { redirectUri: asked.redirectUri, userAgent: asked.requester.userAgent, requestedFrom: asked.requester.ip } : {}),
+        },
       });
       return true;
     });
@@ -107,7 +116,9 @@ export class Operations {
       if (redemption.status === 'replayed') {
         // One of the two presenters is an attacker: revoke what the code produced.
         if (redemption.grantId) revokeGrantRows(ctx, redemption.grantId, 'code_replay', ctx.now());
-        audit.record('code_replayed', { grantId: redemption.grantId, details: { ip: input.origin.ip, clientId: input.clientId } });
+        // Named to the link's owner, so their Activity says why their link ended.
+        const owner = redemption.grantId === undefined ? undefined : grants.get(redemption.grantId)?.subject.id;
+        audit.record('code_replayed', { grantId: redemption.grantId, subjectId: owner, details: { ip: input.origin.ip, clientId: input.clientId } });
         return { status: 'replayed' };
       }
       if (redemption.status === 'invalid') return { status: 'invalid' };
@@ -119,14 +130,16 @@ export class Operations {
         clientId: bound.clientId,
         scope: bound.scope,
         maxSeconds: input.maxSeconds,
-        madeBy: bound.madeBy,
+        // The grant keeps where the link was made, not the address (that is the audit row's).
+        madeBy: bound.madeBy && { redirectUri: bound.madeBy.redirectUri, userAgent: bound.madeBy.userAgent },
       });
       codes.attachGrant(bound.codeHash, grant.id);
       const issued = tokens.issue(grant, input.lifetimes);
       audit.record('grant_created', {
         grantId: grant.id,
         subjectId: bound.subject.id,
-        details: { clientId: input.clientId, scope: bound.scope, ip: input.origin.ip },
+        // ip: Amazon's server that exchanged the code; requestedFrom: the browser that asked for the link.
+        details: { clientId: input.clientId, scope: bound.scope, ip: input.origin.ip, requestedFrom: bound.madeBy?.ip },
       });
       return { status: 'linked', tokens: issued, subject: bound.subject };
     });
@@ -134,9 +147,14 @@ export class Operations {
 
   /** POST /token with a refresh token: rotation (store/tokens.ts) and its audit row, in one savepoint. */
   refresh(input: { token: string; clientId: string; lifetimes: Lifetimes; origin: Origin }): Promise<Refresh> {
-    const { durable, tokens, audit } = this.parts;
-    return durable(() => {
+    const { durable, tokens, audit, notices } = this.parts;
+    return durable((): Refresh => {
       const outcome = tokens.refresh(input.token, input.clientId, input.lifetimes);
+      if (outcome.status === 'invalid' && outcome.reason === 'unknown' && !hasOurShape(input.token)) {
+        // Never issued here (ours have had a prefix since migration 4): the earlier server's, which
+        // Alexa still holds. The client is authenticated; this only turns on the relink notice.
+        return notices.noteEarlierServer() ? { ...outcome, earlierServer: true } : outcome;
+      }
       if (outcome.status === 'reuse') {
         audit.record('refresh_reuse', { grantId: outcome.grant.id, subjectId: outcome.grant.subject.id, details: { ...input.origin } });
       } else if (outcome.status === 'ok') {

@@ -273,6 +273,15 @@ export class PendingRequests {
     sql(this.ctx, 'UPDATE pending_requests SET shown_at = ? WHERE id_hash = ? AND shown_at IS NULL').run(this.ctx.now(), Buffer.from(handle, 'hex'));
   }
 
+  /** What a request handle asked for, and from where (the audit row of a decision); undefined once it is gone. */
+  origin(handle: string): { redirectUri: string; requester: { ip: string; userAgent: string } } | undefined {
+    if (!/^[0-9A-F]{64}$/.test(handle)) return undefined;
+    const row = sql<Pick<Row, 'redirect_uri' | 'requester_enc'>>(this.ctx, 'SELECT redirect_uri, requester_enc FROM pending_requests WHERE id_hash = ?').get(
+      Buffer.from(handle, 'hex'),
+    );
+    return row && { redirectUri: row.redirect_uri, requester: openJson<{ ip: string; userAgent: string }>(this.ctx, row.requester_enc) };
+  }
+
   /**
    * Approve or deny, once. `handle` is the hex digest of the request id (what the panel knows; it
    * cannot be turned back into the request id that releases the code).
@@ -304,7 +313,7 @@ export class PendingRequests {
       if (done.changes !== 1) return undefined;
       const request = this.view(sql<Row>(this.ctx, 'SELECT * FROM pending_requests WHERE id_hash = ?').get(idHash)!);
       // An approved request always has its approver; the UPDATE above would not have matched otherwise.
-      const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject!, userAgent: request.requester.userAgent }, now, codeTtlSeconds);
+      const code = newAuthorizationCode(this.ctx, { ...request, subject: request.subject!, ...request.requester }, now, codeTtlSeconds);
       return { code, request };
     });
   }

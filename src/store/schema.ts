@@ -180,6 +180,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN request_hash BLOB;
   CREATE INDEX sessions_request ON sessions (request_hash);
   `,
+  // 9: the relink notice's row now means evidence of the earlier server (store/notices.ts). Before,
+  // every new database set it, so an existing row says nothing: cleared, as on a fresh install.
+  `
+  DELETE FROM meta WHERE name = 'notice:relink';
+  `,
 ];
 
 /** Every Fernet-encrypted column, by table, what a re-encrypt pass visits. */

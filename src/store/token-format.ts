@@ -57,6 +57,14 @@ function open(prefix: string, key: Buffer, token: string, length: number): Buffe
   return timingSafeEqual(mac(key, body), bytes.subarray(length - MAC_BYTES)) ? body : undefined;
 }
 
+/**
+ * Whether a token has the shape of one of ours (either prefix). Not a check that it opens: a
+ * token without either prefix was never issued by this server since migration 4.
+ */
+export function hasOurShape(token: string): boolean {
+  return token.startsWith(REFRESH_PREFIX) || token.startsWith(ACCESS_PREFIX);
+}
+
 function grantBytes(grantId: string): Buffer {
   if (!GRANT_ID.test(grantId)) throw new Error('a grant id is 32 lower-case hex digits');
   return Buffer.from(grantId, 'hex');

@@ -59,7 +59,8 @@ export type Refresh =
   | { status: 'reuse'; grant: Grant }
   /** Rotated less than `TUNABLES.oauth.refreshRepeatSeconds` ago: try again after `retryAfterMs`; nothing changed. */
   | { status: 'repeat'; grant: Grant; retryAfterMs: number }
-  | { status: 'invalid'; reason: 'unknown' | 'expired' | 'revoked' };
+  /** `earlierServer`: the token was not of our shape, first seen (Operations.refresh, store/notices.ts). */
+  | { status: 'invalid'; reason: 'unknown' | 'expired' | 'revoked'; earlierServer?: true };
 
 export interface AccessTokenInfo {
   grant: Grant;

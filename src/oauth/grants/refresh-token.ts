@@ -35,6 +35,9 @@ export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client:
       seconds,
     );
   }
+  if (result.status === 'invalid' && result.earlierServer) {
+    logger.notice("Alexa presented a refresh token this server never issued (the earlier OAuth server's); the panel now asks people to link again");
+  }
   if (result.status === 'invalid') throw new OAuthError('invalid_grant', `the refresh token is ${result.reason === 'unknown' ? 'invalid' : result.reason}`);
   // Checked after the rotation (like every other check that needs the grant); a refused scope costs the client nothing: its token stays valid.
   checkScopeSubset(params.scope, result.tokens.grant.scope);

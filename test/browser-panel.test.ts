@@ -180,7 +180,8 @@ iframe{display:block;width:100%;height:calc(100% - ${HA_HEADER}px);border:0}</st
       await panel.getByRole('link', { name: 'Linked accounts' }).click();
       await panel.getByRole('button', { name: 'Revoke' }).click();
       await panel.getByRole('heading', { name: 'Revoke this link?' }).waitFor();
-      expect(await panel.getByText(/Revoke the link of Alexa \(Europe\) made on .+ from Android phone · in-app browser\?/).count()).toBe(1);
+      expect(await panel.getByText('Revoke the link with Alexa (Europe)?').count()).toBe(1);
+      expect(await panel.getByText('Android phone · in-app browser').count()).toBe(1);
       await panel.getByRole('link', { name: 'Cancel' }).click();
       await panel.getByRole('heading', { name: 'Linked accounts' }).waitFor();
       expect(server.app.store.grants.listForSubject(CAROL.id)[0]?.revokedAt).toBeUndefined();

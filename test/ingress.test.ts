@@ -120,7 +120,7 @@ describe('the panel', () => {
     expect(confirm.body).toContain('Alexa (Europe)');
     expect(confirm.body).toContain('Play music with Music Assistant');
     expect(confirm.body).toMatch(/just now, iPhone/);
-    expect(confirm.body).toMatch(/Details: address 127\.0\.0\.1, Safari/);
+    expect(confirm.body).toMatch(/Details: address 127\.0\.0\.1; the browser calls itself Safari/);
     expect(confirm.body).toMatch(/Approve only if you started linking in the Alexa app/);
     const done = await post('/decide', { handle: handleOf(confirm.body), decision: 'approve', _csrf: csrfOf(confirm.body) });
     expect(done.body).toContain('Approved');

@@ -97,7 +97,7 @@ describe('panel pages', () => {
     expect(text).toMatch(/<dd data-region>Alexa \(Europe\)<\/dd>/);
     expect(text).toMatch(/<dd data-access>Play music with Music Assistant<\/dd>/);
     expect(text).toMatch(/<dd data-asked><time [^>]+>just now, Android phone<\/time><\/dd>/);
-    expect(text).toContain('<p class="muted" data-details>Details: address 203.0.113.5, Chrome 120</p>');
+    expect(text).toContain('<p class="muted" data-details>Details: address 203.0.113.5; the browser calls itself Chrome 120</p>');
     expect(text.split('203.0.113.5')).toHaveLength(2);
     expect(text).not.toContain('layla.amazon.com');
     expect(text).not.toContain('music_assistant');
@@ -105,7 +105,7 @@ describe('panel pages', () => {
     const na = await confirmPage(person(2), pendingRequest(server, UA.iPhoneAlexaApp, '203.0.113.6', ALEXA_NA_REDIRECT_URI));
     expect(na.body).toContain('Alexa (North America)');
     expect(na.body).toContain('just now, iPhone');
-    expect(na.body).toContain('address 203.0.113.6, in-app browser');
+    expect(na.body).toContain('Details: address 203.0.113.6; the browser inside an app');
     const other = await confirmPage(person(2), pendingRequest(server, UA.windowsEdge, '203.0.113.7', 'https://skills.example.test/callback'));
     expect(other.body).toMatch(/<dd data-region>skills\.example\.test<\/dd>/);
   });
@@ -252,7 +252,7 @@ describe('what a person reads, round 2 (issue 20, points 3 and 7)', () => {
   it('the confirm page speaks without jargon: a region, not "Returns to"; no "(as the browser describes itself)"', async () => {
     const confirm = await typeCode(person(22), pendingRequest(server, UA.androidChrome, '203.0.113.9'));
     expect(confirm.body).toContain('<dt>Region</dt><dd data-region>Alexa (Europe)</dd>');
-    expect(confirm.body).toContain('<p class="muted" data-details>Details: address 203.0.113.9, Chrome 120</p>');
+    expect(confirm.body).toContain('<p class="muted" data-details>Details: address 203.0.113.9; the browser calls itself Chrome 120</p>');
     expect(confirm.body).not.toContain('Returns to');
     expect(confirm.body).not.toContain('describes itself');
   });

@@ -278,8 +278,7 @@ describe('7. honest details on the approval page', () => {
       const page = (await ingress(server.app.ingressUrl, '/', { user: USER })).body;
       const confirm = (await ingress(server.app.ingressUrl, '/code', { user: USER, form: { code: userCode, _csrf: csrfOf(page) } })).body;
       expect(/<dd data-asked><time [^>]*>([^<]*)</.exec(confirm)?.[1]).toBe('just now, unknown device');
-      expect(confirm).toContain('Details: address 127.0.0.1, unknown browser');
-      expect(confirm).toContain('(as the browser describes itself)');
+      expect(confirm).toContain('Details: address 127.0.0.1; the browser does not say what it is');
     } finally {
       await server.close();
     }

@@ -71,7 +71,7 @@ export function enterCode(ctx: PanelContext): RequestHandler {
       asked: moment(i18n, request.createdAt, ctx.store.now()),
       device: deviceText(i18n, device) ?? i18n.t('panel.device.unknown'),
       // The address and the browser are for the careful reader: one muted line.
-      details: { ip: request.requester.ip, browser: browserText(i18n, device) ?? i18n.t('panel.browser.unknown') },
+      details: { ip: request.requester.ip, browser: device.browser === 'inApp' ? undefined : browserText(i18n, device), inApp: device.browser === 'inApp' },
     });
   };
 }

@@ -15,18 +15,18 @@ import { parse as parseYaml } from 'yaml';
 const root = new URL('../', import.meta.url).pathname;
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 
-export const DOCS_WORD_LIMIT = 1500;
+const DOCS_WORD_LIMIT = 1500;
 
 /** The repository's address, from config.yaml (`url:`), e.g. https://github.com/music-assistant/alexa-link. */
 const REPO_URL = (parseYaml(read('config.yaml')) as { url: string }).url.replace(/\/$/, '');
 const REPO = new URL(REPO_URL).pathname.slice(1);
 /** Addresses that name a file of this repository on its main branch; group 1 is the path. */
 const OWN_FILE = [
-  new RegExp(`^${escape(REPO_URL)}/(?:blob|raw)/main/([^?#]+)`),
-  new RegExp(`^https://raw\\.githubusercontent\\.com/${escape(REPO)}/(?:refs/heads/)?main/([^?#]+)`),
+  new RegExp(`^${escapeRegExp(REPO_URL)}/(?:blob|raw)/main/([^?#]+)`),
+  new RegExp(`^https://raw\\.githubusercontent\\.com/${escapeRegExp(REPO)}/(?:refs/heads/)?main/([^?#]+)`),
 ];
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -35,7 +35,7 @@ function escape(text: string): string {
  * removed. Everything a reader may see counts, code blocks and tables included; a URL is one word,
  * and so is a table's `|` or a list's `-` (which keeps the count a little above what a reader counts).
  */
-export function countWords(markdown: string): number {
+function countWords(markdown: string): number {
   return markdown
     .replace(/<!--[\s\S]*?-->/g, ' ')
     .split(/\s+/)
@@ -43,7 +43,7 @@ export function countWords(markdown: string): number {
 }
 
 /** Every link target in Markdown: [text](url), ![alt](url), <https://…>, and HTML src/href. */
-export function linkTargets(markdown: string): string[] {
+function linkTargets(markdown: string): string[] {
   const text = markdown.replace(/<!--[\s\S]*?-->/g, ' ').replace(/^```[\s\S]*?^```/gm, ' ');
   const targets: string[] = [];
   // [text](url "title") and ![alt](url); the text may hold one level of brackets (an image in a link).
@@ -56,7 +56,7 @@ export function linkTargets(markdown: string): string[] {
 }
 
 /** GitHub's heading anchors: lower case, punctuation dropped (but - and _), spaces to -. */
-export function headingAnchors(markdown: string): Set<string> {
+function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   const text = markdown.replace(/^```[\s\S]*?^```/gm, '');

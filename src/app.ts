@@ -16,7 +16,7 @@ import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
 import { skillGuard } from './skill/endpoint.js';
 import { previousKeysInUse, Store } from './store/index.js';
-import { addonSlug, panelUrl, Supervisor } from './supervisor.js';
+import { addonSlug, panelPath, panelUrl, Supervisor } from './supervisor.js';
 
 export interface RunningApp {
   store: Store;
@@ -118,7 +118,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     if (config.notify && supervisor.available) startNotifier(events, supervisor);
     logger.info(`Home Assistant notifications: ${!config.notify ? 'off (option "notify")' : supervisor.available ? 'on' : 'off (no Supervisor)'}`);
     const slug = addonSlug(process.env.HOSTNAME);
-    const panel = { url: panelUrl(config.homeAssistantUrl, slug), path: slug === undefined ? undefined : `/app/${slug}` };
+    const panel = { url: panelUrl(config.homeAssistantUrl, slug), path: panelPath(slug) };
     if (!config.homeAssistantUrl && supervisor.available) {
       // Not awaited: start-up does not wait for the Supervisor; the waiting page links once it is known.
       void supervisor.externalUrl().then((external) => {

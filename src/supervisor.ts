@@ -63,10 +63,20 @@ export function addonSlug(hostname: string | undefined): string | undefined {
 }
 
 /**
- * Where a person opens the panel: `<Home Assistant>/app/<slug>`, or without a Home Assistant URL
- * My Home Assistant's page of the add-on (docs/decisions/0002-panel-url.md).
+ * The panel's path inside Home Assistant: the sidebar entry, `/<slug>`. Core registers every ingress
+ * app's panel there (hassio/addon_panel.py, `frontend_url_path=addon`) on every version; `/app/<slug>`
+ * (Open Web UI) exists only from Home Assistant 2026.2 (docs/decisions/0002-panel-url.md).
+ */
+export function panelPath(slug: string | undefined): string | undefined {
+  return slug === undefined ? undefined : `/${slug}`;
+}
+
+/**
+ * Where a person opens the panel: `<Home Assistant>/<slug>`. Without a Home Assistant URL, no link:
+ * My Home Assistant's `supervisor_addon` page is for administrators only, and household members
+ * would land on the dashboard; the page tells everybody to choose Alexa Link in the sidebar.
  */
 export function panelUrl(homeAssistantUrl: string | undefined, slug: string | undefined): string | undefined {
-  if (!homeAssistantUrl) return slug ? `https://my.home-assistant.io/redirect/supervisor_addon/?addon=${encodeURIComponent(slug)}` : undefined;
-  return slug ? `${homeAssistantUrl}/app/${slug}` : homeAssistantUrl;
+  if (!homeAssistantUrl) return undefined;
+  return slug ? `${homeAssistantUrl}${panelPath(slug)}` : homeAssistantUrl;
 }

@@ -136,9 +136,9 @@ describeBrowser('the waiting page in a real browser', () => {
 
   it('opens Home Assistant outside the waiting page: the companion app by URL scheme, the web in a new tab', async () => {
     const { page, context: alexa } = await startFromAlexa({}, false);
-    expect(await page.getByRole('link', { name: en.t('wait.openApp') }).getAttribute('href')).toBe('homeassistant://navigate/app/local_alexa_link');
+    expect(await page.getByRole('link', { name: en.t('wait.openApp') }).getAttribute('href')).toBe('homeassistant://navigate/local_alexa_link');
     const web = page.getByRole('link', { name: en.t('wait.openWeb') });
-    expect(await web.getAttribute('href')).toBe('http://homeassistant.local:8123/app/local_alexa_link');
+    expect(await web.getAttribute('href')).toBe('http://homeassistant.local:8123/local_alexa_link');
     expect(await web.getAttribute('target')).toBe('_blank');
     expect(await web.getAttribute('rel')).toBe('noopener noreferrer');
     const popup = alexa.waitForEvent('page');

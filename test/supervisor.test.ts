@@ -1,6 +1,6 @@
 /** The waiting page's link to the panel, from the option or from the Supervisor (a local stand-in: the real one cannot run here). */
 import { describe, expect, it } from 'vitest';
-import { addonSlug, panelUrl } from '../src/supervisor.js';
+import { addonSlug, panelPath, panelUrl } from '../src/supervisor.js';
 import { Browser } from './helpers/browser.js';
 import { startFakeSupervisor } from './helpers/fake-supervisor.js';
 import { pkcePair } from './helpers/link.js';
@@ -11,11 +11,15 @@ describe('link to the panel', () => {
     expect(addonSlug('a0d7b954-alexa-link')).toBe('a0d7b954_alexa_link');
     expect(addonSlug('local-alexa-link')).toBe('local_alexa_link');
     expect(addonSlug('somethingelse')).toBeUndefined();
-    // The 2026 frontend routes app panels at /app/<slug>; /hassio/ingress/<slug> no longer resolves.
-    expect(panelUrl('https://ha.example', 'a0d7b954_alexa_link')).toBe('https://ha.example/app/a0d7b954_alexa_link');
+    // The sidebar entry: Core registers each ingress app's panel at /<slug> (hassio/addon_panel.py,
+    // frontend_url_path=addon), on every version; /app/<slug> exists only from HA 2026.2 (decision 0002).
+    expect(panelUrl('https://ha.example', 'a0d7b954_alexa_link')).toBe('https://ha.example/a0d7b954_alexa_link');
     expect(panelUrl('https://ha.example', undefined)).toBe('https://ha.example');
-    // No Home Assistant URL known: My Home Assistant opens the app's page in the person's own instance.
-    expect(panelUrl(undefined, 'a0d7b954_alexa_link')).toBe('https://my.home-assistant.io/redirect/supervisor_addon/?addon=a0d7b954_alexa_link');
+    // No Home Assistant URL known: no link. My Home Assistant's supervisor_addon page is for
+    // administrators only; the page tells everybody to choose Alexa Link in the sidebar instead.
+    expect(panelUrl(undefined, 'a0d7b954_alexa_link')).toBeUndefined();
+    expect(panelPath('a0d7b954_alexa_link')).toBe('/a0d7b954_alexa_link');
+    expect(panelPath(undefined)).toBeUndefined();
     expect(panelUrl(undefined, undefined)).toBeUndefined();
   });
 

@@ -22,7 +22,8 @@ export const SERVER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
 /** Values put into a message's `{name}` placeholders. */
 export type MessageValues = Record<string, string | number>;
 
-function isLocale(tag: string): tag is Locale {
+/** Exactly one of LOCALES (`de`, not `DE`, `de-AT` or `__proto__`). */
+export function isLocale(tag: string): tag is Locale {
   return Object.hasOwn(CATALOGUES, tag);
 }
 

@@ -16,7 +16,7 @@ export interface OAuthContext {
   failedClientAuth: FailureBudget;
   /**
    * Link to the add-on's panel in Home Assistant, once known (option or Supervisor), and its path
-   * inside Home Assistant (`/app/<slug>`, for the companion app's homeassistant://navigate/ link).
+   * inside Home Assistant (`/<slug>`, the sidebar entry, for the companion app's homeassistant://navigate/ link).
    */
   panel: { url: string | undefined; path?: string | undefined };
 }

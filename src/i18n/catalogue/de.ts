@@ -89,6 +89,7 @@ export const de: Messages = {
   'panel.signedInAs': 'Bei Home Assistant angemeldet: **{name}**.',
   'panel.signedIn': 'Du bist bei Home Assistant angemeldet.',
   'panel.timeZone': 'Zeiten in der Zeitzone {zone}.',
+  'lang.switch': 'Sprache',
   'panel.notice.label': 'Hinweis',
   'panel.notice.relink':
     '**Mit dem früheren Alexa-OAuth-Server erstellte Verknüpfungen müssen neu erstellt werden.** Öffne die Alexa-App und verknüpfe den Music-Assistant-Skill noch einmal.',

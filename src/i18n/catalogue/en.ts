@@ -90,6 +90,7 @@ export const en = {
   'panel.signedInAs': 'Signed in to Home Assistant as **{name}**.',
   'panel.signedIn': 'You are signed in to Home Assistant.',
   'panel.timeZone': 'Times are in the {zone} time zone.',
+  'lang.switch': 'Language',
   'panel.notice.label': 'Notice',
   'panel.notice.relink':
     '**Links made with the earlier Alexa OAuth server must be made again.** Open the Alexa app and link the Music Assistant skill once more.',

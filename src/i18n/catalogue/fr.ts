@@ -90,6 +90,7 @@ export const fr: Messages = {
   'panel.signedInAs': 'Connexion à Home Assistant : **{name}**.',
   'panel.signedIn': 'Session Home Assistant ouverte.',
   'panel.timeZone': 'Heures dans le fuseau horaire {zone}.',
+  'lang.switch': 'Langue',
   'panel.notice.label': 'Avis',
   'panel.notice.relink':
     '**Les associations faites avec l’ancien serveur OAuth Alexa doivent être refaites.** Ouvrez l’application Alexa et associez à nouveau la skill Music Assistant.',

@@ -91,6 +91,7 @@ export const nl: Messages = {
   'panel.signedInAs': 'Aangemeld bij Home Assistant als **{name}**.',
   'panel.signedIn': 'Je bent aangemeld bij Home Assistant.',
   'panel.timeZone': 'Tijden in de tijdzone {zone}.',
+  'lang.switch': 'Taal',
   'panel.notice.label': 'Mededeling',
   'panel.notice.relink':
     '**Koppelingen die met de vorige Alexa-OAuth-server zijn gemaakt, moeten opnieuw worden gemaakt.** Open de Alexa-app en koppel de Music Assistant-skill nog een keer.',

@@ -10,8 +10,11 @@ import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js'
 import type { Config } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
 import { Events } from './events.js';
+import { CoreRoles } from './ha/core-users.js';
 import type { Logger } from './log/logger.js';
 import { startNotifier } from './notifier.js';
+import { NO_NAMES } from './panel/context.js';
+import { NO_ADMINS } from './panel/roles.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
 import { skillGuard } from './skill/endpoint.js';
@@ -117,6 +120,10 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const supervisor = new Supervisor(config.supervisorUrl, config.supervisorToken, logger);
     if (config.notify && supervisor.available) startNotifier(events, supervisor);
     logger.info(`Home Assistant notifications: ${!config.notify ? 'off (option "notify")' : supervisor.available ? 'on' : 'off (no Supervisor)'}`);
+    // Administrators (who see and may revoke the household's links) are Home Assistant's, asked of Core.
+    const users = config.supervisorToken ? CoreRoles.viaSupervisor(config.supervisorUrl, config.supervisorToken, logger) : undefined;
+    const roles = users ?? NO_ADMINS;
+    const members = users ?? NO_NAMES;
     const slug = addonSlug(process.env.HOSTNAME);
     const panel = { url: panelUrl(config.homeAssistantUrl, slug), path: panelPath(slug) };
     if (!config.homeAssistantUrl && supervisor.available) {
@@ -153,7 +160,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     // small machine the memory is better left unused (the connection guard below applies from the start).
     let ingressApp: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
     const ingressServer = createHttpServer((req, res) => {
-      ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) => createIngressApp({ config, store, logger }));
+      ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) => createIngressApp({ config, store, logger, events, roles, members }));
       ingressApp.then(
         (handle) => handle(req, res),
         (error: unknown) => {

@@ -10,6 +10,8 @@ export interface EventMap {
   linked: [{ grantId: string; subjectName: string | undefined }];
   /** A retired refresh token was presented: the grant was revoked. */
   refreshReuse: [{ grantId: string; subjectName: string | undefined }];
+  /** An administrator revoked another person's link in the panel. */
+  adminRevoked: [{ grantId: string; subjectName: string | undefined; adminName: string | undefined }];
   /** Client authentication failed (the notifier decides when "keeps failing"). */
   clientAuthFailed: [{ clientId: string | undefined; ip: string | undefined }];
 }

@@ -1,7 +1,8 @@
 /**
  * Home Assistant notifications (option `notify`): a new link, a link revoked because an old
- * token came back, and client authentication that keeps failing. Sent through the Supervisor;
- * a failure is logged by the Supervisor client and never reaches the request that caused it.
+ * token came back or by an administrator, and client authentication that keeps failing. Sent
+ * through the Supervisor; a failure is logged by the Supervisor client and never reaches the
+ * request that caused it.
  *
  * Each notification gets its own `notification_id` (one per event): Home Assistant replaces a
  * notification whose id is reused, so with one id per kind a second link would silently replace
@@ -20,7 +21,7 @@ const ALERT = TUNABLES.notifications.authFailureAlert;
  * A fresh id for one event: `alexa_link_<kind>_<16 hex digits>`. Random rather than the grant id:
  * nothing needs to find the notification again, and every Home Assistant user can see the ids.
  */
-export function notificationId(kind: 'linked' | 'token_reuse' | 'auth_failures'): string {
+export function notificationId(kind: 'linked' | 'token_reuse' | 'admin_revoked' | 'auth_failures'): string {
   return `alexa_link_${kind}_${randomBytes(8).toString('hex')}`;
 }
 
@@ -56,6 +57,14 @@ export function startNotifier(events: Events, supervisor: Supervisor, now: () =>
       notificationId('token_reuse'),
       'Alexa link revoked',
       `An Alexa token of ${who(subjectName)} that had already been replaced was used again, which suggests it was copied. The link was revoked; link Alexa again in the Alexa app.`,
+    );
+  });
+  // Every Home Assistant user sees persistent notifications: the message names whose link it was.
+  events.on('adminRevoked', async ({ subjectName, adminName }) => {
+    await supervisor.notify(
+      notificationId('admin_revoked'),
+      'Alexa link revoked by an administrator',
+      `For ${who(subjectName)}: an administrator${adminName === undefined ? '' : ` (${markdownText(adminName)})`} revoked your Alexa link in the Alexa Link panel. To use Music Assistant with Alexa again, link the skill again in the Alexa app.`,
     );
   });
   const failures: number[] = [];

@@ -163,6 +163,19 @@ export const TUNABLES = {
     refusalLogIntervalMs: 60 * MINUTE,
   },
 
+  /** Home Assistant Core's websocket API, through the Supervisor (src/ha/core-users.ts). */
+  homeAssistant: {
+    /**
+     * Who is an administrator is asked again after this long: a role changed in Home Assistant
+     * reaches the panel within a minute, and a page view costs no websocket connection.
+     */
+    usersCacheMs: MINUTE,
+    /** A failed answer (Core restarting or down) is kept this long, so every page view does not wait on it again. */
+    usersFailureCacheMs: 10 * SECOND,
+    /** The user list of a household is a few KiB; a larger message is refused, not read. */
+    maxMessageBytes: 256 * 1024,
+  },
+
   notifications: {
     /** "Logins keep failing": this many failed client logins within the window... */
     authFailureAlert: { count: 5, windowMs: 15 * MINUTE, /** ...and at most one such notification per quiet period. */ quietMs: 60 * MINUTE },

@@ -48,7 +48,7 @@ export const GLOSSARY: Record<Locale, Record<Action, Term>> = {
 export const ACTION_MESSAGES: Record<Action, readonly MessageKey[]> = {
   approve: ['panel.confirm.approve', 'panel.confirm.heading', 'panel.done.approved', 'wait.step.enter', 'wait.approved', 'wait.keepOpen'],
   deny: ['panel.confirm.deny', 'panel.done.denied', 'panel.done.deniedText', 'wait.denied'],
-  revoke: ['panel.links.revoke', 'panel.revoke.heading', 'panel.revoke.confirm', 'panel.links.revoked', 'panel.links.state.user'],
+  revoke: ['panel.links.revoke', 'panel.revoke.heading', 'panel.revoke.confirm', 'panel.links.revoked', 'panel.links.state.user', 'panel.household.question'],
   link: ['panel.tabs.link', 'panel.link.title', 'wait.heading', 'panel.done.linkAnother'],
 };
 

@@ -2,11 +2,21 @@
 import type { Response } from 'express';
 import type { Config } from '../config/load.js';
 import { USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
+import type { Events } from '../events.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
 import { DEFAULT_LOCALE, type MessageKey, SERVER_TIME_ZONE, type Translator, translator } from '../i18n/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
+import type { Roles } from './roles.js';
+
+/** Home Assistant's names of its users, by id (src/ha/core-users.ts); empty when unknown. */
+export interface Members {
+  names(): Promise<ReadonlyMap<string, string>>;
+}
+
+/** Without the Supervisor no names are known: links show the name they were made with. */
+export const NO_NAMES: Members = { names: async () => new Map() };
 
 export interface PanelContext {
   config: Config;
@@ -15,6 +25,11 @@ export interface PanelContext {
   csrf: Csrf;
   /** Wrong user codes per HA user (see server/failure-budget.ts). */
   wrongCodes: FailureBudget;
+  /** Who is a Home Assistant administrator: asked on every request that needs it, never remembered in a page. */
+  roles: Roles;
+  members: Members;
+  /** What the notifier hears about (a link revoked by an administrator). */
+  events: Events;
 }
 
 /** The signed-in HA user; `identify` guarantees it on every panel route. */

@@ -6,6 +6,7 @@
 import express, { type Express } from 'express';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
+import type { Events } from '../events.js';
 import { Csrf } from '../http/csrf.js';
 import { errorHandler, type FailureAnswers } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
@@ -14,10 +15,11 @@ import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
-import { dismissNotice, linksPage, revokeLink } from '../panel/accounts.js';
+import { dismissNotice, linksPage, revokeLink, revokeMemberLink } from '../panel/accounts.js';
 import { activityPage } from '../panel/activity.js';
-import { i18nOf, type PanelContext } from '../panel/context.js';
+import { i18nOf, type Members, type PanelContext } from '../panel/context.js';
 import { decide, enterCode, linkPage, tooManyWrongCodes, wrongCodeKey } from '../panel/link.js';
+import type { Roles } from '../panel/roles.js';
 import type { Store } from '../store/index.js';
 import { identify } from './ingress-guard.js';
 
@@ -41,7 +43,7 @@ const panelAnswers: FailureAnswers = {
       .send(`${i18nOf(res).t('panel.answer.failed')}\n`),
 };
 
-export function createIngressApp(deps: { config: Config; store: Store; logger: Logger }): Express {
+export function createIngressApp(deps: { config: Config; store: Store; logger: Logger; events: Events; roles: Roles; members: Members }): Express {
   const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')), wrongCodes: new FailureBudget(TUNABLES.limits.wrongCodes) };
   const app = express();
   app.disable('x-powered-by');
@@ -66,6 +68,7 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.post('/decide', check, decide(ctx));
   app.get('/links', linksPage(ctx));
   app.post('/links/revoke', check, revokeLink(ctx));
+  app.post('/household/revoke', check, revokeMemberLink(ctx));
   app.get('/activity', activityPage(ctx));
   app.post('/notices/dismiss', check, dismissNotice(ctx));
 

@@ -141,12 +141,31 @@ export class Grants {
    * device and browser; undefined before migration 6). Only the panel asks for that, so it is
    * decrypted here and not in grantView, which refresh and introspection use.
    */
-  listForSubject(subjectId: string): Array<Grant & { madeBy: MadeBy | undefined; skillUsedAt: number | undefined }> {
+  listForSubject(subjectId: string): PanelGrant[] {
     const rows = sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE subject_index = ? ORDER BY created_at DESC').all(subjectIndex(this.ctx, subjectId));
-    return rows.map((row) => ({
-      ...grantView(this.ctx, row),
-      madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(this.ctx, row.made_by_enc),
-      skillUsedAt: skillUsedAt(this.ctx, row.skill_used_enc),
-    }));
+    return rows.map((row) => panelView(this.ctx, row));
   }
+
+  /**
+   * Every person's active links, newest first, as listForSubject gives them: the household view of
+   * an administrator. Each subject is decrypted, which is nothing for a household's few links.
+   */
+  listActive(): PanelGrant[] {
+    const rows = sql<GrantRow>(
+      this.ctx,
+      'SELECT * FROM grants WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at DESC',
+    ).all(this.ctx.now());
+    return rows.map((row) => panelView(this.ctx, row));
+  }
+}
+
+/** A link as the panel shows it: with where it was made and when the skill last used it. */
+export type PanelGrant = Grant & { madeBy: MadeBy | undefined; skillUsedAt: number | undefined };
+
+function panelView(ctx: StoreContext, row: GrantRow): PanelGrant {
+  return {
+    ...grantView(ctx, row),
+    madeBy: row.made_by_enc === null ? undefined : openJson<MadeBy>(ctx, row.made_by_enc),
+    skillUsedAt: skillUsedAt(ctx, row.skill_used_enc),
+  };
 }

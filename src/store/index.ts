@@ -32,10 +32,10 @@ import { Tokens } from './tokens.js';
 
 export type { MadeBy, RedeemedCode, Redemption } from './codes.js';
 export type { Subject } from './context.js';
-export type { Grant } from './grants.js';
+export type { Grant, PanelGrant } from './grants.js';
 export type { IndexKeyRotation } from './index-key.js';
 export { type KeyUsage, previousKeysInUse } from './maintenance.js';
-export type { CodeExchange, LinkRevocation, Origin, TokenRevocation } from './operations.js';
+export type { CodeExchange, LinkRevocation, MemberLinkRevocation, Origin, TokenRevocation } from './operations.js';
 export { PendingRequests, type Renewal, type RenewalRules } from './requests.js';
 export type { IssuedTokens, Lifetimes, Refresh } from './tokens.js';
 export { DATABASE_FILE, SNAPSHOT_TAKEN_AT };

@@ -6,7 +6,7 @@
 import type { AuditLog } from './audit.js';
 import type { AuthorizationCodes, RedeemedCode } from './codes.js';
 import { type StoreContext, type Subject, sql, subjectIndex, transaction } from './context.js';
-import { type Grants, revokeGrantRows } from './grants.js';
+import { type Grants, isGrantActive, revokeGrantRows } from './grants.js';
 import type { Notices } from './notices.js';
 import type { NewRequest, PendingRequest, PendingRequests, Renewal, RenewalRules } from './requests.js';
 import { hasOurShape } from './token-format.js';
@@ -27,6 +27,9 @@ export type CodeExchange =
   | { status: 'refused'; description: string };
 
 export type LinkRevocation = { status: 'revoked' } | { status: 'not_found' };
+
+/** An administrator's revocation names whose link it was, for the notification. */
+export type MemberLinkRevocation = { status: 'revoked'; subject: Subject } | { status: 'not_found' };
 
 export type TokenRevocation = { status: 'revoked'; kind: 'access' | 'refresh' } | { status: 'unknown' };
 
@@ -194,6 +197,27 @@ export class Operations {
       if (!own || !revokeGrantRows(ctx, grantId, 'user', ctx.now())) return { status: 'not_found' };
       audit.record('grant_revoked', { grantId, subjectId, details: { by: 'user' } });
       return { status: 'revoked' };
+    });
+  }
+
+  /**
+   * Revoke in the panel's household view: another person's active link, by a Home Assistant
+   * administrator (the caller has asked Home Assistant). The audit row is the member's, so their
+   * Activity says the administrator ended it, and names the administrator.
+   */
+  revokeMemberLink(admin: Subject, grantId: string): MemberLinkRevocation {
+    const { ctx, grants, audit } = this.parts;
+    return transaction(ctx, (): MemberLinkRevocation => {
+      const grant = grants.get(grantId);
+      // The administrator's own links go the way everyone's do (revokeOwnLink, reason "user").
+      if (!grant || grant.subject.id === admin.id || !isGrantActive(grant, ctx.now())) return { status: 'not_found' };
+      if (!revokeGrantRows(ctx, grantId, 'admin', ctx.now())) return { status: 'not_found' };
+      audit.record('grant_revoked', {
+        grantId,
+        subjectId: grant.subject.id,
+        details: { by: 'admin', adminId: admin.id, adminName: admin.displayName ?? admin.name },
+      });
+      return { status: 'revoked', subject: grant.subject };
     });
   }
 

@@ -3,7 +3,7 @@
  * this one answers the two calls Alexa Link makes (Home Assistant's config, and creating a
  * persistent notification) and records every request so tests can check their shape.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 
 export interface RecordedRequest {
   method: string;
@@ -17,6 +17,8 @@ export interface FakeSupervisor {
   url: string;
   token: string;
   requests: RecordedRequest[];
+  /** The listening server, for stand-ins of what else the Supervisor proxies (fake-core-ws.ts). */
+  server: Server;
   close: () => Promise<void>;
 }
 
@@ -53,7 +55,18 @@ export function startFakeSupervisor(options: { externalUrl?: string; token?: str
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}`, token, requests, close: () => new Promise((done) => server.close(() => done())) });
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        token,
+        requests,
+        server,
+        close: () =>
+          new Promise((done) => {
+            // Websocket connections (fake-core-ws.ts) would hold close() open.
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
     });
   });
 }

@@ -169,6 +169,15 @@ export const de: Messages = {
   'panel.links.state.refreshReuse': 'widerrufen (Token doppelt benutzt)',
   'panel.links.state.expired': 'abgelaufen',
   'panel.links.state.revoked': 'widerrufen',
+  'panel.household.title': 'Haushalt',
+  'panel.household.intro':
+    'Als Administrator von Home Assistant siehst du hier die aktiven Verknüpfungen aller anderen und kannst jede davon widerrufen. Die Person erfährt es durch eine Benachrichtigung in Home Assistant.',
+  'panel.household.none': 'Sonst hat niemand eine aktive Verknüpfung.',
+  'panel.household.unnamed': 'Benutzer ohne Namen',
+  'panel.household.revoked': 'Die Verknüpfung wurde widerrufen. Die Person erfährt es durch eine Benachrichtigung in Home Assistant.',
+  'panel.household.question': 'Verknüpfung von **{member}** mit **{name}** widerrufen?',
+  'panel.household.consequence':
+    'Alexa spielt dann für {member} nichts mehr über Music Assistant ab, bis der Skill wieder verknüpft ist. {member} erfährt es durch eine Benachrichtigung in Home Assistant.',
   'panel.revoke.title': 'Verknüpfung widerrufen',
   'panel.revoke.heading': 'Diese Verknüpfung widerrufen?',
   'panel.revoke.question': 'Verknüpfung mit **{name}** widerrufen?',

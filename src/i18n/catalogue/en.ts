@@ -170,6 +170,15 @@ export const en = {
   'panel.links.state.refreshReuse': 'revoked (token reuse)',
   'panel.links.state.expired': 'expired',
   'panel.links.state.revoked': 'revoked',
+  'panel.household.title': 'Household',
+  'panel.household.intro':
+    'As a Home Assistant administrator you see everyone else’s active links here, and can revoke any of them. The person is told by a Home Assistant notification.',
+  'panel.household.none': 'Nobody else has an active link.',
+  'panel.household.unnamed': 'User without a name',
+  'panel.household.revoked': 'The link was revoked. Its owner is told by a Home Assistant notification.',
+  'panel.household.question': 'Revoke the link of **{member}** with **{name}**?',
+  'panel.household.consequence':
+    'Alexa then stops playing through Music Assistant for {member} until the skill is linked again. {member} is told by a Home Assistant notification.',
   'panel.revoke.title': 'Revoke link',
   'panel.revoke.heading': 'Revoke this link?',
   'panel.revoke.question': 'Revoke the link with **{name}**?',

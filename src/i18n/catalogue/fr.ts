@@ -170,6 +170,15 @@ export const fr: Messages = {
   'panel.links.state.refreshReuse': 'révoquée (jeton réutilisé)',
   'panel.links.state.expired': 'expirée',
   'panel.links.state.revoked': 'révoquée',
+  'panel.household.title': 'Foyer',
+  'panel.household.intro':
+    'En tant qu’administrateur de Home Assistant, vous voyez ici les associations actives de tous les autres et pouvez révoquer chacune d’elles. La personne en est informée par une notification dans Home Assistant.',
+  'panel.household.none': 'Personne d’autre n’a d’association active.',
+  'panel.household.unnamed': 'Utilisateur sans nom',
+  'panel.household.revoked': 'L’association a été révoquée. Son titulaire en est informé par une notification dans Home Assistant.',
+  'panel.household.question': 'Révoquer l’association de **{member}** avec **{name}** ?',
+  'panel.household.consequence':
+    'Alexa ne jouera alors plus rien via Music Assistant pour {member} tant que la skill n’est pas associée à nouveau. Une notification dans Home Assistant en informe {member}.',
   'panel.revoke.title': 'Révoquer l’association',
   'panel.revoke.heading': 'Révoquer cette association ?',
   'panel.revoke.question': 'Révoquer l’association avec **{name}** ?',

@@ -171,6 +171,15 @@ export const nl: Messages = {
   'panel.links.state.refreshReuse': 'ingetrokken (token hergebruikt)',
   'panel.links.state.expired': 'verlopen',
   'panel.links.state.revoked': 'ingetrokken',
+  'panel.household.title': 'Huishouden',
+  'panel.household.intro':
+    'Als beheerder van Home Assistant zie je hier de actieve koppelingen van alle anderen en kun je elk ervan intrekken. Die persoon krijgt dan een melding in Home Assistant.',
+  'panel.household.none': 'Niemand anders heeft een actieve koppeling.',
+  'panel.household.unnamed': 'Gebruiker zonder naam',
+  'panel.household.revoked': 'De koppeling is ingetrokken. De eigenaar krijgt een melding in Home Assistant.',
+  'panel.household.question': 'Koppeling van **{member}** met **{name}** intrekken?',
+  'panel.household.consequence':
+    'Alexa speelt dan voor {member} niets meer af via Music Assistant totdat de skill opnieuw is gekoppeld. {member} krijgt een melding in Home Assistant.',
   'panel.revoke.title': 'Koppeling intrekken',
   'panel.revoke.heading': 'Deze koppeling intrekken?',
   'panel.revoke.question': 'Koppeling met **{name}** intrekken?',

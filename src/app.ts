@@ -136,7 +136,8 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const skill = skillGuard({ config, store, logger });
     logger.info(
       config.skill
-        ? `Skill guard on: POST /skill forwards linked requests to ${config.skill.backendUrl}`
+        ? // Origin and path only: the query may carry the backend's own secret.
+          `Skill guard on: POST /skill forwards linked requests to ${new URL(config.skill.backendUrl).origin}${new URL(config.skill.backendUrl).pathname}`
         : 'Skill guard off (options "alexa_skill_id" and "skill_backend_url")',
     );
     const app = createPublicApp({ config, store, logger, events, panel }, skill);

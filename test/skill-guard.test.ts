@@ -427,6 +427,24 @@ describe('a backend that is down, slow or answers garbage', () => {
   });
 });
 
+describe('the start-up log', () => {
+  it('names the backend by origin and path only: no query string reaches the log', async () => {
+    const closedPort = await freePort();
+    const started = await startTestServer(
+      { alexa_skill_id: SKILL_ID, skill_backend_url: `http://127.0.0.1:${closedPort}/alexa/skill?key=s3cr3t-query`, log_level: 'trace' },
+      undefined,
+      trustEnv(pki, chains),
+    );
+    try {
+      const log = started.lines.join('\n');
+      expect(log).toContain(`http://127.0.0.1:${closedPort}/alexa/skill`);
+      expect(log).not.toContain('s3cr3t');
+    } finally {
+      await started.close();
+    }
+  });
+});
+
 describe('the person sees that it works', () => {
   it('shows "last used by Alexa" on Linked accounts and one line a day in Activity', async () => {
     const erin = { id: 'ha-user-erin', name: 'erin', displayName: 'Erin' };

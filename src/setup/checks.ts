@@ -90,7 +90,7 @@ export interface PublicUrlOptions {
 /** What a failed connection says: not reached (could not tell), or reached but not TLS (a fault). */
 function isTlsFailure(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  return code.startsWith('ERR_SSL') || code === 'EPROTO' || code === 'ECONNRESET_TLS';
+  return code.startsWith('ERR_SSL') || code === 'EPROTO';
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void = () => undefined): Promise<T> {

@@ -11,12 +11,15 @@ import type { Config } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
 import { Events } from './events.js';
 import { CoreRoles } from './ha/core-users.js';
+import { Sightings } from './http/sightings.js';
 import type { Logger } from './log/logger.js';
 import { startNotifier } from './notifier.js';
 import { NO_NAMES } from './panel/context.js';
-import { NO_ADMINS } from './panel/roles.js';
+import { NO_ADMINS, type Roles } from './panel/roles.js';
 import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
+import { SetupChecks, worst } from './setup/checks.js';
+import { summaryBlock } from './setup/words.js';
 import { skillGuard } from './skill/endpoint.js';
 import { previousKeysInUse, Store } from './store/index.js';
 import { addonSlug, panelPath, panelUrl, Supervisor } from './supervisor.js';
@@ -91,8 +94,11 @@ async function reencryptInBackground(store: Store, config: Config, logger: Logge
   }
 }
 
-/** `now`: the store's clock (token times, expiry); tests set it to step over time-based rules. */
-export async function startApp(config: Config, logger: Logger, options: { now?: () => number } = {}): Promise<RunningApp> {
+/**
+ * `now`: the store's clock (token times, expiry); tests set it to step over time-based rules.
+ * `roles`: who is a Home Assistant administrator; tests inject their own.
+ */
+export async function startApp(config: Config, logger: Logger, options: { now?: () => number; roles?: Roles } = {}): Promise<RunningApp> {
   restoreFromSnapshot(config.dataDir, config.encryptionKeys, logger);
   const store = Store.open({ dataDir: config.dataDir, encryptionKeys: config.encryptionKeys, now: options.now });
   try {
@@ -122,7 +128,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     logger.info(`Home Assistant notifications: ${!config.notify ? 'off (option "notify")' : supervisor.available ? 'on' : 'off (no Supervisor)'}`);
     // Administrators (who see and may revoke the household's links) are Home Assistant's, asked of Core.
     const users = config.supervisorToken ? CoreRoles.viaSupervisor(config.supervisorUrl, config.supervisorToken, logger) : undefined;
-    const roles = users ?? NO_ADMINS;
+    const roles = options.roles ?? users ?? NO_ADMINS;
     const members = users ?? NO_NAMES;
     const slug = addonSlug(process.env.HOSTNAME);
     const panel = { url: panelUrl(config.homeAssistantUrl, slug), path: panelPath(slug) };
@@ -133,14 +139,15 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
         if (panel.url) logger.info('Waiting pages link to the Home Assistant panel', { url: panel.url });
       });
     }
-    const skill = skillGuard({ config, store, logger });
+    const sightings = new Sightings();
+    const skill = skillGuard({ config, store, logger, sightings });
     logger.info(
       config.skill
         ? // Origin and path only: the query may carry the backend's own secret.
           `Skill guard on: POST /skill forwards linked requests to ${new URL(config.skill.backendUrl).origin}${new URL(config.skill.backendUrl).pathname}`
         : 'Skill guard off (options "alexa_skill_id" and "skill_backend_url")',
     );
-    const app = createPublicApp({ config, store, logger, events, panel }, skill);
+    const app = createPublicApp({ config, store, logger, events, panel, sightings }, skill);
     const publicServer = config.tls
       ? (await import('node:https')).createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
       : createHttpServer(app);
@@ -161,7 +168,9 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     // small machine the memory is better left unused (the connection guard below applies from the start).
     let ingressApp: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
     const ingressServer = createHttpServer((req, res) => {
-      ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) => createIngressApp({ config, store, logger, events, roles, members }));
+      ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) =>
+        createIngressApp({ config, store, logger, events, roles, members, sightings }),
+      );
       ingressApp.then(
         (handle) => handle(req, res),
         (error: unknown) => {
@@ -177,6 +186,14 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const ingressAddress = await listen(ingressServer, config.ingressPort, config.host);
     const ingressUrl = `http://${hostPort(ingressAddress)}`;
     logger.info(`Ingress listener on ${ingressUrl}`, { trusted: config.ingressTrustedProxies });
+    // The Setup page's checks once, in the background: start-up does not wait for the network.
+    void new SetupChecks(config, sightings).run().then(
+      (report) => {
+        const level = worst(report.results.map((result) => result.verdict)) === 'fail' ? 'warning' : 'info';
+        for (const line of summaryBlock(report)) logger.log(level, line);
+      },
+      (error: unknown) => logger.error('The setup checks failed to run', { error }),
+    );
     // The first prune runs once both listeners answer, so a large database does not delay readiness.
     setImmediate(() => {
       try {

@@ -235,7 +235,7 @@ const PUBLIC_PATHS = [
   '/assets/style.css',
   '/assets/wait.js',
 ];
-const INGRESS_PATHS = ['/', '/code', '/decide', '/links', '/links/revoke', '/household/revoke', '/activity', '/notices/dismiss', '/assets/style.css'];
+const INGRESS_PATHS = ['/', '/code', '/decide', '/links', '/links/revoke', '/household/revoke', '/activity', '/notices/dismiss', '/setup', '/assets/style.css'];
 const pathTricks = fc.constantFrom(
   '',
   '/',

@@ -45,7 +45,7 @@ describe('the waiting page', () => {
     const links = switchLinks(page);
     expect(links.map((link) => [link.lang, link.text])).toEqual(LOCALES.map((locale) => [locale, NAMES[locale]]));
     expect(links.filter((link) => link.current).map((link) => link.lang)).toEqual(['nl']);
-    expect(links.find((link) => link.lang === 'fr')!.href).toBe('?lang=fr');
+    expect(links.find((link) => link.lang === 'fr')!.href).toBe('/authorize/wait?lang=fr');
   });
 
   it('?lang= switches the language, sets the cookie, and the cookie outlives Accept-Language', async () => {

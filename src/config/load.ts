@@ -46,6 +46,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Files generated for a local run, to be named in the start-up warning. */
   devSecretsFile: string | undefined;
+  /**
+   * Test harnesses only (SETUP_TEST_TRUSTED_CA, refused when a Supervisor token is present): the
+   * Setup page's public-URL check trusts this CA file instead of the public roots.
+   */
+  setupTestCaFile: string | undefined;
 }
 
 export interface SkillGuardConfig {
@@ -255,6 +260,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (encryptionKey === undefined) throw new StartupError(missingKeyMessage());
   const skill = skillGuard(options, env);
+  const setupTestCaFile = env.SETUP_TEST_TRUSTED_CA || undefined;
+  if (setupTestCaFile && env.SUPERVISOR_TOKEN) throw new StartupError('SETUP_TEST_TRUSTED_CA is for test harnesses only and is refused inside the add-on');
   const previous = options.previous_encryption_keys;
   if (previous.includes(encryptionKey)) throw new ConfigError('previous_encryption_keys', 'must not repeat encryption_key');
 
@@ -302,5 +309,6 @@ export function loadConfig(env: Env = process.env): Config {
     notify: options.notify,
     logLevel: options.log_level,
     devSecretsFile,
+    setupTestCaFile,
   });
 }

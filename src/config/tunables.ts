@@ -180,6 +180,14 @@ export const TUNABLES = {
     /** "Logins keep failing": this many failed client logins within the window... */
     authFailureAlert: { count: 5, windowMs: 15 * MINUTE, /** ...and at most one such notification per quiet period. */ quietMs: 60 * MINUTE },
   },
+  setup: {
+    /** Each step of the Setup page's public-URL check (DNS, TLS, the metadata request) must answer within this. */
+    stepTimeoutMs: 5 * SECOND,
+    /** The clock agrees with the public URL's Date header within this (1 s resolution, plus the round trip). */
+    clockToleranceSeconds: 30,
+    /** A certificate with fewer days left is a warning: automatic renewal should have replaced it by then. */
+    certificateWarnDays: 14,
+  },
 } as const;
 
 /** "15 minutes" from milliseconds, for texts people read. */

@@ -28,12 +28,16 @@ function queryLocale(req: Request): Locale | undefined {
   return typeof value === 'string' && isLocale(value) ? value : undefined;
 }
 
-/** The links of the switch: this page's address with `lang` set, other parameters kept. */
-function switchLinks(req: Request, current: Locale): Array<{ locale: Locale; name: string; href: string; current: boolean }> {
+/**
+ * The links of the switch: this page's address with `lang` set, other parameters kept. Absolute
+ * paths under the ingress prefix (`base`), as every panel link is: Home Assistant proxies only those.
+ */
+function switchLinks(req: Request, base: string, current: Locale): Array<{ locale: Locale; name: string; href: string; current: boolean }> {
+  const path = `${base}${req.baseUrl}${req.path}`;
   const query = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
   return LOCALES.map((locale) => {
     query.set('lang', locale);
-    return { locale, name: LANGUAGE_NAMES[locale], href: `?${query.toString()}`, current: locale === current };
+    return { locale, name: LANGUAGE_NAMES[locale], href: `${path}?${query.toString()}`, current: locale === current };
   });
 }
 
@@ -47,12 +51,16 @@ export function localize(): RequestHandler {
     const i18n = translator(locale, locale === negotiated.locale ? negotiated.region : undefined);
     res.vary('Accept-Language');
     res.vary('Cookie');
+    const base = typeof res.locals.base === 'string' ? res.locals.base : '';
     if (fromQuery) {
-      // The language and nothing else (no Expires, no HttpOnly needed: it holds no secret).
-      res.append('Set-Cookie', `${LANG_COOKIE}=${fromQuery}; Path=/; Max-Age=${LANG_COOKIE_MAX_AGE_SECONDS}; SameSite=Lax${req.secure ? '; Secure' : ''}`);
+      // The language and nothing else (no HttpOnly needed: it holds no secret); on ingress only under its prefix.
+      res.append(
+        'Set-Cookie',
+        `${LANG_COOKIE}=${fromQuery}; Path=${base || '/'}; Max-Age=${LANG_COOKIE_MAX_AGE_SECONDS}; SameSite=Lax${req.secure ? '; Secure' : ''}`,
+      );
     }
     // Links only where following one shows the same page again: GET and HEAD.
-    const langSwitch = req.method === 'GET' || req.method === 'HEAD' ? switchLinks(req, locale) : undefined;
+    const langSwitch = req.method === 'GET' || req.method === 'HEAD' ? switchLinks(req, base, locale) : undefined;
     // The views call t(), rich() and plural() directly; handlers use res.locals.i18n.
     Object.assign(res.locals, { i18n, lang: i18n.locale, t: i18n.t, rich: i18n.rich, plural: i18n.plural, langSwitch });
     next();

@@ -2,6 +2,7 @@
 import type { Config } from '../config/load.js';
 import type { Events } from '../events.js';
 import type { FailureBudget } from '../http/failure-budget.js';
+import type { Sightings } from '../http/sightings.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/index.js';
 import type { ClientRegistry } from './clients.js';
@@ -19,6 +20,8 @@ export interface OAuthContext {
    * inside Home Assistant (`/<slug>`, the sidebar entry, for the companion app's homeassistant://navigate/ link).
    */
   panel: { url: string | undefined; path?: string | undefined };
+  /** When Alexa and Music Assistant last called, for the Setup page (in memory). */
+  sightings: Sightings;
 }
 
 /** Token lifetimes from the options, in the shape the store takes. */

@@ -16,6 +16,7 @@ export function introspect(ctx: OAuthContext): RequestHandler {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
     if (!client.introspect) throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
+    ctx.sightings.note('introspect');
     const info = ctx.store.tokens.introspect(required(params, 'token'), lifetimes(ctx.config));
     noStore(res);
     if (!info) {

@@ -20,6 +20,7 @@ export function token(ctx: OAuthContext): RequestHandler {
   return async (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
+    if (client.id === ctx.config.alexa.clientId) ctx.sightings.note('alexaToken');
     const grantType = required(params, 'grant_type');
     if (!Object.hasOwn(GRANTS, grantType)) throw new OAuthError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
     const grant = grantType as GrantType;

@@ -5,6 +5,7 @@ import { USER_CODE_LENGTH, USER_CODE_MAX_INPUT } from '../crypto/user-code.js';
 import type { Events } from '../events.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
+import type { Sightings } from '../http/sightings.js';
 import { DEFAULT_LOCALE, type MessageKey, SERVER_TIME_ZONE, type Translator, translator } from '../i18n/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
@@ -30,6 +31,8 @@ export interface PanelContext {
   members: Members;
   /** What the notifier hears about (a link revoked by an administrator). */
   events: Events;
+  /** When Alexa and Music Assistant last called the public listener, for the Setup page. */
+  sightings: Sightings;
 }
 
 /** The signed-in HA user; `identify` guarantees it on every panel route. */
@@ -55,6 +58,8 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
       codeLength: USER_CODE_LENGTH,
       codeMaxLength: USER_CODE_MAX_INPUT,
       timeZone: SERVER_TIME_ZONE,
+      // The Setup tab is shown to administrators only (set by `adminFlag` in ingress-app.ts).
+      admin: res.locals.admin === true,
       ...locals,
       title: i18nOf(res).t(locals.title),
     });

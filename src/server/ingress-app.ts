@@ -3,7 +3,7 @@
  * Supervisor's ingress proxy (see ingress-guard.ts), identity only from its headers, every form
  * protected against CSRF, every link under the X-Ingress-Path prefix.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
 import type { Events } from '../events.js';
@@ -13,13 +13,15 @@ import { FailureBudget } from '../http/failure-budget.js';
 import { localize } from '../http/locale.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
+import type { Sightings } from '../http/sightings.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
 import { dismissNotice, linksPage, revokeLink, revokeMemberLink } from '../panel/accounts.js';
 import { activityPage } from '../panel/activity.js';
-import { i18nOf, type Members, type PanelContext } from '../panel/context.js';
+import { i18nOf, type Members, type PanelContext, userOf } from '../panel/context.js';
 import { decide, enterCode, linkPage, tooManyWrongCodes, wrongCodeKey } from '../panel/link.js';
-import type { Roles } from '../panel/roles.js';
+import { isAdmin, type Roles } from '../panel/roles.js';
+import { setupPage } from '../panel/setup.js';
 import type { Store } from '../store/index.js';
 import { identify } from './ingress-guard.js';
 
@@ -43,7 +45,30 @@ const panelAnswers: FailureAnswers = {
       .send(`${i18nOf(res).t('panel.answer.failed')}\n`),
 };
 
-export function createIngressApp(deps: { config: Config; store: Store; logger: Logger; events: Events; roles: Roles; members: Members }): Express {
+/** Whether the signed-in person is a Home Assistant administrator, for the tab row and the Setup page; unknown is no. */
+function adminFlag(roles: Roles): RequestHandler {
+  return async (_req, res, next) => {
+    res.locals.admin = await isAdmin(roles, userOf(res).id);
+    next();
+  };
+}
+
+const notFound: RequestHandler = (_req, res) => {
+  res
+    .status(404)
+    .type('text/plain')
+    .send(`${i18nOf(res).t('panel.answer.notFound')}\n`);
+};
+
+export function createIngressApp(deps: {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  events: Events;
+  roles: Roles;
+  members: Members;
+  sightings: Sightings;
+}): Express {
   const ctx: PanelContext = { ...deps, csrf: new Csrf(deps.store.deriveSecret('csrf')), wrongCodes: new FailureBudget(TUNABLES.limits.wrongCodes) };
   const app = express();
   app.disable('x-powered-by');
@@ -59,6 +84,7 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.use(localize());
   app.use('/assets', express.static(`${VIEWS_DIR}/assets`, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(express.urlencoded({ extended: false, limit: TUNABLES.http.panelBodyLimit, parameterLimit: TUNABLES.http.panelParameterLimit }));
+  app.use(adminFlag(deps.roles));
 
   const check = ctx.csrf.check();
   const wrongCodes = ctx.wrongCodes.guard((_req, res) => wrongCodeKey(res), tooManyWrongCodes(ctx));
@@ -71,13 +97,9 @@ export function createIngressApp(deps: { config: Config; store: Store; logger: L
   app.post('/household/revoke', check, revokeMemberLink(ctx));
   app.get('/activity', activityPage(ctx));
   app.post('/notices/dismiss', check, dismissNotice(ctx));
+  app.get('/setup', setupPage(ctx, notFound));
 
-  app.use((_req, res) => {
-    res
-      .status(404)
-      .type('text/plain')
-      .send(`${i18nOf(res).t('panel.answer.notFound')}\n`);
-  });
+  app.use(notFound);
   app.use(errorHandler(deps.logger, deps.config.dataDir, panelAnswers));
   return app;
 }

@@ -12,6 +12,7 @@ import { type Exemption, limiter } from '../http/limits.js';
 import { localize } from '../http/locale.js';
 import { requestLog } from '../http/request-log.js';
 import { securityHeaders } from '../http/security-headers.js';
+import type { Sightings } from '../http/sightings.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
 import { authorize, continueLink, errorPage, renew, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
@@ -42,12 +43,15 @@ const MAX_WARNED_PEERS = 100;
  * X-Forwarded-For from a peer not in `trusted_proxies` is ignored (right); this says so once per
  * peer address, because behind an unlisted proxy every limit counts the proxy as one client.
  */
-function untrustedForwardingWarning(app: Express, trustedProxies: readonly string[], logger: Logger): RequestHandler {
+function untrustedForwardingWarning(app: Express, trustedProxies: readonly string[], logger: Logger, sightings: Sightings): RequestHandler {
   const trusted = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
   const warned = new Set<string>();
   return (req, _res, next) => {
     const peer = req.socket.remoteAddress ?? '';
-    if (req.headers['x-forwarded-for'] !== undefined && !warned.has(peer) && warned.size < MAX_WARNED_PEERS && !trusted(peer, 0)) {
+    const forwarded = req.headers['x-forwarded-for'] !== undefined;
+    // What the Setup page's trusted_proxies check compares with the option.
+    sightings.notePeer(peer, forwarded, forwarded && trusted(peer, 0));
+    if (forwarded && !warned.has(peer) && warned.size < MAX_WARNED_PEERS && !trusted(peer, 0)) {
       warned.add(peer);
       logger.warning(
         `X-Forwarded-For from ${peer} is ignored: that address is not in the "trusted_proxies" option (${trustedProxies.length > 0 ? trustedProxies.join(', ') : 'empty'}). ` +
@@ -75,7 +79,7 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
   app.set('view engine', 'ejs');
 
   app.use(requestLog(logger, 'public'));
-  app.use(untrustedForwardingWarning(app, config.trustedProxies, logger));
+  app.use(untrustedForwardingWarning(app, config.trustedProxies, logger, deps.sightings));
   app.use(
     securityHeaders({
       frameAncestors: "'none'",

@@ -10,6 +10,7 @@ import express, { type RequestHandler, type Response } from 'express';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
 import { OAuthError } from '../errors.js';
+import type { Sightings } from '../http/sightings.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/index.js';
 import { chainDownload, SigningCerts, trustedRoots } from './cert-chain.js';
@@ -56,7 +57,8 @@ function notConfigured(logger: Logger): SkillGuard {
   };
 }
 
-export function skillGuard(deps: { config: Config; store: Store; logger: Logger }): SkillGuard {
+/** `sightings`: where a verified request is noted for the Setup page (optional: tests of the guard alone). */
+export function skillGuard(deps: { config: Config; store: Store; logger: Logger; sightings?: Sightings }): SkillGuard {
   const { config, store, logger } = deps;
   const settings = config.skill;
   if (!settings) return notConfigured(logger);
@@ -99,6 +101,7 @@ export function skillGuard(deps: { config: Config; store: Store; logger: Logger 
       return;
     }
     const { envelope } = verification;
+    deps.sightings?.note('alexaSkill');
     // The same lifetime rules as /introspect: Config carries the option as the store takes it.
     const info = envelope.accessToken === undefined ? undefined : store.tokens.introspect(envelope.accessToken, config);
     const grant = info?.grant;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type RunningApp, startApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/load.js';
 import { generateFernetKey } from '../../src/crypto/fernet.js';
+import type { Roles } from '../../src/panel/roles.js';
 import { Browser } from './browser.js';
 import { CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, RS_SECRET, VENDOR_ID } from './fixtures.js';
 import { memoryLogger } from './logger.js';
@@ -42,12 +43,16 @@ export async function writeOptions(dataDir: string, port: number, overrides: Rec
   return options;
 }
 
-/** `clock`: the store's clock, for tests that step over a time-based rule instead of waiting it out. */
+/**
+ * `clock`: the store's clock, for tests that step over a time-based rule instead of waiting it out.
+ * `roles`: who is a Home Assistant administrator (default: nobody, as without the Supervisor).
+ */
 export async function startTestServer(
   overrides: Record<string, unknown> = {},
   dataDir = tempDir(),
   env: Record<string, string> = {},
   clock?: Clock,
+  roles?: Roles,
 ): Promise<TestServer> {
   const port = await freePort();
   const options = await writeOptions(dataDir, port, overrides);
@@ -61,7 +66,7 @@ export async function startTestServer(
   });
   // The configured level, as main.ts sets it (tests that read trace lines leave log_level at trace).
   const { logger, lines } = memoryLogger(config.logLevel);
-  const app = await startApp(config, logger, clock ? { now: clock.now } : {});
+  const app = await startApp(config, logger, { ...(clock ? { now: clock.now } : {}), ...(roles ? { roles } : {}) });
   return { app, config, base: `http://127.0.0.1:${port}`, lines, dataDir, options, close: () => app.close() };
 }
 

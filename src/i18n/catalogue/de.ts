@@ -86,6 +86,7 @@ export const de: Messages = {
   'panel.tabs.link': 'Alexa verknüpfen',
   'panel.tabs.links': 'Verknüpfte Konten',
   'panel.tabs.activity': 'Aktivität',
+  'panel.tabs.setup': 'Einrichtung',
   'panel.signedInAs': 'Bei Home Assistant angemeldet: **{name}**.',
   'panel.signedIn': 'Du bist bei Home Assistant angemeldet.',
   'panel.timeZone': 'Zeiten in der Zeitzone {zone}.',
@@ -214,4 +215,90 @@ export const de: Messages = {
   'panel.answer.failed': 'Etwas ist schiefgegangen.',
   'panel.answer.notFound': 'Nicht gefunden',
   // end of panel
+
+  // --- Setup page (views/panel/setup.ejs, views/assets/setup.js; src/setup/words.ts, also the start-up log in English)
+  'setup.title': 'Einrichtung',
+  'setup.intro':
+    'Was die Alexa-Entwicklerkonsole verlangt, berechnet aus den Optionen dieses Add-ons, und Live-Prüfungen. Nur Administratoren von Home Assistant sehen diese Seite.',
+  'setup.console.heading': 'Für die Alexa-Entwicklerkonsole',
+  'setup.place.accountLinking': 'In der Konsole: Build → Account Linking',
+  'setup.place.endpoint': 'In der Konsole: Build → Endpoint → HTTPS',
+  'setup.place.musicAssistant': 'Für Music Assistant (es fragt dieses Add-on nach Alexas Tokens)',
+  'setup.copy': 'Kopieren',
+  'setup.copied': 'Kopiert: {label}',
+  'setup.copyFailed': 'Kopieren ging nicht. Der Text ist markiert: Kopiere ihn über das Menü deines Geräts.',
+  'setup.secret.set': 'Gesetzt (wird nie angezeigt)',
+  'setup.secret.unset': 'Nicht gesetzt',
+  'setup.secret.sameAs': 'Derselbe Wert wie die Option {option}.',
+  'setup.value.noVendorId': 'alexa_vendor_id ist nicht gesetzt: Trage den Code vom Ende der Alexa Redirect URLs in der Konsole ein.',
+  'setup.value.skillOff': 'Der Skill-Schutz ist aus: Setze die Optionen alexa_skill_id und skill_backend_url, um ihn zu nutzen.',
+  'setup.value.introspectOff': 'Nicht gesetzt: Music Assistant kann nicht nach Tokens fragen (Option resource_server_secret).',
+  'setup.redirect.vendor': 'Jede endet auf deine Vendor-ID {vendorId} (Option alexa_vendor_id). Die Konsole muss genau diese drei zeigen.',
+  'setup.redirect.extra': 'Ebenfalls in Gebrauch (Option extra_redirect_uris):',
+  'setup.checks.heading': 'Live-Prüfungen',
+  'setup.checks.ranAt': 'Geprüft {at}, von diesem Rechner aus.',
+  'setup.checks.again': 'Erneut prüfen',
+  'setup.verdict.ok': 'In Ordnung',
+  'setup.verdict.warn': 'Warnung',
+  'setup.verdict.fail': 'Problem',
+  'setup.verdict.unknown': 'Unbekannt',
+  'setup.check.port': 'Port',
+  'setup.check.address': 'Öffentliche Adresse',
+  'setup.check.certificate': 'Zertifikat',
+  'setup.check.metadata': 'Metadaten-Dokument',
+  'setup.check.clock': 'Uhr',
+  'setup.check.proxies': 'Reverse-Proxy (trusted_proxies)',
+  'setup.check.alexaToken': 'Alexa am Token-Endpunkt',
+  'setup.check.alexaSkill': 'Alexa am Skill-Endpunkt',
+  'setup.check.introspect': 'Music Assistant an /introspect',
+  'setup.reason.port443': 'Port 443, wie Alexa es verlangt.',
+  'setup.reason.portNot443':
+    'Port {port}: Alexa ruft nur 443 auf. Lass die Adresse auf Port 443 antworten (Portweiterleitung oder Reverse-Proxy) und lass den Port in public_url weg.',
+  'setup.reason.notHttps':
+    '{url} ist kein https: Alexa ruft nur https-Adressen auf Port 443 auf. Setze public_url auf die https-Adresse, unter der Alexa dieses Add-on erreicht.',
+  'setup.reason.answers': '{host} löst auf {addresses} auf und antwortet von hier aus.',
+  'setup.reason.noName': '{host} hat keine Adresse im DNS, also findet auch Alexa es nicht. Prüfe den Namen in public_url und seinen DNS-Eintrag.',
+  'setup.reason.dnsFailed': 'Die Namensauflösung von {host} schlug hier fehl ({code}): Ob er anderswo auflöst, lässt sich von hier nicht sagen.',
+  'setup.reason.notReached':
+    'Von hier aus nicht feststellbar: {host} Port {port} antwortete nicht (viele Router leiten nicht zu ihrer eigenen öffentlichen Adresse zurück). Prüfe es von einem Handy im Mobilfunknetz.',
+  'setup.reason.trusted': 'Ein vertrauenswürdiges Zertifikat für {host} von {issuer}, gültig bis {until} (noch {days} Tage).',
+  'setup.reason.expiresSoon':
+    'Das Zertifikat für {host} endet am {until} (verbleibende Tage: {days}). Erneuere es jetzt und prüfe, ob die automatische Erneuerung funktioniert.',
+  'setup.reason.expired':
+    'Das Zertifikat ist am {until} abgelaufen, und einem abgelaufenen Zertifikat vertraut Alexa nicht. Erneuere es und sorge dafür, dass das neue ausgeliefert wird.',
+  'setup.reason.notYetValid':
+    'Das Zertifikat gilt erst ab {until}, also vertraut Alexa ihm noch nicht. Prüfe die Uhr des Rechners, der es erstellt hat, oder liefere das vorige aus.',
+  'setup.reason.selfSigned':
+    'Das Zertifikat für {host} ist selbstsigniert, und Alexa vertraut nur Zertifikaten einer öffentlichen Stelle. Hol dir eines von Let’s Encrypt, zum Beispiel mit dem Add-on Let’s Encrypt oder Nginx Proxy Manager.',
+  'setup.reason.untrusted':
+    'Die Kette des Zertifikats führt zu keiner öffentlichen Stelle ({code}), also vertraut Alexa ihm nicht. Liefere die ganze Kette aus (fullchain.pem, nicht cert.pem), von einer öffentlichen Stelle wie Let’s Encrypt.',
+  'setup.reason.wrongName':
+    'Das Zertifikat gilt für {names}, nicht für {host}, also vertraut Alexa ihm hier nicht. Besorge ein Zertifikat, das {host} nennt, oder korrigiere public_url.',
+  'setup.reason.noTls': '{host} Port {port} antwortet, aber nicht mit https. Stelle https vor dieses Add-on, auf Port 443.',
+  'setup.reason.notChecked': 'Nicht geprüft (siehe oben).',
+  'setup.reason.matches': 'Die öffentliche URL antwortet mit dem Metadaten-Dokument dieses Servers: Die Adresse führt zu diesem Add-on.',
+  'setup.reason.differs':
+    'An der öffentlichen URL antwortet etwas anderes: Seine Metadaten nennen für {field} {got}, dieser Server veröffentlicht {expected}. Prüfe, ob die Adresse zu diesem Add-on führt und ob public_url die Adresse ist, die Alexa nutzt.',
+  'setup.reason.metadataStatus':
+    'Die öffentliche URL antwortete {status} auf das Metadaten-Dokument, führt also nicht zu diesem Add-on. Prüfe die Weiterleitung zu diesem Add-on.',
+  'setup.reason.notJson':
+    'Die öffentliche URL antwortete nicht mit einem Metadaten-Dokument, führt also nicht zu diesem Add-on. Prüfe die Weiterleitung zu diesem Add-on.',
+  'setup.reason.clockAgrees': 'Die Uhr dieses Rechners stimmt mit dem Server an der öffentlichen URL überein (auf {seconds} s).',
+  'setup.reason.clockAhead':
+    'Die Uhr dieses Rechners geht {seconds} s vor gegenüber dem Server an der öffentlichen URL. Weichen die Uhren um mehr als 150 s ab, scheitern Alexas Anfragen an der Prüfung des Skill-Schutzes: Prüfe die Zeiteinstellungen (NTP) beider.',
+  'setup.reason.clockBehind':
+    'Die Uhr dieses Rechners geht {seconds} s nach gegenüber dem Server an der öffentlichen URL. Weichen die Uhren um mehr als 150 s ab, scheitern Alexas Anfragen an der Prüfung des Skill-Schutzes: Prüfe die Zeiteinstellungen (NTP) beider.',
+  'setup.reason.noDate': 'Die öffentliche URL sandte kein Datum, also ließen sich die Uhren nicht vergleichen.',
+  'setup.reason.direct': 'Anfragen kommen direkt von {peer}, ohne Proxy, und trusted_proxies ist leer: So soll es sein.',
+  'setup.reason.throughListed': 'Anfragen kommen über {peer}, das in trusted_proxies steht: So soll es sein.',
+  'setup.reason.unlistedProxy':
+    'Anfragen kommen über einen Proxy, der nicht in trusted_proxies steht: {peer} sendet X-Forwarded-For. Trage {peer} in trusted_proxies ein, sonst zählt jedes Limit ganz Alexa als einen Client.',
+  'setup.reason.listedNeverSeen':
+    'trusted_proxies nennt {listed}, aber Anfragen kommen direkt von {peer}. Steht kein Proxy vor diesem Add-on, leere trusted_proxies.',
+  'setup.reason.noRequestYet': 'Seit dem Start des Add-ons hat keine Anfrage den öffentlichen Listener erreicht.',
+  'setup.reason.seen': 'Letzter Aufruf {at}.',
+  'setup.reason.never': 'Kein Aufruf seit dem Start des Add-ons.',
+  'setup.reason.skillOff': 'Der Skill-Schutz ist aus (Optionen alexa_skill_id und skill_backend_url).',
+  'setup.reason.introspectOff': 'Aus: Die Option resource_server_secret ist nicht gesetzt.',
+  // end of Setup page
 };

@@ -87,6 +87,7 @@ export const en = {
   'panel.tabs.link': 'Link Alexa',
   'panel.tabs.links': 'Linked accounts',
   'panel.tabs.activity': 'Activity',
+  'panel.tabs.setup': 'Setup',
   'panel.signedInAs': 'Signed in to Home Assistant as **{name}**.',
   'panel.signedIn': 'You are signed in to Home Assistant.',
   'panel.timeZone': 'Times are in the {zone} time zone.',
@@ -215,6 +216,89 @@ export const en = {
   'panel.answer.failed': 'Something went wrong.',
   'panel.answer.notFound': 'Not found',
   // end of panel
+
+  // --- Setup page (views/panel/setup.ejs, views/assets/setup.js; src/setup/words.ts, also the start-up log in English)
+  'setup.title': 'Setup',
+  'setup.intro':
+    'What the Alexa developer console asks for, computed from this add-on’s options, and live checks. Only Home Assistant administrators see this page.',
+  'setup.console.heading': 'For the Alexa developer console',
+  'setup.place.accountLinking': 'In the console: Build → Account Linking',
+  'setup.place.endpoint': 'In the console: Build → Endpoint → HTTPS',
+  'setup.place.musicAssistant': 'For Music Assistant (it asks this add-on about Alexa’s tokens)',
+  'setup.copy': 'Copy',
+  'setup.copied': 'Copied: {label}',
+  'setup.copyFailed': 'Could not copy. The text is selected: copy it with your device’s menu.',
+  'setup.secret.set': 'Set (never shown)',
+  'setup.secret.unset': 'Not set',
+  'setup.secret.sameAs': 'The same as the option {option}.',
+  'setup.value.noVendorId': 'alexa_vendor_id is not set: set it to the code at the end of the console’s Alexa Redirect URLs.',
+  'setup.value.skillOff': 'The skill guard is off: set the options alexa_skill_id and skill_backend_url to use it.',
+  'setup.value.introspectOff': 'Not set: Music Assistant cannot ask about tokens (option resource_server_secret).',
+  'setup.redirect.vendor': 'Each ends in your vendor id {vendorId} (option alexa_vendor_id). The console must show exactly these three.',
+  'setup.redirect.extra': 'Also in use (option extra_redirect_uris):',
+  'setup.checks.heading': 'Live checks',
+  'setup.checks.ranAt': 'Checked {at}, from this machine.',
+  'setup.checks.again': 'Check again',
+  'setup.verdict.ok': 'OK',
+  'setup.verdict.warn': 'Warning',
+  'setup.verdict.fail': 'Problem',
+  'setup.verdict.unknown': 'Unknown',
+  'setup.check.port': 'Port',
+  'setup.check.address': 'Public address',
+  'setup.check.certificate': 'Certificate',
+  'setup.check.metadata': 'Metadata document',
+  'setup.check.clock': 'Clock',
+  'setup.check.proxies': 'Reverse proxy (trusted_proxies)',
+  'setup.check.alexaToken': 'Alexa at the token endpoint',
+  'setup.check.alexaSkill': 'Alexa at the skill endpoint',
+  'setup.check.introspect': 'Music Assistant at /introspect',
+  'setup.reason.port443': 'Port 443, as Alexa requires.',
+  'setup.reason.portNot443':
+    'Port {port}: Alexa only calls 443. Make the address answer on port 443 (a port forward or a reverse proxy) and leave the port out of public_url.',
+  'setup.reason.notHttps':
+    '{url} is not https: Alexa only calls https addresses on port 443. Set public_url to the https address at which Alexa reaches this add-on.',
+  'setup.reason.answers': '{host} resolves to {addresses} and answers from here.',
+  'setup.reason.noName': '{host} has no address in DNS, so Alexa cannot find it either. Check the name in public_url and its DNS record.',
+  'setup.reason.dnsFailed': 'Looking up {host} failed here ({code}): could not tell whether it resolves elsewhere.',
+  'setup.reason.notReached':
+    'Could not tell from here: {host} port {port} did not answer (many routers do not loop back to their own public address). Check from a phone on mobile data.',
+  'setup.reason.trusted': 'A trusted certificate for {host} from {issuer}, good until {until} ({days} days left).',
+  'setup.reason.expiresSoon': 'The certificate for {host} ends on {until} (days left: {days}). Renew it now, and check that automatic renewal works.',
+  'setup.reason.expired': 'The certificate expired on {until}, and Alexa does not trust an expired certificate. Renew it and make sure the new one is served.',
+  'setup.reason.notYetValid':
+    'The certificate only starts on {until}, so Alexa does not trust it yet. Check the clock of the machine that made it, or serve the previous one.',
+  'setup.reason.selfSigned':
+    'The certificate for {host} is self-signed, and Alexa only trusts certificates from a public authority. Get one from Let’s Encrypt, for example with the Let’s Encrypt or Nginx Proxy Manager add-on.',
+  'setup.reason.untrusted':
+    'The certificate’s chain does not lead to a public authority ({code}), so Alexa does not trust it. Serve the full chain (fullchain.pem, not cert.pem) of a certificate from a public authority such as Let’s Encrypt.',
+  'setup.reason.wrongName':
+    'The certificate is for {names}, not for {host}, so Alexa does not trust it here. Get a certificate that names {host}, or correct public_url.',
+  'setup.reason.noTls': '{host} port {port} answers, but not with https. Put https in front of this add-on, on port 443.',
+  'setup.reason.notChecked': 'Not checked (see above).',
+  'setup.reason.matches': 'The public URL answers with this server’s metadata document: the address leads to this add-on.',
+  'setup.reason.differs':
+    'Something else answers at the public URL: its metadata says {field} is {got}, this server publishes {expected}. Check that the address leads to this add-on and that public_url is the address Alexa uses.',
+  'setup.reason.metadataStatus':
+    'The public URL answered {status} for the metadata document, so it does not lead to this add-on. Check the forwarding to this add-on.',
+  'setup.reason.notJson': 'The public URL did not answer with a metadata document, so it does not lead to this add-on. Check the forwarding to this add-on.',
+  'setup.reason.clockAgrees': 'This machine’s clock agrees with the server at the public URL (within {seconds} s).',
+  'setup.reason.clockAhead':
+    'This machine’s clock is {seconds} s ahead of the server at the public URL. Alexa’s requests fail the skill guard’s check when clocks differ by more than 150 s: check the time settings (NTP) of both.',
+  'setup.reason.clockBehind':
+    'This machine’s clock is {seconds} s behind the server at the public URL. Alexa’s requests fail the skill guard’s check when clocks differ by more than 150 s: check the time settings (NTP) of both.',
+  'setup.reason.noDate': 'The public URL sent no date, so the clocks could not be compared.',
+  'setup.reason.direct': 'Requests arrive directly from {peer}, without a proxy, and trusted_proxies is empty: as it should be.',
+  'setup.reason.throughListed': 'Requests arrive through {peer}, which trusted_proxies lists: as it should be.',
+  'setup.reason.unlistedProxy':
+    'Requests arrive through a proxy that trusted_proxies does not list: {peer} sends X-Forwarded-For. Add {peer} to trusted_proxies, or every limit counts all of Alexa as one client.',
+  'setup.reason.listedNeverSeen':
+    'trusted_proxies lists {listed}, but requests arrive directly from {peer}. If no proxy is in front of this add-on, empty trusted_proxies.',
+  'setup.reason.noRequestYet': 'No request has reached the public listener since the add-on started.',
+  'setup.reason.seen': 'Last call {at}.',
+  'setup.reason.never': 'No call since the add-on started.',
+  'setup.reason.skillOff': 'The skill guard is off (options alexa_skill_id and skill_backend_url).',
+  'setup.reason.introspectOff': 'Off: the option resource_server_secret is not set.',
+  // end of Setup page
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -87,6 +87,7 @@ export const fr: Messages = {
   'panel.tabs.link': 'Associer Alexa',
   'panel.tabs.links': 'Comptes associés',
   'panel.tabs.activity': 'Activité',
+  'panel.tabs.setup': 'Configuration',
   'panel.signedInAs': 'Connexion à Home Assistant : **{name}**.',
   'panel.signedIn': 'Session Home Assistant ouverte.',
   'panel.timeZone': 'Heures dans le fuseau horaire {zone}.',
@@ -215,4 +216,91 @@ export const fr: Messages = {
   'panel.answer.failed': 'Une erreur s’est produite.',
   'panel.answer.notFound': 'Introuvable',
   // end of panel
+
+  // --- Setup page (views/panel/setup.ejs, views/assets/setup.js; src/setup/words.ts, also the start-up log in English)
+  'setup.title': 'Configuration',
+  'setup.intro':
+    'Ce que demande la console développeur Alexa, calculé à partir des options de cet add-on, et des vérifications en direct. Seuls les administrateurs de Home Assistant voient cette page.',
+  'setup.console.heading': 'Pour la console développeur Alexa',
+  'setup.place.accountLinking': 'Dans la console : Build → Account Linking',
+  'setup.place.endpoint': 'Dans la console : Build → Endpoint → HTTPS',
+  'setup.place.musicAssistant': 'Pour Music Assistant (il interroge cet add-on sur les jetons d’Alexa)',
+  'setup.copy': 'Copier',
+  'setup.copied': 'Copié : {label}',
+  'setup.copyFailed': 'Impossible de copier. Le texte est sélectionné : copiez-le avec le menu de votre appareil.',
+  'setup.secret.set': 'Défini (jamais affiché)',
+  'setup.secret.unset': 'Non défini',
+  'setup.secret.sameAs': 'La même valeur que l’option {option}.',
+  'setup.value.noVendorId': 'alexa_vendor_id n’est pas défini : indiquez le code qui termine les Alexa Redirect URLs de la console.',
+  'setup.value.skillOff': 'La garde du skill est désactivée : définissez les options alexa_skill_id et skill_backend_url pour l’utiliser.',
+  'setup.value.introspectOff': 'Non défini : Music Assistant ne peut pas interroger les jetons (option resource_server_secret).',
+  'setup.redirect.vendor':
+    'Chacune se termine par votre identifiant vendeur {vendorId} (option alexa_vendor_id). La console doit afficher exactement ces trois-là.',
+  'setup.redirect.extra': 'Également utilisées (option extra_redirect_uris) :',
+  'setup.checks.heading': 'Vérifications en direct',
+  'setup.checks.ranAt': 'Vérifié {at}, depuis cette machine.',
+  'setup.checks.again': 'Vérifier à nouveau',
+  'setup.verdict.ok': 'Correct',
+  'setup.verdict.warn': 'Attention',
+  'setup.verdict.fail': 'Problème',
+  'setup.verdict.unknown': 'Inconnu',
+  'setup.check.port': 'Port',
+  'setup.check.address': 'Adresse publique',
+  'setup.check.certificate': 'Certificat',
+  'setup.check.metadata': 'Document de métadonnées',
+  'setup.check.clock': 'Horloge',
+  'setup.check.proxies': 'Proxy inverse (trusted_proxies)',
+  'setup.check.alexaToken': 'Alexa au point de terminaison des jetons',
+  'setup.check.alexaSkill': 'Alexa au point de terminaison du skill',
+  'setup.check.introspect': 'Music Assistant sur /introspect',
+  'setup.reason.port443': 'Port 443, comme Alexa l’exige.',
+  'setup.reason.portNot443':
+    'Port {port} : Alexa n’appelle que le 443. Faites répondre l’adresse sur le port 443 (redirection de port ou proxy inverse) et ôtez le port de public_url.',
+  'setup.reason.notHttps':
+    '{url} n’est pas en https : Alexa n’appelle que des adresses https sur le port 443. Indiquez dans public_url l’adresse https à laquelle Alexa joint cet add-on.',
+  'setup.reason.answers': '{host} se résout en {addresses} et répond depuis ici.',
+  'setup.reason.noName': '{host} n’a pas d’adresse dans le DNS : Alexa ne le trouve pas non plus. Vérifiez le nom dans public_url et son enregistrement DNS.',
+  'setup.reason.dnsFailed': 'La résolution de {host} a échoué ici ({code}) : impossible de dire s’il se résout ailleurs.',
+  'setup.reason.notReached':
+    'Impossible de savoir d’ici : {host} port {port} n’a pas répondu (beaucoup de routeurs ne renvoient pas vers leur propre adresse publique). Vérifiez depuis un téléphone en données mobiles.',
+  'setup.reason.trusted': 'Un certificat de confiance pour {host}, émis par {issuer}, en vigueur jusqu’au {until} (encore {days} jours).',
+  'setup.reason.expiresSoon':
+    'Le certificat de {host} prend fin le {until} (jours restants : {days}). Renouvelez-le maintenant et vérifiez que le renouvellement automatique fonctionne.',
+  'setup.reason.expired':
+    'Le certificat a expiré le {until}, et Alexa ne fait pas confiance à un certificat expiré. Renouvelez-le et faites servir le nouveau.',
+  'setup.reason.notYetValid':
+    'Le certificat ne commence que le {until} : Alexa ne lui fait pas encore confiance. Vérifiez l’horloge de la machine qui l’a créé, ou servez le précédent.',
+  'setup.reason.selfSigned':
+    'Le certificat de {host} est auto-signé, et Alexa ne fait confiance qu’aux certificats d’une autorité publique. Obtenez-en un de Let’s Encrypt, par exemple avec l’add-on Let’s Encrypt ou Nginx Proxy Manager.',
+  'setup.reason.untrusted':
+    'La chaîne du certificat ne mène pas à une autorité publique ({code}) : Alexa ne lui fait pas confiance. Servez la chaîne complète (fullchain.pem, pas cert.pem) d’une autorité publique comme Let’s Encrypt.',
+  'setup.reason.wrongName':
+    'Le certificat est pour {names}, pas pour {host} : Alexa ne lui fait pas confiance ici. Obtenez un certificat qui nomme {host}, ou corrigez public_url.',
+  'setup.reason.noTls': '{host} port {port} répond, mais pas en https. Placez https devant cet add-on, sur le port 443.',
+  'setup.reason.notChecked': 'Non vérifié (voir plus haut).',
+  'setup.reason.matches': 'L’URL publique répond avec le document de métadonnées de ce serveur : l’adresse mène à cet add-on.',
+  'setup.reason.differs':
+    'Autre chose répond à l’URL publique : ses métadonnées indiquent {got} pour {field}, ce serveur publie {expected}. Vérifiez que l’adresse mène à cet add-on et que public_url est l’adresse qu’utilise Alexa.',
+  'setup.reason.metadataStatus':
+    'L’URL publique a répondu {status} pour le document de métadonnées : elle ne mène pas à cet add-on. Vérifiez la redirection vers cet add-on.',
+  'setup.reason.notJson':
+    'L’URL publique n’a pas répondu avec un document de métadonnées : elle ne mène pas à cet add-on. Vérifiez la redirection vers cet add-on.',
+  'setup.reason.clockAgrees': 'L’horloge de cette machine concorde avec le serveur de l’URL publique (à {seconds} s près).',
+  'setup.reason.clockAhead':
+    'L’horloge de cette machine avance de {seconds} s sur le serveur de l’URL publique. Au-delà de 150 s d’écart, les requêtes d’Alexa échouent au contrôle de la garde du skill : vérifiez les réglages d’heure (NTP) des deux.',
+  'setup.reason.clockBehind':
+    'L’horloge de cette machine retarde de {seconds} s sur le serveur de l’URL publique. Au-delà de 150 s d’écart, les requêtes d’Alexa échouent au contrôle de la garde du skill : vérifiez les réglages d’heure (NTP) des deux.',
+  'setup.reason.noDate': 'L’URL publique n’a envoyé aucune date : impossible de comparer les horloges.',
+  'setup.reason.direct': 'Les requêtes arrivent directement de {peer}, sans proxy, et trusted_proxies est vide : c’est correct.',
+  'setup.reason.throughListed': 'Les requêtes arrivent par {peer}, que trusted_proxies mentionne : c’est correct.',
+  'setup.reason.unlistedProxy':
+    'Les requêtes arrivent par un proxy que trusted_proxies ne mentionne pas : {peer} envoie X-Forwarded-For. Ajoutez {peer} à trusted_proxies, sinon chaque limite compte tout Alexa comme un seul client.',
+  'setup.reason.listedNeverSeen':
+    'trusted_proxies mentionne {listed}, mais les requêtes arrivent directement de {peer}. Si aucun proxy n’est devant cet add-on, videz trusted_proxies.',
+  'setup.reason.noRequestYet': 'Aucune requête n’a atteint l’écoute publique depuis le démarrage de l’add-on.',
+  'setup.reason.seen': 'Dernier appel {at}.',
+  'setup.reason.never': 'Aucun appel depuis le démarrage de l’add-on.',
+  'setup.reason.skillOff': 'La garde du skill est désactivée (options alexa_skill_id et skill_backend_url).',
+  'setup.reason.introspectOff': 'Désactivé : l’option resource_server_secret n’est pas définie.',
+  // end of Setup page
 };

@@ -88,6 +88,7 @@ export const nl: Messages = {
   'panel.tabs.link': 'Alexa koppelen',
   'panel.tabs.links': 'Gekoppelde accounts',
   'panel.tabs.activity': 'Activiteit',
+  'panel.tabs.setup': 'Instellen',
   'panel.signedInAs': 'Aangemeld bij Home Assistant als **{name}**.',
   'panel.signedIn': 'Je bent aangemeld bij Home Assistant.',
   'panel.timeZone': 'Tijden in de tijdzone {zone}.',
@@ -216,4 +217,90 @@ export const nl: Messages = {
   'panel.answer.failed': 'Er is iets misgegaan.',
   'panel.answer.notFound': 'Niet gevonden',
   // end of panel
+
+  // --- Setup page (views/panel/setup.ejs, views/assets/setup.js; src/setup/words.ts, also the start-up log in English)
+  'setup.title': 'Instellen',
+  'setup.intro':
+    'Wat de Alexa-ontwikkelaarsconsole vraagt, berekend uit de opties van deze add-on, en live controles. Alleen beheerders van Home Assistant zien deze pagina.',
+  'setup.console.heading': 'Voor de Alexa-ontwikkelaarsconsole',
+  'setup.place.accountLinking': 'In de console: Build → Account Linking',
+  'setup.place.endpoint': 'In de console: Build → Endpoint → HTTPS',
+  'setup.place.musicAssistant': 'Voor Music Assistant (die vraagt deze add-on naar de tokens van Alexa)',
+  'setup.copy': 'Kopiëren',
+  'setup.copied': 'Gekopieerd: {label}',
+  'setup.copyFailed': 'Kopiëren lukte niet. De tekst is geselecteerd: kopieer hem via het menu van je apparaat.',
+  'setup.secret.set': 'Ingesteld (nooit getoond)',
+  'setup.secret.unset': 'Niet ingesteld',
+  'setup.secret.sameAs': 'Dezelfde waarde als de optie {option}.',
+  'setup.value.noVendorId': 'alexa_vendor_id is niet ingesteld: vul de code in die aan het eind van de Alexa Redirect URLs in de console staat.',
+  'setup.value.skillOff': 'De skill-bewaking staat uit: stel de opties alexa_skill_id en skill_backend_url in om haar te gebruiken.',
+  'setup.value.introspectOff': 'Niet ingesteld: Music Assistant kan niet naar tokens vragen (optie resource_server_secret).',
+  'setup.redirect.vendor': 'Elke URL eindigt op je vendor-ID {vendorId} (optie alexa_vendor_id). De console moet precies deze drie tonen.',
+  'setup.redirect.extra': 'Ook in gebruik (optie extra_redirect_uris):',
+  'setup.checks.heading': 'Live controles',
+  'setup.checks.ranAt': 'Gecontroleerd {at}, vanaf deze machine.',
+  'setup.checks.again': 'Opnieuw controleren',
+  'setup.verdict.ok': 'In orde',
+  'setup.verdict.warn': 'Waarschuwing',
+  'setup.verdict.fail': 'Probleem',
+  'setup.verdict.unknown': 'Onbekend',
+  'setup.check.port': 'Poort',
+  'setup.check.address': 'Openbaar adres',
+  'setup.check.certificate': 'Certificaat',
+  'setup.check.metadata': 'Metadatadocument',
+  'setup.check.clock': 'Klok',
+  'setup.check.proxies': 'Reverse-proxy (trusted_proxies)',
+  'setup.check.alexaToken': 'Alexa bij het token-eindpunt',
+  'setup.check.alexaSkill': 'Alexa bij het skill-eindpunt',
+  'setup.check.introspect': 'Music Assistant bij /introspect',
+  'setup.reason.port443': 'Poort 443, zoals Alexa vereist.',
+  'setup.reason.portNot443':
+    'Poort {port}: Alexa belt alleen 443. Laat het adres op poort 443 antwoorden (een port forward of een reverse proxy) en laat de poort weg uit public_url.',
+  'setup.reason.notHttps':
+    '{url} is geen https: Alexa belt alleen https-adressen op poort 443. Zet public_url op het https-adres waarop Alexa deze add-on bereikt.',
+  'setup.reason.answers': '{host} verwijst naar {addresses} en antwoordt vanaf hier.',
+  'setup.reason.noName': '{host} heeft geen adres in DNS, dus Alexa vindt het ook niet. Controleer de naam in public_url en het DNS-record.',
+  'setup.reason.dnsFailed': 'Het opzoeken van {host} mislukte hier ({code}): niet te zeggen of het elders wel werkt.',
+  'setup.reason.notReached':
+    'Vanaf hier niet te zeggen: {host} poort {port} antwoordde niet (veel routers sturen niet terug naar hun eigen openbare adres). Controleer het vanaf een telefoon op mobiele data.',
+  'setup.reason.trusted': 'Een vertrouwd certificaat voor {host} van {issuer}, geldig tot {until} (nog {days} dagen).',
+  'setup.reason.expiresSoon':
+    'Het certificaat voor {host} loopt af op {until} (dagen over: {days}). Vernieuw het nu en controleer of automatisch vernieuwen werkt.',
+  'setup.reason.expired':
+    'Het certificaat is verlopen op {until}, en Alexa vertrouwt geen verlopen certificaat. Vernieuw het en zorg dat het nieuwe wordt gebruikt.',
+  'setup.reason.notYetValid':
+    'Het certificaat geldt pas vanaf {until}, dus Alexa vertrouwt het nog niet. Controleer de klok van de machine die het maakte, of gebruik het vorige.',
+  'setup.reason.selfSigned':
+    'Het certificaat voor {host} is zelfondertekend, en Alexa vertrouwt alleen certificaten van een openbare instantie. Haal er een bij Let’s Encrypt, bijvoorbeeld met de add-on Let’s Encrypt of Nginx Proxy Manager.',
+  'setup.reason.untrusted':
+    'De keten van het certificaat leidt niet naar een openbare instantie ({code}), dus Alexa vertrouwt het niet. Gebruik de volledige keten (fullchain.pem, niet cert.pem) van een openbare instantie zoals Let’s Encrypt.',
+  'setup.reason.wrongName':
+    'Het certificaat is voor {names}, niet voor {host}, dus Alexa vertrouwt het hier niet. Zorg voor een certificaat met de naam {host}, of corrigeer public_url.',
+  'setup.reason.noTls': '{host} poort {port} antwoordt, maar niet met https. Zet https voor deze add-on, op poort 443.',
+  'setup.reason.notChecked': 'Niet gecontroleerd (zie hierboven).',
+  'setup.reason.matches': 'De openbare URL antwoordt met het metadatadocument van deze server: het adres leidt naar deze add-on.',
+  'setup.reason.differs':
+    'Op de openbare URL antwoordt iets anders: de metadata noemen voor {field} {got}, deze server publiceert {expected}. Controleer of het adres naar deze add-on leidt en of public_url het adres is dat Alexa gebruikt.',
+  'setup.reason.metadataStatus':
+    'De openbare URL antwoordde {status} op het metadatadocument, dus hij leidt niet naar deze add-on. Controleer het doorsturen naar deze add-on.',
+  'setup.reason.notJson':
+    'De openbare URL antwoordde niet met een metadatadocument, dus hij leidt niet naar deze add-on. Controleer het doorsturen naar deze add-on.',
+  'setup.reason.clockAgrees': 'De klok van deze machine komt overeen met de server op de openbare URL (binnen {seconds} s).',
+  'setup.reason.clockAhead':
+    'De klok van deze machine loopt {seconds} s voor op de server op de openbare URL. Bij meer dan 150 s verschil zakken de verzoeken van Alexa voor de controle van de skill-bewaking: controleer de tijdinstellingen (NTP) van beide.',
+  'setup.reason.clockBehind':
+    'De klok van deze machine loopt {seconds} s achter op de server op de openbare URL. Bij meer dan 150 s verschil zakken de verzoeken van Alexa voor de controle van de skill-bewaking: controleer de tijdinstellingen (NTP) van beide.',
+  'setup.reason.noDate': 'De openbare URL stuurde geen datum, dus de klokken konden niet vergeleken worden.',
+  'setup.reason.direct': 'Verzoeken komen rechtstreeks van {peer}, zonder proxy, en trusted_proxies is leeg: zo hoort het.',
+  'setup.reason.throughListed': 'Verzoeken komen via {peer}, dat in trusted_proxies staat: zo hoort het.',
+  'setup.reason.unlistedProxy':
+    'Verzoeken komen via een proxy die niet in trusted_proxies staat: {peer} stuurt X-Forwarded-For. Voeg {peer} toe aan trusted_proxies, anders telt elke limiet heel Alexa als één client.',
+  'setup.reason.listedNeverSeen':
+    'trusted_proxies noemt {listed}, maar verzoeken komen rechtstreeks van {peer}. Staat er geen proxy voor deze add-on, maak trusted_proxies dan leeg.',
+  'setup.reason.noRequestYet': 'Sinds de start van de add-on heeft geen verzoek de openbare listener bereikt.',
+  'setup.reason.seen': 'Laatste aanroep {at}.',
+  'setup.reason.never': 'Geen aanroep sinds de start van de add-on.',
+  'setup.reason.skillOff': 'De skill-bewaking staat uit (opties alexa_skill_id en skill_backend_url).',
+  'setup.reason.introspectOff': 'Uit: de optie resource_server_secret is niet ingesteld.',
+  // end of Setup page
 };

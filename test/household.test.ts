@@ -186,9 +186,9 @@ describe('the household on the Linked accounts page', () => {
     expect(next.status).toBe(400);
     expect(next.json?.error).toBe('invalid_grant');
 
-    // The member's own view: the link ended "revoked by the administrator"; Activity says so.
+    // The member's own view: the link ended "revoked by the administrator"; Activity says who.
     expect((await get('/links', MEMBER)).body).toContain('revoked by the administrator');
-    expect((await get('/activity', MEMBER)).body).toContain('The administrator revoked Alexa (Europe)');
+    expect((await get('/activity', MEMBER)).body).toContain('Ada Admin, an administrator, revoked Alexa (Europe)');
     // The audit row names the administrator.
     const revoked = server.app.store.audit.listForSubject(MEMBER.id, { limit: 5 }).find((entry) => entry.event === 'grant_revoked');
     expect(revoked?.details).toMatchObject({ by: 'admin', adminId: ADMIN.id, adminName: 'Ada Admin' });

@@ -60,7 +60,13 @@ function describe(i18n: Translator, entry: AuditEntry, words: LinkWords): string
     case 'grant_revoked': {
       const by = entry.details.by;
       if (by === 'user') return i18n.t('panel.activity.revokedByYou', { link });
-      if (by === 'admin') return i18n.t('panel.activity.revokedByAdmin', { link });
+      if (by === 'admin') {
+        // The member is told who: the name the administrator had in Home Assistant when they revoked it.
+        const admin = entry.details.adminName;
+        return typeof admin === 'string' && admin !== ''
+          ? i18n.t('panel.activity.revokedByNamedAdmin', { admin, link })
+          : i18n.t('panel.activity.revokedByAdmin', { link });
+      }
       if (by === 'client') return i18n.t('panel.activity.revokedByAlexa', { link });
       return i18n.t('panel.activity.revoked', { link });
     }

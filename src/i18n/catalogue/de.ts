@@ -204,6 +204,7 @@ export const de: Messages = {
   'panel.activity.skillUsedTimes.other': '{link}: Alexa hat {skill} {count}-mal benutzt',
   'panel.activity.revokedByYou': 'Du hast {link} widerrufen',
   'panel.activity.revokedByAdmin': 'Der Administrator hat {link} widerrufen',
+  'panel.activity.revokedByNamedAdmin': '{admin} (Administrator) hat {link} widerrufen',
   'panel.activity.revokedByAlexa': 'Die Alexa-App hat {link} widerrufen',
   'panel.activity.revokedOnReuse': '{link} wurde automatisch widerrufen: Ein altes Alexa-Token wurde erneut benutzt',
   'panel.activity.revokedOnCodeReplay': '{link} wurde automatisch widerrufen: Der Verknüpfungscode wurde doppelt benutzt',

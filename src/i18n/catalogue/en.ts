@@ -205,6 +205,7 @@ export const en = {
   'panel.activity.skillUsedTimes.other': '{link}: Alexa used {skill} {count} times',
   'panel.activity.revokedByYou': 'You revoked {link}',
   'panel.activity.revokedByAdmin': 'The administrator revoked {link}',
+  'panel.activity.revokedByNamedAdmin': '{admin}, an administrator, revoked {link}',
   'panel.activity.revokedByAlexa': 'The Alexa app revoked {link}',
   'panel.activity.revokedOnReuse': '{link} was revoked automatically: an old Alexa token was used again',
   'panel.activity.revokedOnCodeReplay': '{link} was revoked automatically: its link code was used twice',

@@ -205,6 +205,7 @@ export const fr: Messages = {
   'panel.activity.skillUsedTimes.other': '{link} : Alexa a utilisé {skill} {count} fois',
   'panel.activity.revokedByYou': 'Vous avez révoqué {link}',
   'panel.activity.revokedByAdmin': 'L’administrateur a révoqué {link}',
+  'panel.activity.revokedByNamedAdmin': '{admin} (administrateur) a révoqué {link}',
   'panel.activity.revokedByAlexa': 'L’application Alexa a révoqué {link}',
   'panel.activity.revokedOnReuse': '{link} a été révoquée automatiquement : un ancien jeton Alexa a été réutilisé',
   'panel.activity.revokedOnCodeReplay': '{link} a été révoquée automatiquement : son code d’association a été utilisé deux fois',

@@ -206,6 +206,7 @@ export const nl: Messages = {
   'panel.activity.skillUsedTimes.other': '{link}: Alexa heeft {skill} {count} keer gebruikt',
   'panel.activity.revokedByYou': 'Je hebt {link} ingetrokken',
   'panel.activity.revokedByAdmin': 'De beheerder heeft {link} ingetrokken',
+  'panel.activity.revokedByNamedAdmin': '{admin} (beheerder) heeft {link} ingetrokken',
   'panel.activity.revokedByAlexa': 'De Alexa-app heeft {link} ingetrokken',
   'panel.activity.revokedOnReuse': '{link} is automatisch ingetrokken: een oud Alexa-token is opnieuw gebruikt',
   'panel.activity.revokedOnCodeReplay': '{link} is automatisch ingetrokken: de koppelcode is twee keer gebruikt',

@@ -141,10 +141,11 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     }
     const sightings = new Sightings();
     const skill = skillGuard({ config, store, logger, sightings });
+    // Origin and path only: the query may carry the backend's own secret.
+    const backend = config.skill && new URL(config.skill.backendUrl);
     logger.info(
-      config.skill
-        ? // Origin and path only: the query may carry the backend's own secret.
-          `Skill guard on: POST /skill forwards linked requests to ${new URL(config.skill.backendUrl).origin}${new URL(config.skill.backendUrl).pathname}`
+      backend
+        ? `Skill guard on: POST /skill forwards linked requests to ${backend.origin}${backend.pathname}`
         : 'Skill guard off (options "alexa_skill_id" and "skill_backend_url")',
     );
     const app = createPublicApp({ config, store, logger, events, panel, sightings }, skill);

@@ -5,9 +5,8 @@
 import type { RequestHandler, Response } from 'express';
 import type { MessageKey, Translator } from '../i18n/index.js';
 import type { Grant, PanelGrant, Subject } from '../store/index.js';
-import { i18nOf, moment, type PanelContext, renderPanel, userOf } from './context.js';
+import { i18nOf, isAdminHere, moment, type PanelContext, renderPanel, userOf } from './context.js';
 import { deviceSummary, regionText, scopeTexts } from './describe.js';
-import { isAdmin } from './roles.js';
 
 const REVOKE_REASONS: Record<string, MessageKey> = {
   user: 'panel.links.state.user',
@@ -73,7 +72,7 @@ export function linksPage(ctx: PanelContext): RequestHandler {
     const user = userOf(res);
     const i18n = i18nOf(res);
     // Asked on every view: a member sees exactly their own links, and nobody's else.
-    const others = (await isAdmin(ctx.roles, user.id)) ? await household(ctx, i18n, user) : undefined;
+    const others = isAdminHere(res) ? await household(ctx, i18n, user) : undefined;
     const now = ctx.store.now();
     const links = ctx.store.grants.listForSubject(user.id).map((grant) => describeLink(i18n, withUnwritten(ctx, grant), now));
     const outcome = typeof req.query.revoked === 'string' && Object.hasOwn(OUTCOMES, req.query.revoked) ? OUTCOMES[req.query.revoked] : undefined;
@@ -130,8 +129,8 @@ export function revokeLink(ctx: PanelContext): RequestHandler {
 export function revokeMemberLink(ctx: PanelContext): RequestHandler {
   return async (req, res, next) => {
     const admin = userOf(res);
-    // Asked again at every POST: that the links page once showed the household proves nothing now.
-    if (!(await isAdmin(ctx.roles, admin.id))) {
+    // Asked afresh for this POST (adminFlag): that the links page once showed the household proves nothing now.
+    if (!isAdminHere(res)) {
       next();
       return;
     }

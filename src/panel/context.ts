@@ -59,10 +59,18 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
       codeMaxLength: USER_CODE_MAX_INPUT,
       timeZone: SERVER_TIME_ZONE,
       // The Setup tab is shown to administrators only (set by `adminFlag` in ingress-app.ts).
-      admin: res.locals.admin === true,
+      admin: isAdminHere(res),
       ...locals,
       title: i18nOf(res).t(locals.title),
     });
+}
+
+/**
+ * Whether the signed-in person is a Home Assistant administrator: asked of Home Assistant once per
+ * request, before any panel route (`adminFlag` in ingress-app.ts), so every POST is asked afresh.
+ */
+export function isAdminHere(res: Response): boolean {
+  return res.locals.admin === true;
 }
 
 /** The reader's translator, which the locale middleware put on every ingress response. */

@@ -7,12 +7,12 @@ import type { RequestHandler } from 'express';
 import { SetupChecks } from '../setup/checks.js';
 import { consoleValues } from '../setup/values.js';
 import { describeCheck } from '../setup/words.js';
-import { i18nOf, moment, type PanelContext, renderPanel } from './context.js';
+import { i18nOf, isAdminHere, moment, type PanelContext, renderPanel } from './context.js';
 
 export function setupPage(ctx: PanelContext, notFound: RequestHandler): RequestHandler {
   const checks = new SetupChecks(ctx.config, ctx.sightings);
   return async (req, res, next) => {
-    if (res.locals.admin !== true) {
+    if (!isAdminHere(res)) {
       notFound(req, res, next);
       return;
     }

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { transaction } from '../src/store/context.js';
 import { GroupCommit } from '../src/store/group-commit.js';
 import { openStore } from './helpers/store.js';
 import { tempDir } from './helpers/tmp.js';
@@ -114,5 +115,34 @@ describe('group commit', () => {
     store.transaction(() => store.audit.record('link_approved', { details: { ip: '192.0.2.3' } }));
     expect(events()).toBe(3);
     await second;
+  });
+});
+
+describe('one savepoint per operation', () => {
+  it('a transaction asked for inside a write is that write: one SAVEPOINT, and a throw still undoes the whole write', async () => {
+    const file = join(tempDir(), 'savepoints.db');
+    const statements: string[] = [];
+    const db = new Database(file, { verbose: (text) => statements.push(String(text)) });
+    opened.push(db);
+    db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+    const group = new GroupCommit(db);
+    const ctx = { db, group };
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    statements.length = 0;
+    await group.run(() =>
+      transaction(ctx, () => {
+        insert.run('a');
+        transaction(ctx, () => insert.run('b'));
+      }),
+    );
+    expect(statements.filter((text) => /^SAVEPOINT/i.test(text))).toHaveLength(1);
+    const failing = group.run(() =>
+      transaction(ctx, () => {
+        insert.run('c');
+        throw new Error('refused');
+      }),
+    );
+    await expect(failing).rejects.toThrow('refused');
+    expect((db.prepare('SELECT v FROM t ORDER BY rowid').all() as Array<{ v: string }>).map((row) => row.v)).toEqual(['a', 'b']);
   });
 });

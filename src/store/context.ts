@@ -52,10 +52,12 @@ export function sql<Row = unknown>(ctx: Pick<StoreContext, 'db' | 'group'>, text
 }
 
 /**
- * Runs `fn` in one IMMEDIATE transaction, after committing an open group (inside a group's write,
- * or inside another transaction, it nests as a savepoint).
+ * Runs `fn` in one IMMEDIATE transaction, after committing an open group (inside a group's write
+ * it is part of that write's savepoint; inside another transaction it nests as a savepoint).
  */
 export function transaction<T>(ctx: Pick<StoreContext, 'db' | 'group'> & Partial<Pick<StoreContext, 'revocation'>>, fn: () => T): T {
+  // Inside a group's write, that write's savepoint already makes `fn` atomic: one savepoint per operation.
+  if (ctx.group.writing) return fn();
   ctx.group.settle();
   let result: T;
   try {

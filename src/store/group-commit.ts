@@ -28,6 +28,9 @@ export class GroupCommit {
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
+  private readonly undo: Statement;
 
   /** `committed`: runs after each successful COMMIT of a group (context.ts afterCommit). */
   constructor(
@@ -38,6 +41,15 @@ export class GroupCommit {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
+    // Prepared once: better-sqlite3's db.transaction(fn) would build a wrapper per write.
+    this.savepoint = db.prepare('SAVEPOINT group_write');
+    this.release = db.prepare('RELEASE group_write');
+    this.undo = db.prepare('ROLLBACK TO group_write');
+  }
+
+  /** True while a write of the group runs: a transaction asked for inside it is that write's savepoint. */
+  get writing(): boolean {
+    return this.running;
   }
 
   /** Runs `fn` in the open group (opening one if needed); resolves with its result once committed. */
@@ -52,8 +64,7 @@ export class GroupCommit {
       }
       this.running = true;
       try {
-        // Inside an open transaction better-sqlite3 runs this as a savepoint.
-        value = this.db.transaction(fn)();
+        value = this.inSavepoint(fn);
       } finally {
         this.running = false;
       }
@@ -66,6 +77,24 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.members!.push({ resolve: () => resolve(value), reject });
     });
+  }
+
+  /** Runs `fn` in the write's savepoint: released when it returns, rolled back when it throws. */
+  private inSavepoint<T>(fn: () => T): T {
+    this.savepoint.run();
+    let value: T;
+    try {
+      value = fn();
+    } catch (error) {
+      // A fault may already have rolled back the whole transaction, savepoint included.
+      if (this.db.inTransaction) {
+        this.undo.run();
+        this.release.run();
+      }
+      throw error;
+    }
+    this.release.run();
+    return value;
   }
 
   /** Commits the open group now, if there is one and none of its writes is running. */

@@ -9,6 +9,7 @@
  * Data at rest carries no TTL: `decrypt` checks age only when a TTL is passed (the spec vectors).
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { random } from './random.js';
 
 const VERSION = 0x80;
 const HEADER = 1 + 8 + 16; // version, timestamp, IV
@@ -72,7 +73,7 @@ export class Fernet {
   }
 
   encrypt(data: Buffer | string, options: EncryptOptions = {}): string {
-    const iv = options.iv ?? randomBytes(16);
+    const iv = options.iv ?? random(16);
     if (iv.length !== 16) throw new FernetError('IV must be 16 bytes');
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
     const cipher = createCipheriv('aes-128-cbc', this.#encryptionKey, iv);

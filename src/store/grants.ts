@@ -1,8 +1,8 @@
 /**
  * Grants: one per linked Alexa account. Revoking a grant revokes every token issued under it.
  */
-import { randomBytes } from 'node:crypto';
 import { TUNABLES } from '../config/tunables.js';
+import { random } from '../crypto/random.js';
 import type { MadeBy } from './codes.js';
 import { openJson, type StoreContext, type Subject, sealJson, sql, subjectIndex } from './context.js';
 import { skillUsedAt } from './skill-usage.js';
@@ -101,7 +101,7 @@ export class Grants {
 
   create(input: { subject: Subject; clientId: string; scope: string; maxSeconds: number; madeBy?: MadeBy | undefined }): Grant {
     const now = this.ctx.now();
-    const id = randomBytes(16).toString('hex');
+    const id = random(16).toString('hex');
     const expiresAt = input.maxSeconds > 0 ? now + input.maxSeconds * 1000 : null;
     sql(
       this.ctx,

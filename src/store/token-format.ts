@@ -9,9 +9,10 @@
  * MAC = the first 16 bytes of HMAC-SHA256 over the bytes before it, under a key derived from the
  * database's secret index key (one per format). Only the server can make a token that opens, so a
  * guessed grant id or generation is refused before anything is looked up. The random bytes make
- * every token unique and unguessable: 256 bits from crypto.randomBytes in each, as before.
+ * every token unique and unguessable: 256 bits from the CSPRNG in each (crypto/random.ts), as before.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { random } from '../crypto/random.js';
 
 const MAC_BYTES = 16;
 const GRANT_BYTES = 16;
@@ -73,7 +74,7 @@ function grantBytes(grantId: string): Buffer {
 export function sealRefresh(key: Buffer, claims: RefreshClaims): string {
   const gen = Buffer.alloc(4);
   gen.writeUInt32BE(claims.gen);
-  return seal(REFRESH_PREFIX, key, Buffer.concat([grantBytes(claims.grantId), gen, randomBytes(REFRESH_RANDOM_BYTES)]));
+  return seal(REFRESH_PREFIX, key, Buffer.concat([grantBytes(claims.grantId), gen, random(REFRESH_RANDOM_BYTES)]));
 }
 
 export function openRefresh(key: Buffer, token: string): RefreshClaims | undefined {
@@ -85,7 +86,7 @@ export function sealAccess(key: Buffer, claims: AccessClaims): string {
   const times = Buffer.alloc(12);
   times.writeUIntBE(claims.issuedAt, 0, 6);
   times.writeUIntBE(claims.expiresAt, 6, 6);
-  return seal(ACCESS_PREFIX, key, Buffer.concat([grantBytes(claims.grantId), times, randomBytes(ACCESS_RANDOM_BYTES)]));
+  return seal(ACCESS_PREFIX, key, Buffer.concat([grantBytes(claims.grantId), times, random(ACCESS_RANDOM_BYTES)]));
 }
 
 export function openAccess(key: Buffer, token: string): AccessClaims | undefined {

@@ -23,6 +23,27 @@ const tokenOf = (response: Awaited<ReturnType<typeof refresh>>) => ({
   refresh: response.json!.refresh_token as string,
 });
 
+describe('the headers of a JSON answer', () => {
+  it('token, introspection and error answers: no-store, Pragma and nosniff, and none of the pages’ document headers', async () => {
+    const linked = await link(server, ALICE);
+    time.advance(REPEAT_MS);
+    const answers = [
+      await refresh(server, linked.refreshToken),
+      await introspect(server, linked.accessToken, RS_SECRET),
+      await postForm(`${server.base}/token`, { grant_type: 'password' }, { authorization: basic(CLIENT_ID, CLIENT_SECRET) }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 400]);
+    for (const { headers } of answers) {
+      expect(headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(headers.get('cache-control')).toBe('no-store');
+      expect(headers.get('pragma')).toBe('no-cache');
+      expect(headers.get('x-content-type-options')).toBe('nosniff');
+      expect(headers.get('content-security-policy')).toBeNull();
+      expect(headers.get('x-frame-options')).toBeNull();
+    }
+  });
+});
+
 describe('refresh rotation with successor confirmation', () => {
   it('the old refresh token keeps working until its successor is used', async () => {
     const linked = await link(server, ALICE);

@@ -92,7 +92,7 @@ export const TUNABLES = {
     /** The panel goes through Home Assistant's proxy, which may be slow on a small machine. */
     ingressRequestTimeoutMs: 30 * SECOND,
     /** Form bodies of the protocol endpoints: a token request is a few hundred bytes. */
-    formBodyLimit: '16kb',
+    formBodyBytes: 16 * 1024,
     formParameterLimit: 32,
     /** Panel forms hold a code, a handle and a CSRF token. */
     panelBodyLimit: '4kb',

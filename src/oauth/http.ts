@@ -9,14 +9,27 @@ import { ClientAuthError } from './clients.js';
 
 /** RFC 6749 §5.1: token responses must not be cached. */
 export function noStore(res: Response): void {
-  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+}
+
+/**
+ * A JSON answer that must not be cached, written directly: Express's `res.json` and `res.send`
+ * look for ETags and freshness that a no-store answer never has.
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  noStore(res);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 export function sendOAuthError(res: Response, error: OAuthError): void {
-  noStore(res);
-  if (error instanceof ClientAuthError && error.basic) res.set('WWW-Authenticate', 'Basic realm="alexa-link", charset="UTF-8"');
-  if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
-  res.status(error.status).json(error.toJSON());
+  if (error instanceof ClientAuthError && error.basic) res.setHeader('WWW-Authenticate', 'Basic realm="alexa-link", charset="UTF-8"');
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  sendJson(res, error.status, error.toJSON());
 }
 
 /** Errors of body-parser and serve-static carry a 4xx status (and a type); keep the status, use invalid_request. */
@@ -33,24 +46,6 @@ function clientError(error: unknown, status: number): OAuthError {
   return new OAuthError('invalid_request', (typeof type === 'string' && descriptions[type]) || 'the request could not be read', status);
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * `verify` hook of the form parser: the raw body must be UTF-8 and every percent-escape must
- * decode to UTF-8 (RFC 6749 Appendix B). The parser itself would keep "%FF" as literal text or
- * decode other charsets; we refuse both before any handler sees a value.
- */
-export function verifyUtf8Form(req: { headers: Record<string, string | string[] | undefined> }, _res: unknown, body: Buffer): void {
-  const invalid = (): Error => Object.assign(new Error('form body is not UTF-8'), { status: 400, type: 'form.not.utf8' });
-  const charset = /;\s*charset=("?)([^";]+)\1/i.exec(String(req.headers['content-type'] ?? ''))?.[2];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) throw invalid();
-  try {
-    for (const piece of UTF8.decode(body).split(/[&=]/)) decodeURIComponent(piece.replace(/\+/g, ' '));
-  } catch {
-    throw invalid();
-  }
-}
-
 /** The shared error handler's answers on the public listener. */
 export const oauthAnswers: FailureAnswers = {
   unavailable: (res, retryAfterSeconds) =>
@@ -62,7 +57,7 @@ export const oauthAnswers: FailureAnswers = {
 /** 405 for a known path with the wrong method. */
 export function methodNotAllowed(allow: string): RequestHandler {
   return (_req, res) => {
-    res.set('Allow', allow);
+    res.setHeader('Allow', allow);
     sendOAuthError(res, new OAuthError('invalid_request', `use ${allow}`, 405));
   };
 }

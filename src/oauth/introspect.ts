@@ -8,7 +8,7 @@ import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import { authenticate } from './clients.js';
 import { lifetimes, type OAuthContext } from './context.js';
-import { noStore } from './http.js';
+import { sendJson } from './http.js';
 import { formParams, required } from './params.js';
 
 export function introspect(ctx: OAuthContext): RequestHandler {
@@ -18,13 +18,12 @@ export function introspect(ctx: OAuthContext): RequestHandler {
     if (!client.introspect) throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
     ctx.sightings.note('introspect');
     const info = ctx.store.tokens.introspect(required(params, 'token'), lifetimes(ctx.config));
-    noStore(res);
     if (!info) {
-      res.json({ active: false });
+      sendJson(res, 200, { active: false });
       return;
     }
     const { grant } = info;
-    res.json({
+    sendJson(res, 200, {
       active: true,
       sub: grant.subject.id,
       username: grant.subject.name ?? grant.subject.displayName,

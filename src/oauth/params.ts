@@ -5,6 +5,7 @@
  */
 import type { Request } from 'express';
 import { OAuthError } from '../errors.js';
+import { isForm } from '../http/form-body.js';
 
 export type Params = Record<string, string | undefined>;
 
@@ -34,7 +35,7 @@ function safeName(name: string): string {
 
 /** The form body of a POST to a token-style endpoint. */
 export function formParams(req: Request): Params {
-  if (!req.is('application/x-www-form-urlencoded')) {
+  if (!isForm(req)) {
     throw new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
   }
   const params = readParams(req.body);

@@ -6,7 +6,7 @@ import { authenticate, type Client, type GrantType } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
 import { refreshTokenGrant } from './grants/refresh-token.js';
-import { noStore } from './http.js';
+import { sendJson } from './http.js';
 import { formParams, type Params, required } from './params.js';
 
 type GrantHandler = (ctx: OAuthContext, req: Request, client: Client, params: Params) => Promise<IssuedTokens>;
@@ -26,8 +26,7 @@ export function token(ctx: OAuthContext): RequestHandler {
     const grant = grantType as GrantType;
     if (!client.grants.includes(grant)) throw new OAuthError('unauthorized_client', 'this client may not obtain tokens');
     const issued = await GRANTS[grant](ctx, req, client, params);
-    noStore(res);
-    res.json({
+    sendJson(res, 200, {
       access_token: issued.accessToken,
       token_type: 'Bearer',
       expires_in: Math.floor((issued.accessExpiresAt - issued.issuedAt) / 1000),

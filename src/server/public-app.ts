@@ -8,17 +8,19 @@ import { isLoopbackHost } from '../config/validate.js';
 import { OAuthError } from '../errors.js';
 import { errorHandler } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
+import { formBody } from '../http/form-body.js';
 import { type Exemption, limiter } from '../http/limits.js';
 import { localize } from '../http/locale.js';
+import { pathTable } from '../http/path-table.js';
 import { requestLog } from '../http/request-log.js';
-import { securityHeaders } from '../http/security-headers.js';
+import { jsonApiHeaders, securityHeaders } from '../http/security-headers.js';
 import type { Sightings } from '../http/sightings.js';
 import { VIEWS_DIR } from '../http/views.js';
 import type { Logger } from '../log/logger.js';
 import { authorize, continueLink, errorPage, renew, sessionCookieName, status, waitPage } from '../oauth/authorize.js';
 import { clientRegistry, hasCorrectCredentials } from '../oauth/clients.js';
 import type { OAuthContext } from '../oauth/context.js';
-import { jsonTooMany, methodNotAllowed, oauthAnswers, sendOAuthError, verifyUtf8Form } from '../oauth/http.js';
+import { jsonTooMany, methodNotAllowed, oauthAnswers, sendOAuthError } from '../oauth/http.js';
 import { introspect } from '../oauth/introspect.js';
 import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
@@ -80,6 +82,28 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
 
   app.use(requestLog(logger, 'public'));
   app.use(untrustedForwardingWarning(app, config.trustedProxies, logger, deps.sightings));
+  // The protocol endpoints, before the pages' middleware: form bodies only, small, one error
+  // format, JSON answers with the headers JSON needs (http/path-table.ts says why no router).
+  const form = formBody({ maxBytes: TUNABLES.http.formBodyBytes, maxParameters: TUNABLES.http.formParameterLimit });
+  // Past its request limit an address is refused, except a request with correct client credentials
+  // (HTTP Basic or in the form, so the form is read for them): a shared address must not let a
+  // stranger cut Alexa or Music Assistant off. Guessing stays bounded by the limit and the failure budget.
+  const correctCredentials: Exemption = (req, res) =>
+    new Promise((answered) => form(req, res, (error?: unknown) => answered(error === undefined && hasCorrectCredentials(ctx.clients, req))));
+  // /token and /revoke share one budget per address.
+  const tokenLimit = limiter(RATE_LIMITS.token, jsonTooMany, correctCredentials);
+  const introspectLimit = limiter(RATE_LIMITS.introspect, jsonTooMany, correctCredentials);
+  const jsonHeaders = jsonApiHeaders({ hsts: https && !isLoopbackHost(publicUrl.hostname) });
+  app.use(
+    pathTable(
+      {
+        '/token': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, token(ctx)] },
+        '/revoke': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, revoke(ctx)] },
+        '/introspect': { method: 'POST', steps: [jsonHeaders, introspectLimit, form, introspect(ctx)] },
+      },
+      (allow) => (req, res, next) => jsonHeaders(req, res, () => methodNotAllowed(allow)(req, res, next)),
+    ),
+  );
   app.use(
     securityHeaders({
       frameAncestors: "'none'",
@@ -141,30 +165,6 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
   // A renewal is a POST; anything else (a reload of its address) goes back to the waiting page.
   browser.all('/authorize/renew', (_req, res) => res.set('Cache-Control', 'no-store').redirect(303, 'wait'));
   app.use(browser);
-
-  // The protocol endpoints: form bodies only, small, one error format.
-  const api = express.Router();
-  const form = express.urlencoded({
-    extended: false,
-    limit: TUNABLES.http.formBodyLimit,
-    parameterLimit: TUNABLES.http.formParameterLimit,
-    type: 'application/x-www-form-urlencoded',
-    verify: verifyUtf8Form,
-  });
-  // Past its request limit an address is refused, except a request with correct client credentials
-  // (HTTP Basic or in the form, so the form is read for them): a shared address must not let a
-  // stranger cut Alexa or Music Assistant off. Guessing stays bounded by the limit and the failure budget.
-  const correctCredentials: Exemption = (req, res) =>
-    new Promise((answered) => form(req, res, (error?: unknown) => answered(error === undefined && hasCorrectCredentials(ctx.clients, req))));
-  api.use(['/token', '/revoke'], limiter(RATE_LIMITS.token, jsonTooMany, correctCredentials));
-  api.use('/introspect', limiter(RATE_LIMITS.introspect, jsonTooMany, correctCredentials));
-  api.post('/token', form, token(ctx));
-  api.post('/revoke', form, revoke(ctx));
-  api.post('/introspect', form, introspect(ctx));
-  api.all('/token', methodNotAllowed('POST'));
-  api.all('/revoke', methodNotAllowed('POST'));
-  api.all('/introspect', methodNotAllowed('POST'));
-  app.use(api);
 
   // The skill's endpoint: its own body reader (raw bytes, for the signature) and its own answers.
   app.post('/skill', ...skill.handler);

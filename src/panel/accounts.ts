@@ -4,7 +4,7 @@
  */
 import type { RequestHandler, Response } from 'express';
 import type { MessageKey, Translator } from '../i18n/index.js';
-import type { Grant, PanelGrant, Subject } from '../store/index.js';
+import { type Grant, linkState, type PanelGrant, type Subject } from '../store/index.js';
 import { i18nOf, isAdminHere, moment, type PanelContext, renderPanel, userOf } from './context.js';
 import { deviceSummary, regionText, scopeTexts } from './describe.js';
 
@@ -17,16 +17,17 @@ const REVOKE_REASONS: Record<string, MessageKey> = {
   expired: 'panel.links.state.expired',
 };
 
-/** A link's state; an ended link says when it ended and why (the reason names who ended it). */
+/** A link's state in words (the rule is store/grants.ts linkState); an ended link says when, and the reason names who ended it. */
 function stateOf(i18n: Translator, grant: Grant, now: number): { label: string; active: boolean; ended: { at: ReturnType<typeof moment> } | undefined } {
-  if (grant.revokedAt !== undefined) {
-    const key = REVOKE_REASONS[grant.revokedReason ?? ''] ?? 'panel.links.state.revoked';
-    return { label: i18n.t(key), active: false, ended: { at: moment(i18n, grant.revokedAt, now) } };
+  const state = linkState(grant, now);
+  switch (state.kind) {
+    case 'active':
+      return { label: i18n.t('panel.links.state.active'), active: true, ended: undefined };
+    case 'revoked':
+      return { label: i18n.t(REVOKE_REASONS[state.reason ?? ''] ?? 'panel.links.state.revoked'), active: false, ended: { at: moment(i18n, state.at, now) } };
+    case 'expired':
+      return { label: i18n.t('panel.links.state.expired'), active: false, ended: { at: moment(i18n, state.at, now) } };
   }
-  if (grant.expiresAt !== undefined && grant.expiresAt <= now) {
-    return { label: i18n.t('panel.links.state.expired'), active: false, ended: { at: moment(i18n, grant.expiresAt, now) } };
-  }
-  return { label: i18n.t('panel.links.state.active'), active: true, ended: undefined };
 }
 
 /** A link as the pages show it: region, device, when made and last used, its state. */

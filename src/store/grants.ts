@@ -92,8 +92,23 @@ export function revokeGrantRows(ctx: StoreContext, id: string, reason: RevokeRea
   return changed.changes === 1;
 }
 
-export function isGrantActive(grant: Pick<Grant, 'revokedAt' | 'expiresAt'>, now: number): boolean {
-  return grant.revokedAt === undefined && (grant.expiresAt === undefined || grant.expiresAt > now);
+/** Whether a link is in force at `now`, and if not, since when and why: the one rule, for every caller. */
+export type LinkState =
+  | { kind: 'active' }
+  | { kind: 'revoked'; at: number; reason: RevokeReason | undefined }
+  /** Its maximum lifetime (option refresh_token_max_days) passed. */
+  | { kind: 'expired'; at: number };
+
+const ACTIVE: LinkState = Object.freeze({ kind: 'active' });
+
+export function linkState(grant: Pick<Grant, 'revokedAt' | 'revokedReason' | 'expiresAt'>, now: number): LinkState {
+  if (grant.revokedAt !== undefined) return { kind: 'revoked', at: grant.revokedAt, reason: grant.revokedReason };
+  if (grant.expiresAt !== undefined && grant.expiresAt <= now) return { kind: 'expired', at: grant.expiresAt };
+  return ACTIVE;
+}
+
+export function isGrantActive(grant: Pick<Grant, 'revokedAt' | 'revokedReason' | 'expiresAt'>, now: number): boolean {
+  return linkState(grant, now).kind === 'active';
 }
 
 export class Grants {

@@ -32,7 +32,7 @@ import { Tokens } from './tokens.js';
 
 export type { MadeBy, RedeemedCode, Redemption } from './codes.js';
 export type { Subject } from './context.js';
-export type { Grant, PanelGrant } from './grants.js';
+export { type Grant, type LinkState, linkState, type PanelGrant } from './grants.js';
 export type { IndexKeyRotation } from './index-key.js';
 export { type KeyUsage, previousKeysInUse } from './maintenance.js';
 export type { CodeExchange, LinkRevocation, MemberLinkRevocation, Origin, TokenRevocation } from './operations.js';

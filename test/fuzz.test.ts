@@ -26,6 +26,7 @@ import {
 import { linkInStore } from './helpers/fixtures.js';
 import { INGRESS_PATH } from './helpers/ingress.js';
 import { CLIENT_ID, CLIENT_SECRET, freePort, REDIRECT_URI, RS_SECRET, writeOptions } from './helpers/oauth-server.js';
+import { buildApps, routePaths } from './helpers/routes.js';
 import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -221,21 +222,12 @@ const contentType = fc.constantFrom(
   '',
   'x/x; ;;=',
 );
-const PUBLIC_PATHS = [
-  '/skill',
-  '/token',
-  '/revoke',
-  '/introspect',
-  '/authorize',
-  '/authorize/wait',
-  '/authorize/status',
-  '/authorize/continue',
-  '/.well-known/oauth-authorization-server',
-  '/healthz',
-  '/assets/style.css',
-  '/assets/wait.js',
-];
-const INGRESS_PATHS = ['/', '/code', '/decide', '/links', '/links/revoke', '/household/revoke', '/activity', '/notices/dismiss', '/setup', '/assets/style.css'];
+// Every path the two apps route, read from their routers (a new endpoint is fuzzed without anyone
+// remembering to list it), and the static files they serve.
+const apps = buildApps();
+const PUBLIC_PATHS = [...routePaths(apps.publicApp), '/assets/style.css', '/assets/wait.js'];
+const INGRESS_PATHS = [...routePaths(apps.ingressApp), '/assets/style.css'];
+apps.close();
 const pathTricks = fc.constantFrom(
   '',
   '/',

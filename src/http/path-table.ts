@@ -42,7 +42,7 @@ export function pathTable(routes: Record<string, PathRoute>, wrongMethod: (allow
     const lower = path.toLowerCase();
     return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
   };
-  return (req, res, next) => {
+  const handler: RequestHandler = (req, res, next) => {
     const route = table.get(req.path) ?? table.get(normal(req.path));
     if (route === undefined) {
       next();
@@ -51,4 +51,6 @@ export function pathTable(routes: Record<string, PathRoute>, wrongMethod: (allow
     if (req.method !== route.method) run([route.refuse], 0, req, res, next);
     else run(route.steps, 0, req, res, next);
   };
+  // Listed like a router's routes, so a walk over the app (the fuzz test's) finds them.
+  return Object.assign(handler, { paths: Object.keys(routes) });
 }

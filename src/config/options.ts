@@ -98,8 +98,10 @@ export const OPTION_NAMES = Object.keys(OPTIONS) as OptionName[];
 
 type ValueOf<S> = S extends OptionSpec<infer T> ? T : never;
 /** Parsed options; those without a default may be undefined. */
+// Mapped over `keyof typeof OPTIONS` itself (homomorphic), so each field's declaration is its entry
+// in OPTIONS: an editor (and test/config-used.test.ts) goes from `options.x` to OPTIONS' `x`.
 export type Options = {
-  [K in OptionName]: (typeof OPTIONS)[K]['default'] extends undefined ? ValueOf<(typeof OPTIONS)[K]> | undefined : ValueOf<(typeof OPTIONS)[K]>;
+  [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]['default'] extends undefined ? ValueOf<(typeof OPTIONS)[K]> | undefined : ValueOf<(typeof OPTIONS)[K]>;
 };
 
 /** Alexa's three regions' redirect hosts (Amazon's account-linking documentation). */

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ALEXA_REDIRECT_HOSTS } from '../src/config/options.js';
 import { describeBrowser, interceptRedirects, launch, screenshots } from './helpers/chromium.js';
 import { type IngressProxy, startIngressProxy } from './helpers/nginx.js';
 
@@ -190,7 +191,7 @@ describeBrowser(
       it("captures Alexa's redirect_uri?code=… from a 303 and from a direct navigation, offline", async () => {
         const context = await browser.newContext();
         try {
-          const redirects = await interceptRedirects(context, ['layla.amazon.com', 'pitangui.amazon.com', 'alexa.amazon.co.jp']);
+          const redirects = await interceptRedirects(context, [...ALEXA_REDIRECT_HOSTS]);
           const page = await context.newPage();
 
           // 303 from the server: not routable, seen as a request, then fails offline.

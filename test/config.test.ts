@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Env, FIRST_RUN_OPTIONS, loadConfig } from '../src/config/load.js';
-import { alexaRedirectUris, OPTION_NAMES } from '../src/config/options.js';
+import { ALEXA_REDIRECT_HOSTS, alexaRedirectUris, OPTION_NAMES } from '../src/config/options.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { ConfigError, StartupError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';
@@ -253,7 +253,7 @@ describe('configuration: add-on mode (options.json present)', () => {
 
   it('knows every option named in the table of valid options', () => {
     expect(Object.keys(validOptions()).every((name) => (OPTION_NAMES as string[]).includes(name))).toBe(true);
-    expect(alexaRedirectUris('M1')).toHaveLength(3);
+    expect(alexaRedirectUris('M1')).toEqual(ALEXA_REDIRECT_HOSTS.map((host) => `https://${host}/api/skill/link/M1`));
   });
 });
 

@@ -52,7 +52,7 @@ describe('the Setup page', () => {
     for (const [index, host] of ['pitangui.amazon.com', 'layla.amazon.com', 'alexa.amazon.co.jp'].entries()) {
       expect(value(`redirectUrls-${index}`)).toBe(`https://${host}/api/skill/link/${VENDOR_ID}`);
     }
-    expect(html).toContain(`Each ends in your vendor id ${VENDOR_ID} (option alexa_vendor_id). The console must show exactly these three.`);
+    expect(html).toContain(`Each ends in your vendor id ${VENDOR_ID} (option alexa_vendor_id). The console must show exactly these.`);
     expect(html).toContain('https://skills.example.test/callback');
     // The console's own labels, so that a person finds the same words there.
     for (const label of [

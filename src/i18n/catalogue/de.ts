@@ -234,7 +234,7 @@ export const de: Messages = {
   'setup.value.noVendorId': 'alexa_vendor_id ist nicht gesetzt: Trage den Code vom Ende der Alexa Redirect URLs in der Konsole ein.',
   'setup.value.skillOff': 'Der Skill-Schutz ist aus: Setze die Optionen alexa_skill_id und skill_backend_url, um ihn zu nutzen.',
   'setup.value.introspectOff': 'Nicht gesetzt: Music Assistant kann nicht nach Tokens fragen (Option resource_server_secret).',
-  'setup.redirect.vendor': 'Jede endet auf deine Vendor-ID {vendorId} (Option alexa_vendor_id). Die Konsole muss genau diese drei zeigen.',
+  'setup.redirect.vendor': 'Jede endet auf deine Vendor-ID {vendorId} (Option alexa_vendor_id). Die Konsole muss genau diese zeigen.',
   'setup.redirect.extra': 'Ebenfalls in Gebrauch (Option extra_redirect_uris):',
   'setup.checks.heading': 'Live-Prüfungen',
   'setup.checks.ranAt': 'Geprüft {at}, von diesem Rechner aus.',

@@ -235,7 +235,7 @@ export const en = {
   'setup.value.noVendorId': 'alexa_vendor_id is not set: set it to the code at the end of the console’s Alexa Redirect URLs.',
   'setup.value.skillOff': 'The skill guard is off: set the options alexa_skill_id and skill_backend_url to use it.',
   'setup.value.introspectOff': 'Not set: Music Assistant cannot ask about tokens (option resource_server_secret).',
-  'setup.redirect.vendor': 'Each ends in your vendor id {vendorId} (option alexa_vendor_id). The console must show exactly these three.',
+  'setup.redirect.vendor': 'Each ends in your vendor id {vendorId} (option alexa_vendor_id). The console must show exactly these.',
   'setup.redirect.extra': 'Also in use (option extra_redirect_uris):',
   'setup.checks.heading': 'Live checks',
   'setup.checks.ranAt': 'Checked {at}, from this machine.',

@@ -236,7 +236,7 @@ export const fr: Messages = {
   'setup.value.skillOff': 'La garde du skill est désactivée : définissez les options alexa_skill_id et skill_backend_url pour l’utiliser.',
   'setup.value.introspectOff': 'Non défini : Music Assistant ne peut pas interroger les jetons (option resource_server_secret).',
   'setup.redirect.vendor':
-    'Chacune se termine par votre identifiant vendeur {vendorId} (option alexa_vendor_id). La console doit afficher exactement ces trois-là.',
+    'Chacune se termine par votre identifiant vendeur {vendorId} (option alexa_vendor_id). La console doit afficher exactement celles-ci.',
   'setup.redirect.extra': 'Également utilisées (option extra_redirect_uris) :',
   'setup.checks.heading': 'Vérifications en direct',
   'setup.checks.ranAt': 'Vérifié {at}, depuis cette machine.',

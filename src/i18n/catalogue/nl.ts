@@ -236,7 +236,7 @@ export const nl: Messages = {
   'setup.value.noVendorId': 'alexa_vendor_id is niet ingesteld: vul de code in die aan het eind van de Alexa Redirect URLs in de console staat.',
   'setup.value.skillOff': 'De skill-bewaking staat uit: stel de opties alexa_skill_id en skill_backend_url in om haar te gebruiken.',
   'setup.value.introspectOff': 'Niet ingesteld: Music Assistant kan niet naar tokens vragen (optie resource_server_secret).',
-  'setup.redirect.vendor': 'Elke URL eindigt op je vendor-ID {vendorId} (optie alexa_vendor_id). De console moet precies deze drie tonen.',
+  'setup.redirect.vendor': 'Elke URL eindigt op je vendor-ID {vendorId} (optie alexa_vendor_id). De console moet precies deze tonen.',
   'setup.redirect.extra': 'Ook in gebruik (optie extra_redirect_uris):',
   'setup.checks.heading': 'Live controles',
   'setup.checks.ranAt': 'Gecontroleerd {at}, vanaf deze machine.',

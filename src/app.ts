@@ -106,7 +106,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
       const { dropped, unattributed } = store.rotation;
       logger.notice(
         'The encryption key changed: a new index key replaces the old one (token signatures, user lookups, cookie secrets). ' +
-          `Every link keeps working; access tokens issued before stay valid for at most ${config.accessTokenTtlSeconds / 60} minutes.`,
+          `Every link keeps working; access tokens issued before stay valid for at most ${config.policy.lifetimes.accessTokenTtlSeconds / 60} minutes.`,
         { dropped, unattributed },
       );
     }

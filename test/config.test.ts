@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Env, FIRST_RUN_OPTIONS, loadConfig } from '../src/config/load.js';
 import { ALEXA_REDIRECT_HOSTS, alexaRedirectUris, OPTION_NAMES } from '../src/config/options.js';
+import { TUNABLES } from '../src/config/tunables.js';
 import { generateFernetKey } from '../src/crypto/fernet.js';
 import { ConfigError, StartupError } from '../src/errors.js';
 import { tempDir } from './helpers/tmp.js';
@@ -40,21 +41,35 @@ function addonEnv(options: Record<string, unknown>, extra: Env = {}): Env {
 }
 
 describe('configuration: add-on mode (options.json present)', () => {
-  it('accepts a complete, valid options file and derives the three Alexa redirect URIs', () => {
+  it('accepts a complete, valid options file and derives the Alexa redirect URIs', () => {
     const config = loadConfig(addonEnv(validOptions()));
     expect(config.mode).toBe('addon');
-    expect(config.alexa.redirectUris).toEqual([
-      'https://pitangui.amazon.com/api/skill/link/M2AB3CD4EF5GH6',
-      'https://layla.amazon.com/api/skill/link/M2AB3CD4EF5GH6',
-      'https://alexa.amazon.co.jp/api/skill/link/M2AB3CD4EF5GH6',
-    ]);
+    expect(config.alexa.redirectUris).toEqual(ALEXA_REDIRECT_HOSTS.map((host) => `https://${host}/api/skill/link/M2AB3CD4EF5GH6`));
     expect(config.encryptionKeys).toEqual([KEY]);
-    expect(config.accessTokenTtlSeconds).toBe(3600);
-    expect(config.refreshTokenIdleSeconds).toBe(180 * 86400);
+    expect(config.policy.lifetimes).toEqual({ accessTokenTtlSeconds: 3600, refreshTokenIdleSeconds: 180 * 86400 });
     expect(config.host).toBe('0.0.0.0');
     expect(config.publicPort).toBe(8443);
     expect(config.ingressPort).toBe(8099);
     expect(config.ingressTrustedProxies).toEqual(['172.30.32.2']);
+  });
+
+  it('builds one policy from the options and the tunables, handed to every endpoint', () => {
+    const { policy } = loadConfig(
+      addonEnv({ ...validOptions(), access_token_ttl_minutes: 30, refresh_token_idle_days: 7, refresh_token_max_days: 90, require_pkce: false }),
+    );
+    expect(policy).toEqual({
+      lifetimes: { accessTokenTtlSeconds: 1800, refreshTokenIdleSeconds: 7 * 86400 },
+      linkMaxSeconds: 90 * 86400,
+      requirePkce: false,
+      codeTtlSeconds: TUNABLES.oauth.authorizationCodeTtlSeconds,
+      renewal: {
+        ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
+        maxRenewals: TUNABLES.oauth.maxCodeRenewals,
+        windowSeconds: TUNABLES.oauth.renewalWindowSeconds,
+        minSeconds: TUNABLES.oauth.minRenewedCodeSeconds,
+      },
+    });
+    expect(Object.isFrozen(policy) && Object.isFrozen(policy.lifetimes) && Object.isFrozen(policy.renewal)).toBe(true);
   });
 
   it('adds extra redirect URIs after the Alexa ones and keeps previous keys after the current one', () => {

@@ -12,6 +12,7 @@ import { generateFernetKey } from '../crypto/fernet.js';
 import { newToken } from '../crypto/random.js';
 import { ConfigError, StartupError } from '../errors.js';
 import { alexaRedirectUris, type LogLevel, OPTION_NAMES, OPTIONS, type Options, RESOURCE_SERVER_CLIENT_ID } from './options.js';
+import { type Policy, policyOf } from './policy.js';
 import { int, list, proxyAddress, text, url } from './validate.js';
 
 export interface Config {
@@ -32,13 +33,10 @@ export interface Config {
   resourceServerSecret: string | undefined;
   /** The skill guard (POST /skill); undefined when alexa_skill_id and skill_backend_url are unset. */
   skill: SkillGuardConfig | undefined;
-  requirePkce: boolean;
   /** The admin says links of the earlier server exist: every panel shows the relink notice (store/notices.ts). */
   relinkNotice: boolean;
-  accessTokenTtlSeconds: number;
-  refreshTokenIdleSeconds: number;
-  /** 0: no absolute expiry. */
-  refreshTokenMaxSeconds: number;
+  /** Lifetimes, PKCE, codes and renewals: the rules the endpoints apply (config/policy.ts). */
+  policy: Policy;
   homeAssistantUrl: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
   trustedProxies: string[];
@@ -66,7 +64,6 @@ export interface SkillGuardConfig {
 
 export type Env = Record<string, string | undefined>;
 
-const DAY = 86_400;
 export const DEFAULT_PUBLIC_PORT = 8443;
 export const DEFAULT_INGRESS_PORT = 8099;
 export const DEFAULT_INGRESS_TRUSTED_PROXIES = ['172.30.32.2'];
@@ -298,11 +295,8 @@ export function loadConfig(env: Env = process.env): Config {
     alexa: { clientId, clientSecret, vendorId: options.alexa_vendor_id, redirectUris },
     resourceServerSecret,
     skill,
-    requirePkce: options.require_pkce,
     relinkNotice: options.relink_notice,
-    accessTokenTtlSeconds: options.access_token_ttl_minutes * 60,
-    refreshTokenIdleSeconds: options.refresh_token_idle_days * DAY,
-    refreshTokenMaxSeconds: options.refresh_token_max_days * DAY,
+    policy: policyOf(options),
     homeAssistantUrl: options.home_assistant_url?.replace(/\/+$/, ''),
     tls,
     trustedProxies: options.trusted_proxies,

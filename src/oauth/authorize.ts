@@ -20,7 +20,7 @@ import { OAuthError } from '../errors.js';
 import { addressKey } from '../http/client-key.js';
 import { requestFacts } from '../http/request-facts.js';
 import { type MessageKey, SERVER_TIME_ZONE, type Translator } from '../i18n/index.js';
-import { PendingRequests, type RenewalRules } from '../store/index.js';
+import { PendingRequests } from '../store/index.js';
 import type { OAuthContext } from './context.js';
 import { type Params, readParams, VSCHAR } from './params.js';
 import { CHALLENGE } from './pkce.js';
@@ -154,7 +154,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         if (!CHALLENGE.test(params.code_challenge)) throw new OAuthError('invalid_request', 'code_challenge must be 43 characters of base64url');
       }
       const scope = parseScope(params.scope);
-      if (params.code_challenge === undefined && config.requirePkce) {
+      if (params.code_challenge === undefined && config.policy.requirePkce) {
         res.status(400).render('pkce-required');
         return;
       }
@@ -167,7 +167,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         codeChallenge: params.code_challenge,
         requester,
         requesterKey: addressKey(req.ip ?? ''),
-        ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
+        ttlSeconds: config.policy.renewal.ttlSeconds,
       });
       // A new session id for the new request: a session id planted in this browser beforehand
       // (from a sibling subdomain, over plain http) must not see or receive what this request gets.
@@ -175,7 +175,7 @@ export function authorize(ctx: OAuthContext): RequestHandler {
         if (regenerateError) return next(regenerateError);
         req.session.link = { requestId: created.requestId, userCode: created.userCode, csrf: newToken() };
         // The session outlives the first code: after it expires, a reload must still offer a new one.
-        req.session.cookie.maxAge = TUNABLES.oauth.renewalWindowSeconds * 1000;
+        req.session.cookie.maxAge = config.policy.renewal.windowSeconds * 1000;
         req.session.save((error) => {
           if (error) return next(error);
           // Relative, so it works behind a proxy that serves us under a path prefix.
@@ -190,14 +190,6 @@ export function authorize(ctx: OAuthContext): RequestHandler {
 }
 
 type LinkState = 'pending' | 'approved' | 'denied' | 'expired' | 'unknown';
-
-/** "Get a new code": the bounds of docs/decisions/0007-code-renewal.md, from tunables.ts. */
-const RENEWAL: RenewalRules = {
-  ttlSeconds: TUNABLES.oauth.pendingRequestTtlSeconds,
-  maxRenewals: TUNABLES.oauth.maxCodeRenewals,
-  windowSeconds: TUNABLES.oauth.renewalWindowSeconds,
-  minSeconds: TUNABLES.oauth.minRenewedCodeSeconds,
-};
 
 interface LinkView {
   state: LinkState;
@@ -215,7 +207,7 @@ function linkView(ctx: OAuthContext, req: Request): LinkView {
   const request = link && ctx.store.requests.get(link.requestId);
   const now = ctx.store.now();
   if (!request || request.status === 'completed') return { state: 'unknown', expiresAt: 0, expiresInMs: 0, renewable: false, renewals: 0 };
-  const renewable = request.status === 'pending' && PendingRequests.renewalExpiry(request, now, RENEWAL) !== undefined;
+  const renewable = request.status === 'pending' && PendingRequests.renewalExpiry(request, now, ctx.config.policy.renewal) !== undefined;
   const view = { expiresAt: request.expiresAt, expiresInMs: Math.max(0, request.expiresAt - now), renewable, renewals: request.renewals };
   if (request.status === 'denied') return { state: 'denied', ...view };
   if (request.expiresAt <= now) return { state: 'expired', ...view };
@@ -316,7 +308,7 @@ export function renew(ctx: OAuthContext): RequestHandler {
       errorPage(res, 403, RENEW_REFUSED);
       return;
     }
-    const renewal = ctx.store.ops.renewLink(link.requestId, RENEWAL, requestFacts(req));
+    const renewal = ctx.store.ops.renewLink(link.requestId, ctx.config.policy.renewal, requestFacts(req));
     if (renewal.status === 'limit') {
       errorPage(res, 409, { title: 'error.renewLimit.title', message: 'error.renewLimit.message', restart: 'wait.noRenewal' });
       return;
@@ -356,7 +348,7 @@ export function continueLink(ctx: OAuthContext): RequestHandler {
       return;
     }
     if (request.status === 'approved') {
-      const released = store.ops.releaseCode(link.requestId, TUNABLES.oauth.authorizationCodeTtlSeconds, { ip: requestFacts(req).ip });
+      const released = store.ops.releaseCode(link.requestId, config.policy.codeTtlSeconds, { ip: requestFacts(req).ip });
       if (released) {
         finish({ code: released.code });
         return;

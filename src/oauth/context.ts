@@ -23,8 +23,3 @@ export interface OAuthContext {
   /** When Alexa and Music Assistant last called, for the Setup page (in memory). */
   sightings: Sightings;
 }
-
-/** Token lifetimes from the options, in the shape the store takes. */
-export function lifetimes(config: Config): { accessTokenTtlSeconds: number; refreshTokenIdleSeconds: number } {
-  return { accessTokenTtlSeconds: config.accessTokenTtlSeconds, refreshTokenIdleSeconds: config.refreshTokenIdleSeconds };
-}

@@ -7,7 +7,7 @@
 import type { RequestHandler } from 'express';
 import { OAuthError } from '../errors.js';
 import { authenticate } from './clients.js';
-import { lifetimes, type OAuthContext } from './context.js';
+import type { OAuthContext } from './context.js';
 import { sendJson } from './http.js';
 import { formParams, required } from './params.js';
 
@@ -17,7 +17,7 @@ export function introspect(ctx: OAuthContext): RequestHandler {
     const client = authenticate(ctx, req, params);
     if (!client.introspect) throw new OAuthError('unauthorized_client', 'this client may not introspect tokens', 403);
     ctx.sightings.note('introspect');
-    const info = ctx.store.tokens.introspect(required(params, 'token'), lifetimes(ctx.config));
+    const info = ctx.store.tokens.introspect(required(params, 'token'), ctx.config.policy.lifetimes);
     if (!info) {
       sendJson(res, 200, { active: false });
       return;

@@ -53,7 +53,7 @@ export function enterCode(ctx: PanelContext): RequestHandler {
       const error =
         code === undefined
           ? i18n.t('panel.error.codeShape', { length: USER_CODE_LENGTH, example: USER_CODE_EXAMPLE })
-          : i18n.plural('panel.error.noRequest', TUNABLES.oauth.pendingRequestTtlSeconds / 60);
+          : i18n.plural('panel.error.noRequest', ctx.config.policy.renewal.ttlSeconds / 60);
       renderLinkPage(ctx, res, { code: typed, error }, 404);
       return;
     }

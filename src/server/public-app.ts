@@ -142,7 +142,7 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
       // whether the Secure cookie is sent; it grants nothing.
       proxy: https && !config.tls ? true : undefined,
       // As long as a request can still get a new code (authorize.ts sets the same on the new session).
-      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: TUNABLES.oauth.renewalWindowSeconds * 1000 },
+      cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: config.policy.renewal.windowSeconds * 1000 },
     }),
   );
   const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) => errorPage(res, 429, { title: 'error.tooMany.title', message: 'error.tooMany.message' });

@@ -103,7 +103,7 @@ export function skillGuard(deps: { config: Config; store: Store; logger: Logger;
     const { envelope } = verification;
     deps.sightings?.note('alexaSkill');
     // The same lifetime rules as /introspect: Config carries the option as the store takes it.
-    const info = envelope.accessToken === undefined ? undefined : store.tokens.introspect(envelope.accessToken, config);
+    const info = envelope.accessToken === undefined ? undefined : store.tokens.introspect(envelope.accessToken, config.policy.lifetimes);
     const grant = info?.grant;
     if (!grant || grant.clientId !== config.alexa.clientId || !grant.scope.split(' ').includes(SKILL_SCOPE)) {
       refusals.note('not_linked');

@@ -4,7 +4,7 @@ import { OAuthError } from '../../errors.js';
 import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens, RedeemedCode } from '../../store/index.js';
 import type { Client } from '../clients.js';
-import { lifetimes, type OAuthContext } from '../context.js';
+import type { OAuthContext } from '../context.js';
 import { type Params, required } from '../params.js';
 import { verifierMatches } from '../pkce.js';
 
@@ -29,8 +29,8 @@ export async function authorizationCodeGrant(ctx: OAuthContext, req: Request, cl
     code: required(params, 'code'),
     clientId: client.id,
     check: (bound) => mismatch(bound, client, redirectUri, params.code_verifier),
-    lifetimes: lifetimes(config),
-    maxSeconds: config.refreshTokenMaxSeconds,
+    lifetimes: config.policy.lifetimes,
+    maxSeconds: config.policy.linkMaxSeconds,
     origin: { ip: requestFacts(req).ip },
   });
   switch (result.status) {

@@ -5,7 +5,7 @@ import { OAuthError } from '../../errors.js';
 import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens } from '../../store/index.js';
 import type { Client } from '../clients.js';
-import { lifetimes, type OAuthContext } from '../context.js';
+import type { OAuthContext } from '../context.js';
 import { type Params, required } from '../params.js';
 import { checkScopeSubset } from '../scope.js';
 
@@ -13,7 +13,7 @@ export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client:
   const { store, config, events, logger } = ctx;
   const token = required(params, 'refresh_token');
   // Answered only once on disk, sharing one fsync with the other token requests of the moment.
-  const result = await store.ops.refresh({ token, clientId: client.id, lifetimes: lifetimes(config), origin: requestFacts(req) });
+  const result = await store.ops.refresh({ token, clientId: client.id, lifetimes: config.policy.lifetimes, origin: requestFacts(req) });
   if (result.status === 'reuse') {
     const { grant } = result;
     logger.warning('A retired refresh token was presented again; the link was revoked', { grant: grant.id });

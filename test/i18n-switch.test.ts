@@ -5,13 +5,14 @@
  * cookie or query value wins over Accept-Language; anything else is ignored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LANGUAGE_NAMES } from '../src/http/locale.js';
 import { LOCALES } from '../src/i18n/index.js';
 import { Browser } from './helpers/browser.js';
 import { ingress } from './helpers/ingress.js';
 import { pkcePair } from './helpers/link.js';
 import { CLIENT_ID, REDIRECT_URI, startLink, startTestServer, type TestServer } from './helpers/oauth-server.js';
 
-const NAMES = { en: 'English', de: 'Deutsch', nl: 'Nederlands', fr: 'Français' } as const;
+const NAMES = LANGUAGE_NAMES;
 const USER = { id: '7a'.repeat(16), name: 'zoe', displayName: 'Zoë' };
 const PARAMS = {
   client_id: CLIENT_ID,

@@ -24,16 +24,9 @@ describe('routePaths', () => {
   });
 
   it('finds the panel’s routes', () => {
-    expect(routePaths(apps.ingressApp)).toEqual([
-      '/',
-      '/activity',
-      '/code',
-      '/decide',
-      '/household/revoke',
-      '/links',
-      '/links/revoke',
-      '/notices/dismiss',
-      '/setup',
-    ]);
+    // Contains, not equals: a new panel route needs no edit here.
+    expect(routePaths(apps.ingressApp)).toEqual(
+      expect.arrayContaining(['/', '/activity', '/code', '/decide', '/household/revoke', '/links', '/links/revoke', '/notices/dismiss', '/setup']),
+    );
   });
 });

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
+import { ALEXA_REDIRECT_HOSTS } from '../src/config/options.js';
 import type { Roles } from '../src/panel/roles.js';
 import { envelope, makeTestPki, SKILL_ID, serveChains, signedHeaders, trustEnv } from './helpers/alexa-signing.js';
 import { basic, postForm } from './helpers/http.js';
@@ -49,7 +50,7 @@ describe('the Setup page', () => {
     expect(value('scheme')).toBe('HTTP Basic (Recommended)');
     expect(value('scope')).toBe('music_assistant');
     expect(value('skillEndpoint')).toBe(`${server.base}/skill`);
-    for (const [index, host] of ['pitangui.amazon.com', 'layla.amazon.com', 'alexa.amazon.co.jp'].entries()) {
+    for (const [index, host] of ALEXA_REDIRECT_HOSTS.entries()) {
       expect(value(`redirectUrls-${index}`)).toBe(`https://${host}/api/skill/link/${VENDOR_ID}`);
     }
     expect(html).toContain(`Each ends in your vendor id ${VENDOR_ID} (option alexa_vendor_id). The console must show exactly these.`);
@@ -66,9 +67,9 @@ describe('the Setup page', () => {
     ]) {
       expect(html).toContain(`<dt>${label}</dt>`);
     }
-    // One Copy button per copyable value, hidden until setup.js shows it; the script is external (CSP).
+    // One Copy button per copyable value (six, and one per redirect URL), hidden until setup.js shows it; the script is external (CSP).
     expect(html.match(/<button type="button" class="button secondary copy" data-copy="value-[\w-]+" data-label="[^"]+" hidden>Copy<\/button>/g)).toHaveLength(
-      9,
+      6 + ALEXA_REDIRECT_HOSTS.length,
     );
     expect(html).toContain(`<script src="${INGRESS_PATH}/assets/setup.js"></script>`);
     expect(html).not.toMatch(/<script>|\son[a-z]+="/);

@@ -44,7 +44,7 @@ export const OPTIONS = {
   alexa_client_id: option<string>(undefined, text({ max: 255, pattern: CLIENT_ID, hint: 'must be printable characters without spaces' })),
   /** Client secret from the Alexa developer console; at least 32 characters. */
   alexa_client_secret: option<string>(undefined, text({ min: 32, max: 512 })),
-  /** Vendor id from the Alexa developer console; gives the three Amazon redirect URIs. */
+  /** Vendor id from the Alexa developer console; gives the Amazon redirect URIs (one per region). */
   alexa_vendor_id: option<string>(
     undefined,
     text({ max: 20, pattern: VENDOR_ID, hint: 'must be 8 to 20 upper-case letters and digits, as the Alexa developer console shows it' }),
@@ -104,7 +104,7 @@ export type Options = {
   [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]['default'] extends undefined ? ValueOf<(typeof OPTIONS)[K]> | undefined : ValueOf<(typeof OPTIONS)[K]>;
 };
 
-/** Alexa's three regions' redirect hosts (Amazon's account-linking documentation). */
+/** The redirect host of each Alexa region (Amazon's account-linking documentation). */
 export const ALEXA_REDIRECT_HOSTS = ['pitangui.amazon.com', 'layla.amazon.com', 'alexa.amazon.co.jp'] as const;
 
 export function alexaRedirectUris(vendorId: string): string[] {

@@ -1,11 +1,30 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Left out of `npm run test:fast` (TEST_FAST=1), run by `npm test`: each takes several seconds of
+ * real time by design (a simulated year, floods, crashes and full disks, real browsers, fuzzing).
+ */
+export const SLOW_FILES = [
+  'test/browser-*.test.ts',
+  'test/flood.test.ts',
+  'test/limiter-memory.test.ts',
+  'test/fault-crash.test.ts',
+  'test/fault-disk.test.ts',
+  'test/fault-shutdown.test.ts',
+  'test/fuzz.test.ts',
+  'test/public-edge.test.ts',
+  'test/year.test.ts',
+];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...(process.env.TEST_FAST === '1' ? SLOW_FILES : [])],
     // Each file in its own process: native SQLite handles and child servers stay isolated.
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // TEST_BUDGETS=1 lists tests that took over a third of their time budget (test/reporters/budget.ts).
+    reporters: ['default', './test/reporters/budget.ts'],
   },
 });

@@ -6,13 +6,17 @@
  * BENCH_DURATION (measured seconds per row, taken in 4 round-robin slices; default 8) and
  * BENCH_QUICK=1 (2 s per row, 30-day year) exist for working on the bench itself; the documented
  * figures come from the defaults. `--report-only` re-renders the doc from dist-bench/results.json.
- * BENCH_ONLY=skill runs only the skill guard's rows (measureSkillGuard) and prints them; it leaves
- * docs/benchmarks.md alone and writes dist-bench/results-skill.json and dist-bench/benchmarks-skill.md.
+ * BENCH_ONLY=<part> runs one part alone and leaves docs/benchmarks.md alone; it writes
+ * dist-bench/results-<part>.json and dist-bench/benchmarks-<part>.md:
+ *   skill    the skill guard's rows (measureSkillGuard);
+ *   compare  refresh and introspection at 1 and 16 connections against bare Express and the
+ *            oidc-provider SQLite baselines, with and without the V8 flags, and their fsyncs;
+ *   v8       the V8 settings table (measureV8Settings).
  */
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,13 +31,20 @@ import { type ConnectionScript, forwardedFor, type LoadResult, load, mergeResult
 import { type Child, freePort, idleRssMiB, median, rssMiB, sleep, start, waitReady } from './lib/procs.js';
 import { summarizeProfile } from './lib/profile.js';
 import {
+  type CommitTally,
+  type FlagSet,
   type GroupCommitCounts,
   type LoadRow,
+  type OidcStore,
   type Results,
+  renderCompareConsole,
+  renderCompareMarkdown,
   renderConsole,
   renderMarkdown,
   renderSkillConsole,
   renderSkillMarkdown,
+  renderV8Console,
+  renderV8Markdown,
   type SkillResult,
 } from './lib/report.js';
 import {
@@ -55,6 +66,8 @@ import {
   TUNABLES,
   writeOptions,
 } from './lib/seed.js';
+import { countFsyncs, straceAvailable } from './lib/strace.js';
+import { V8_CANDIDATES } from './lib/v8-candidates.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist', 'main.js');
@@ -81,8 +94,16 @@ const SKILL_CONNECTIONS = 16;
  * 400 a second is far above that and about a quarter of what the guard serves at saturation here.
  */
 const SKILL_PACED_RATE = 400;
+/**
+ * The V8 settings table's round robin: per candidate and call a 1 s warm-up and 3 s measured in
+ * three slices, interleaved with the other candidates' (a few seconds each keeps the table within
+ * about two minutes; its figures are coarser than the main table's).
+ */
+const V8_TIMING: Timing = { warmup: QUICK ? 0.5 : 1, rounds: QUICK ? 2 : 3, slice: QUICK ? 0.5 : 1 };
+/** Each SQLite-backed row once more, this long, under strace (its throughput is not used). */
+const STRACE_SECONDS = QUICK ? 0.5 : 1;
 /** The parts BENCH_ONLY can select; unset: everything. */
-const PARTS = ['skill'] as const;
+const PARTS = ['skill', 'compare', 'v8'] as const;
 const ONLY = process.env.BENCH_ONLY || undefined;
 if (ONLY !== undefined && !(PARTS as readonly string[]).includes(ONLY)) {
   process.stderr.write(`bench: BENCH_ONLY=${ONLY} is not a part; the parts are: ${PARTS.join(', ')}\n`);
@@ -93,6 +114,9 @@ const benchStarted = performance.now();
 const log = (message: string): void => {
   process.stdout.write(`[${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(3)} s] ${message}\n`);
 };
+
+/** The V8 flags a server runs with: the production ones (SERVER_NODE_FLAGS) or none at all. */
+const nodeFlags = (flags: FlagSet): string[] => (flags === 'production' ? SERVER_NODE_FLAGS : []);
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'alexa-link-bench-'));
 const dir = (name: string): string => {
@@ -113,20 +137,34 @@ interface Ours {
   requests: number;
   /** RSS after each load run; with the probe loaded, also heap and RSS after a forced GC. */
   rssSeries: Array<{ after: string; requests: number; rss: number; heapAfterGc?: number; rssAfterGc?: number }>;
+  /** When a load run of one of its refresh lineages last ended (see `slice`). */
+  lineageGuard: LineageGuard;
 }
 
-/** `extra`: more options for options.json and more environment (the skill guard's). */
+/** Shared by the refresh rows that present the same lineages: when the last of their runs ended. */
+interface LineageGuard {
+  endedAt?: number;
+}
+
+/**
+ * `probe`: true loads bench/servers/probe.ts with --expose-gc (memory readings after a forced GC,
+ * and commit counts), 'counts' loads it without (commit counts only: no V8 flag added).
+ * `extra`: more options for options.json and more environment (the skill guard's).
+ * `v8Flags`: the V8 flags (default: the production ones).
+ */
 async function startOurs(
   dataDir: string,
   key: string,
   extraArgs: string[] = [],
-  probe = false,
+  probe: boolean | 'counts' = false,
   extra: { options?: Record<string, unknown>; env?: Record<string, string> } = {},
+  v8Flags: string[] = SERVER_NODE_FLAGS,
 ): Promise<Ours & { readyMs: number }> {
   const port = await freePort();
   const ingress = await freePort();
   writeOptions(dataDir, port, key, extra.options);
-  const child = start([...SERVER_NODE_FLAGS, ...extraArgs, ...(probe ? ['--expose-gc', '--import', PROBE] : []), MAIN], {
+  const probeArgs = probe === true ? ['--expose-gc', '--import', PROBE] : probe === 'counts' ? ['--import', PROBE] : [];
+  const child = start([...v8Flags, ...extraArgs, ...probeArgs, MAIN], {
     DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PUBLIC_PORT: String(port),
@@ -136,8 +174,8 @@ async function startOurs(
   });
   const base = `http://127.0.0.1:${port}`;
   const readyMs = await waitReady(child, `${base}/healthz`);
-  child.probed = probe;
-  return { child, base, dataDir, key, requests: 0, rssSeries: [], readyMs };
+  child.probed = probe === true;
+  return { child, base, dataDir, key, requests: 0, rssSeries: [], readyMs, lineageGuard: {} };
 }
 
 interface ProbeReading {
@@ -166,6 +204,21 @@ async function memoryPoint(child: Child): Promise<{ rss: number; heapAfterGc?: n
   return { rss, heapAfterGc: probe.heapUsed / 2 ** 20, rssAfterGc: probe.rss / 2 ** 20 };
 }
 
+/** The commit counts of a server started with the probe, without a forced GC (SIGWINCH, bench/servers/probe.ts). */
+async function probeCounts(child: Child): Promise<CommitTally> {
+  const before = child.output().split('COUNTS ').length;
+  child.process.kill('SIGWINCH');
+  for (let waited = 0; waited < 5000; waited += 5) {
+    const parts = child.output().split('COUNTS ');
+    if (parts.length > before && parts[parts.length - 1]!.includes('\n')) {
+      const { writes, commits } = JSON.parse(parts[parts.length - 1]!.split('\n')[0]!) as { writes: number; commits: number };
+      return { writes, commits, requests: 0 };
+    }
+    await sleep(5);
+  }
+  throw new Error('the probe did not answer with its counts');
+}
+
 /** Group commits between two probe readings. */
 function commitsBetween(before: GroupCommitCounts, after: GroupCommitCounts): GroupCommitCounts {
   const sizes = new Map(after.sizes);
@@ -173,12 +226,51 @@ function commitsBetween(before: GroupCommitCounts, after: GroupCommitCounts): Gr
   return { writes: after.writes - before.writes, commits: after.commits - before.commits, sizes: [...sizes].filter(([, count]) => count > 0) };
 }
 
-async function startExpress(): Promise<{ child: Child; base: string; readyMs: number }> {
+interface Server {
+  child: Child;
+  base: string;
+}
+
+/** Bare Express with the given V8 flags (default: the production ones). */
+async function startExpress(v8Flags: string[] = SERVER_NODE_FLAGS): Promise<Server & { readyMs: number }> {
   const port = await freePort();
-  const child = start([EXPRESS], { PORT: String(port) });
+  const child = start([...v8Flags, EXPRESS], { PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
   const readyMs = await waitReady(child, `${base}/healthz`);
   return { child, base, readyMs };
+}
+
+interface OidcServer extends Server {
+  store: OidcStore;
+  flags: FlagSet;
+  /** The SQLite file of the SQLite stores. */
+  dbFile?: string;
+}
+
+/** oidc-provider (bench/servers/oidc-baseline.ts) on one of its stores. */
+async function startOidc(store: OidcStore, flags: FlagSet): Promise<OidcServer> {
+  const port = await freePort();
+  const dbFile = store === 'memory' ? undefined : join(dir(`oidc-${store}-${flags}`), 'oidc.db');
+  const child = start([...nodeFlags(flags), OIDC], {
+    PORT: String(port),
+    CLIENT_ID,
+    CLIENT_SECRET,
+    RS_SECRET,
+    REDIRECT_URI,
+    LINEAGES: '16',
+    STORE: store,
+    ...(dbFile ? { DB_FILE: dbFile } : {}),
+  });
+  const info = JSON.parse(await child.line('READY ')) as { port: number };
+  return { child, base: `http://127.0.0.1:${info.port}`, store, flags, ...(dbFile ? { dbFile } : {}) };
+}
+
+/** The oidc-provider adapter's writes and commits so far (GET /bench/commits). */
+async function oidcCounts(base: string): Promise<CommitTally> {
+  const reply = await send(`${base}/bench/commits`);
+  if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline /bench/commits: ${reply.status} ${reply.body}`);
+  const { writes, commits } = reply.json as { writes: number; commits: number };
+  return { writes, commits, requests: 0 };
 }
 
 async function stopChecked(child: Child, what: string): Promise<void> {
@@ -250,54 +342,136 @@ interface Scenario {
   /** Paced load: requests per second over all connections. */
   rate?: number;
   slices: LoadResult[];
-  /** performance.now() when its last slice ended. */
-  endedAt?: number;
+  /** Refresh rows presenting lineages that outlive a slice (ours): the guard they share (see `slice`). */
+  lineageGuard?: LineageGuard;
+  /** The server's cumulative writes and commits (its own counter), read around each slice. */
+  commits?: () => Promise<CommitTally>;
+  /** Commits over the measured slices (warm-up left out), and the requests answered in them. */
+  tally?: CommitTally;
+  /** The server's pid, for strace. */
+  pid?: number;
 }
 
-function logRow(row: Omit<LoadRow, 'result' | 'connections'>, connections: number, result: LoadResult): void {
+/** Timing of a round robin: warm-up seconds per scenario, rounds, seconds per slice. */
+interface Timing {
+  warmup: number;
+  rounds: number;
+  slice: number;
+}
+
+const MAIN_TIMING: Timing = { warmup: WARMUP, rounds: ROUNDS, slice: SLICE };
+
+function logRow(row: Omit<LoadRow, 'result' | 'connections'>, connections: number, result: LoadResult, tally?: CommitTally): void {
+  const label = `${row.target}${row.store ? ` ${row.store}` : ''}${row.flags === 'none' ? ' (no flags)' : ''}`;
   log(
-    `${row.target.padEnd(13)} ${`${row.scenario}${row.database ? ' (large db)' : ''}`.padEnd(33)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  ` +
+    `${label.padEnd(36)} ${`${row.scenario}${row.database ? ' (large db)' : ''}`.padEnd(28)} c=${String(connections).padStart(2)}  ${result.rps.toFixed(0).padStart(6)} req/s  ` +
       `p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}` +
+      `${tally ? `  commits/req ${(tally.commits / Math.max(1, tally.requests)).toFixed(3)}` : ''}` +
       `${result.stealPct !== undefined ? `  steal ${result.stealPct.toFixed(1)} %` : ''}${result.sampleError ? `  (${result.sampleError.slice(0, 120)})` : ''}`,
   );
 }
 
-async function slice(scenario: Scenario, seconds: number): Promise<LoadResult> {
+/**
+ * One load run of a scenario; with `commits`, also the server's writes and commits during it.
+ * `around` wraps the load run alone (not `prepare`, not the counter readings): strace attaches there.
+ */
+async function slice(
+  scenario: Scenario,
+  seconds: number,
+  around: (run: () => Promise<LoadResult>) => Promise<LoadResult> = (run) => run(),
+): Promise<{ result: LoadResult; tally?: CommitTally }> {
   // A refresh cut off at the end of a slice had its token rotated, and its lineage presents that
   // token again, as Alexa does after a lost answer. Within the repeat window the server rightly
-  // answers 429, so where the round robin turns, two slices of one refresh row are kept apart: the
-  // window, plus a second for requests the server finished after the load generator had stopped.
-  if (scenario.row.kind === 'refresh' && scenario.endedAt !== undefined)
-    await sleep(scenario.endedAt + (TUNABLES.oauth.refreshRepeatSeconds + 1) * 1000 - performance.now());
+  // answers 429, so two slices on the same lineages (where the round robin turns, or the 1- and
+  // 16-connection rows of one server) are kept apart: the window, plus a second for requests the
+  // server finished after the load generator had stopped. (oidc-provider's rows get fresh lineages
+  // for every slice.)
+  const guard = scenario.lineageGuard;
+  if (guard?.endedAt !== undefined) await sleep(guard.endedAt + (TUNABLES.oauth.refreshRepeatSeconds + 1) * 1000 - performance.now());
   const connection = await scenario.prepare(seconds);
-  const result = await load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection, overallRate: scenario.rate });
-  scenario.endedAt = performance.now();
+  // Read after `prepare`: making oidc-provider's fresh tokens is a write too.
+  const before = await scenario.commits?.();
+  const result = await around(() =>
+    load({ url: scenario.base, connections: scenario.connections, durationS: seconds, connection, overallRate: scenario.rate }),
+  );
+  if (guard) guard.endedAt = performance.now();
+  const after = await scenario.commits?.();
   scenario.after?.();
   if (scenario.counter) scenario.counter.requests += result.requests;
-  return result;
+  if (!before || !after) return { result };
+  return { result, tally: { writes: after.writes - before.writes, commits: after.commits - before.commits, requests: result.requests } };
+}
+
+function addTally(scenario: Scenario, tally: CommitTally | undefined): void {
+  if (!tally) return;
+  const sum = scenario.tally ?? { writes: 0, commits: 0, requests: 0 };
+  scenario.tally = { writes: sum.writes + tally.writes, commits: sum.commits + tally.commits, requests: sum.requests + tally.requests };
 }
 
 /**
- * Round robin: every scenario gets one warm-up, then ROUNDS slices of DURATION/ROUNDS seconds,
- * the scenarios taking turns (forward in even rounds, backward in odd ones). On a shared machine
- * whose load changes by the minute, every row then sees the same mix of quiet and busy moments,
- * so the ratios between rows hold even when the absolute numbers drift. Returns the rows, in the
- * order of `scenarios`.
+ * Round robin: every scenario gets one warm-up, then `timing.rounds` slices of `timing.slice`
+ * seconds, the scenarios taking turns (forward in even rounds, backward in odd ones). On a shared
+ * machine whose load changes by the minute, every row then sees the same mix of quiet and busy
+ * moments, so the ratios between rows hold even when the absolute numbers drift. Returns the rows,
+ * in the order of `scenarios`.
  */
-async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => Promise<void>): Promise<LoadRow[]> {
-  for (const scenario of scenarios) await slice(scenario, WARMUP);
-  log(`warm-up done (${scenarios.length} scenarios × ${WARMUP} s); ${ROUNDS} rounds of ${SLICE} s slices`);
-  for (let round = 0; round < ROUNDS; round++) {
+async function runRoundRobin(scenarios: Scenario[], onRound: (round: number) => Promise<void>, timing: Timing = MAIN_TIMING): Promise<LoadRow[]> {
+  for (const scenario of scenarios) await slice(scenario, timing.warmup);
+  log(`warm-up done (${scenarios.length} scenarios × ${timing.warmup} s); ${timing.rounds} rounds of ${timing.slice} s slices`);
+  for (let round = 0; round < timing.rounds; round++) {
     const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
-    for (const scenario of order) scenario.slices.push(await slice(scenario, SLICE));
+    for (const scenario of order) {
+      const { result, tally } = await slice(scenario, timing.slice);
+      scenario.slices.push(result);
+      addTally(scenario, tally);
+    }
     await onRound(round);
-    log(`round ${round + 1}/${ROUNDS} done`);
+    log(`round ${round + 1}/${timing.rounds} done`);
   }
   return scenarios.map((scenario) => {
     const result = mergeResults(scenario.slices);
-    logRow(scenario.row, scenario.connections, result);
-    return { ...scenario.row, connections: scenario.connections, result };
+    logRow(scenario.row, scenario.connections, result, scenario.tally);
+    return { ...scenario.row, connections: scenario.connections, result, ...(scenario.tally ? { commits: scenario.tally } : {}) };
   });
+}
+
+/**
+ * Each scenario with a pid once more, for STRACE_SECONDS, with strace attached to its server
+ * (bench/lib/strace.ts): fsync and fdatasync calls per request, beside the server's own commit
+ * count in the same run. ptrace slows the traced server, so nothing else is taken from these runs.
+ */
+async function straceRuns(scenarios: Scenario[], measured: LoadRow[]): Promise<void> {
+  for (const [i, scenario] of scenarios.entries()) {
+    const pid = scenario.pid;
+    if (pid === undefined) continue;
+    let counts = { fsync: 0, fdatasync: 0 };
+    const value = await slice(scenario, STRACE_SECONDS, async (run) => {
+      // Detached only once the requests the load generator cut off at its end have been answered
+      // (and committed): the counter is read after this too.
+      const traced = await countFsyncs(pid, async () => {
+        const result = await run();
+        await sleep(250);
+        return result;
+      });
+      counts = traced.counts;
+      return traced.value;
+    });
+    const row = measured[i]!;
+    row.strace = {
+      seconds: STRACE_SECONDS,
+      requests: value.result.requests,
+      rps: value.result.rps,
+      non2xx: value.result.non2xx,
+      fsync: counts.fsync,
+      fdatasync: counts.fdatasync,
+      ...(value.tally ? { commits: value.tally.commits } : {}),
+    };
+    log(
+      `strace ${row.target}${row.store ? ` ${row.store}` : ''}${row.flags === 'none' ? ' (no flags)' : ''} ${row.scenario}${row.database ? ' (large db)' : ''} c=${row.connections}: ` +
+        `${counts.fsync} fsync + ${counts.fdatasync} fdatasync for ${value.result.requests} requests` +
+        `${value.tally ? ` (${value.tally.commits} commits counted)` : ''}`,
+    );
+  }
 }
 
 /** A fresh server under `node --cpu-prof`, 16 connections for one run; the profile is summarized and kept. */
@@ -389,7 +563,9 @@ function describeRun(): Results {
       memoryGiB: totalmem() / 2 ** 30,
       loadAverageAtStart: loadavg(),
     },
-    settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, quick: QUICK },
+    settings: { durationS: DURATION, warmupS: WARMUP, rounds: ROUNDS, quick: QUICK, straceSeconds: STRACE_SECONDS },
+    flags: [...SERVER_NODE_FLAGS],
+    strace: { ok: false, reason: 'not checked' },
   } as Results;
 }
 
@@ -465,44 +641,76 @@ async function largeStartups(largeDb: LargeDatabase): Promise<number[]> {
 
 /** The servers the load runs go to, all running at once. */
 interface LoadServers {
-  express: { child: Child; base: string };
-  oidc: Child;
-  oidcBase: string;
-  /** The main server (100 grants), with the probe. */
+  /** Bare Express with the production V8 flags (like with like), and without any (the memory targets' reference). */
+  express: Server;
+  expressBare: Server;
+  oidc: OidcServer[];
+  /** The main server (100 grants), production flags, with the probe (memory after a forced GC, commit counts). */
   ours: Ours;
-  large: Ours;
+  /** The same without any V8 flag, with the probe's commit counts only. */
+  oursBare: Ours;
+  /** The 100,000-grant server (whole runs only). */
+  large?: Ours;
 }
 
-/** 4. The servers for the load runs. */
-async function startLoadServers(results: Results, largeDb: LargeDatabase, largeStarts: number[]): Promise<LoadServers> {
+/** oidc-provider's variants: both SQLite stores with and without flags; the in-memory one (whole runs) with them. */
+function oidcVariants(full: boolean): Array<{ store: OidcStore; flags: FlagSet }> {
+  return [
+    { store: 'sqlite-group', flags: 'production' },
+    { store: 'sqlite-group', flags: 'none' },
+    { store: 'sqlite-autocommit', flags: 'production' },
+    { store: 'sqlite-autocommit', flags: 'none' },
+    ...(full ? [{ store: 'memory' as const, flags: 'production' as const }] : []),
+  ];
+}
+
+/** 4. The servers for the load runs; `large` only in a whole run (its third start is timed here). */
+async function startLoadServers(results: Results, large?: { db: LargeDatabase; starts: number[] }): Promise<LoadServers> {
+  // The large server first: its start is timed, with no other server just started beside it.
+  const largeServer = large ? await startOurs(large.db.dir, large.db.key, [], 'counts') : undefined;
   const express = await startExpress();
-  const oidcPort = await freePort();
-  const oidc = start([OIDC], { PORT: String(oidcPort), CLIENT_ID, CLIENT_SECRET, RS_SECRET, REDIRECT_URI, LINEAGES: '16' });
-  const oidcInfo = JSON.parse(await oidc.line('READY ')) as { port: number };
-  const oidcBase = `http://127.0.0.1:${oidcInfo.port}`;
-  // The main server carries the probe (bench/servers/probe.ts) for the memory series; it only acts on SIGUSR2.
+  const expressBare = await startExpress([]);
+  const oidc: OidcServer[] = [];
+  for (const variant of oidcVariants(large !== undefined)) oidc.push(await startOidc(variant.store, variant.flags));
+  // The main server carries the probe (bench/servers/probe.ts) for the memory series and the commit
+  // counts; it only acts on SIGUSR2 and SIGWINCH. The others load it for the counts alone.
   const ours = await startOurs(dir('main'), generateFernetKey(), [], true);
-  const large = await startOurs(largeDb.dir, largeDb.key);
-  largeStarts.push(large.readyMs);
-  results.startup.oursLarge = largeStarts;
-  return { express, oidc, oidcBase, ours, large };
+  const oursBare = await startOurs(dir('main-bare'), generateFernetKey(), [], 'counts', {}, []);
+  if (!large || !largeServer) return { express, expressBare, oidc, ours, oursBare };
+  large.starts.push(largeServer.readyMs);
+  results.startup.oursLarge = large.starts;
+  return { express, expressBare, oidc, ours, oursBare, large: largeServer };
+}
+
+/** Every load server with the name the memory table gives it. */
+function namedServers(servers: LoadServers): Array<{ name: string; flags: FlagSet; child: Child; requests?: () => number }> {
+  const { ours, oursBare, large, express, expressBare, oidc } = servers;
+  return [
+    { name: 'alexa-link', flags: 'production', child: ours.child, requests: () => ours.requests },
+    { name: 'alexa-link', flags: 'none', child: oursBare.child, requests: () => oursBare.requests },
+    ...(large
+      ? [{ name: `alexa-link, ${LARGE_GRANTS.toLocaleString('en')} grants`, flags: 'production' as const, child: large.child, requests: () => large.requests }]
+      : []),
+    { name: 'express', flags: 'production', child: express.child },
+    { name: 'express', flags: 'none', child: expressBare.child },
+    ...oidc.map((o) => ({ name: `oidc-provider, ${o.store}`, flags: o.flags, child: o.child })),
+  ];
 }
 
 async function measureIdleRss(results: Results, servers: LoadServers): Promise<void> {
-  const { ours, express, oidc, large } = servers;
-  const [oursIdle, expressIdle, oidcIdle, largeIdle] = await Promise.all(
-    [ours.child.pid, express.child.pid, oidc.pid, large.child.pid].map((pid) => idleRssMiB(pid)),
-  );
+  const list = namedServers(servers);
+  const readings = await Promise.all(list.map(({ child }) => idleRssMiB(child.pid)));
+  const idleOf = (child: Child): { idle: number; first: number } => readings[list.findIndex((entry) => entry.child === child)]!;
+  const group = servers.oidc.find((o) => o.store === 'sqlite-group' && o.flags === 'production')!;
   results.rss = {
-    oursIdle: oursIdle!.idle,
-    oursIdleFirst: oursIdle!.first,
-    expressIdle: expressIdle!.idle,
-    oidcIdle: oidcIdle!.idle,
-    largeIdle: largeIdle!.idle,
+    oursIdle: idleOf(servers.ours.child).idle,
+    oursIdleFirst: idleOf(servers.ours.child).first,
+    expressIdle: idleOf(servers.expressBare.child).idle,
+    oidcIdle: idleOf(group.child).idle,
+    largeIdle: servers.large ? idleOf(servers.large.child).idle : Number.NaN,
+    servers: list.map((entry, i) => ({ name: entry.name, flags: entry.flags, idle: readings[i]!.idle, idleFirst: readings[i]!.first })),
   } as Results['rss'];
-  log(
-    `idle RSS: alexa-link ${results.rss.oursIdle.toFixed(1)} MiB, express ${results.rss.expressIdle.toFixed(1)} MiB, oidc-provider ${results.rss.oidcIdle.toFixed(1)} MiB`,
-  );
+  log(`idle RSS: ${results.rss.servers.map((entry) => `${entry.name}${entry.flags === 'none' ? ' (no flags)' : ''} ${entry.idle.toFixed(1)}`).join(', ')} MiB`);
 }
 
 /** The main server's database, open in the bench process, and the tokens its load runs use. */
@@ -573,9 +781,11 @@ function codeScenario(c: number, codes: Ours, codeStore: Store, stats: PoolStats
   const exhausted = { count: 0 };
   const ownSlices = (): LoadResult[] => scenarios.find((sc) => sc.row.kind === 'code' && sc.connections === c)?.slices ?? [];
   return {
-    row: { target: 'alexa-link', scenario: 'authorization_code', method: 'POST', kind: 'code' },
+    row: { target: 'alexa-link', scenario: 'authorization_code', method: 'POST', kind: 'code', flags: 'production' },
     base: codes.base,
     connections: c,
+    commits: () => probeCounts(codes.child),
+    pid: codes.child.pid,
     prepare: (seconds) => {
       // Twice the best rate seen so far (1,000/s before the first slice), plus a margin.
       const rate = Math.max(1000, ...ownSlices().map((r) => r.rps));
@@ -593,114 +803,171 @@ function codeScenario(c: number, codes: Ours, codeStore: Store, stats: PoolStats
   };
 }
 
-/** Every row of the load table, in the order the round robin runs them. */
-function loadScenarios(
-  servers: LoadServers,
-  small: SmallDatabase,
-  largeDb: LargeDatabase,
-  codes: Ours,
-  codeStore: Store,
-  poolStats: Map<number, PoolStats>,
-): Scenario[] {
-  const { express, oidcBase, ours, large } = servers;
-  const { lineages, introspectToken } = small;
-  const oidcToken = async (): Promise<string> => (await oidcMake<{ accessToken: string }>(oidcBase, '/bench/access-token')).accessToken;
-  const oidcLineages = async (n: number): Promise<string[]> => (await oidcMake<{ refreshTokens: string[] }>(oidcBase, `/bench/lineages?n=${n}`)).refreshTokens;
-  const largeLabel = `${LARGE_GRANTS.toLocaleString('en')} grants`;
+/** What only a whole run adds to the load table: the code exchanges' server, the large database. */
+interface WholeRun {
+  largeDb: LargeDatabase;
+  codes: Ours;
+  codeStore: Store;
+  poolStats: Map<number, PoolStats>;
+}
+
+/**
+ * Every row of the load table, in the order the round robin runs them. `bare` is the main server's
+ * twin without V8 flags, with its own database. Without `whole` (BENCH_ONLY=compare): only the rows
+ * the targets compare (refresh and introspection of Alexa Link and oidc-provider's SQLite stores,
+ * bare Express's form POST), each with and without the flags.
+ */
+function loadScenarios(servers: LoadServers, small: SmallDatabase, bare: SmallDatabase, whole?: WholeRun): Scenario[] {
   const scenarios: Scenario[] = [];
   const add = (scenario: Omit<Scenario, 'slices'>): void => void scenarios.push({ ...scenario, slices: [] });
+  const flagSets: FlagSet[] = ['production', 'none'];
+  const oursOf = (flags: FlagSet): { server: Ours; db: SmallDatabase } =>
+    flags === 'production' ? { server: servers.ours, db: small } : { server: servers.oursBare, db: bare };
+  const counted = (o: Ours): Pick<Scenario, 'commits' | 'pid' | 'counter'> => ({ commits: () => probeCounts(o.child), pid: o.child.pid, counter: o });
+  const oidcOf = (store: OidcStore, flags: FlagSet): OidcServer => servers.oidc.find((o) => o.store === store && o.flags === flags)!;
+  const oidcCounted = (o: OidcServer): Pick<Scenario, 'commits' | 'pid'> =>
+    o.store === 'memory' ? { commits: () => oidcCounts(o.base) } : { commits: () => oidcCounts(o.base), pid: o.child.pid };
+  // oidc-provider's tokens are made right before each slice: its in-memory adapter evicts idle
+  // entries, and with rotation a request cut off at the end of a slice leaves a consumed token.
+  const oidcIntrospect = (o: OidcServer, c: number): void =>
+    add({
+      row: { target: 'oidc-provider', scenario: 'introspection', method: 'POST', kind: 'introspect', flags: o.flags, store: o.store },
+      base: o.base,
+      connections: c,
+      ...oidcCounted(o),
+      prepare: async () => introspectScript('/token/introspection', (await oidcMake<{ accessToken: string }>(o.base, '/bench/access-token')).accessToken),
+    });
+  const oidcRefresh = (o: OidcServer, c: number): void =>
+    add({
+      row: { target: 'oidc-provider', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', flags: o.flags, store: o.store },
+      base: o.base,
+      connections: c,
+      ...oidcCounted(o),
+      prepare: async () => refreshScript('/token', alexaAuth, (await oidcMake<{ refreshTokens: string[] }>(o.base, `/bench/lineages?n=${c}`)).refreshTokens),
+    });
   for (const c of [1, 16]) {
-    add({
-      row: { target: 'express', scenario: 'GET constant JSON', method: 'GET', kind: 'baseline' },
-      base: express.base,
-      connections: c,
-      prepare: () => getScript('/json'),
-    });
-    add({
-      row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline' },
-      base: express.base,
-      connections: c,
-      prepare: () => formScript('/form'),
-    });
-    add({
-      row: { target: 'alexa-link', scenario: 'metadata (RFC 8414)', method: 'GET', kind: 'metadata' },
-      base: ours.base,
-      connections: c,
-      counter: ours,
-      prepare: () => getScript('/.well-known/oauth-authorization-server'),
-    });
-    add({
-      row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect' },
-      base: ours.base,
-      connections: c,
-      counter: ours,
-      prepare: () => introspectScript('/introspect', introspectToken),
-    });
-    // oidc-provider's tokens are made right before each slice: its in-memory adapter evicts idle entries.
-    add({
-      row: { target: 'oidc-provider', scenario: 'introspection', method: 'POST', kind: 'introspect' },
-      base: oidcBase,
-      connections: c,
-      prepare: async () => introspectScript('/token/introspection', await oidcToken()),
-    });
-    add({
-      row: { target: 'oidc-provider', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' },
-      base: oidcBase,
-      connections: c,
-      prepare: async () => refreshScript('/token', alexaAuth, await oidcLineages(c)),
-    });
-    add({
-      row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh' },
-      base: ours.base,
-      connections: c,
-      counter: ours,
-      prepare: () => refreshScript('/token', alexaAuth, lineages),
-    });
-    // Codes are single use and live 60 s in the server: seed a fresh pool (valid 10 min) right before each slice.
-    const stats = { seeded: 0, seedSeconds: 0, left: 0, exhausted: 0 };
-    poolStats.set(c, stats);
-    add(codeScenario(c, codes, codeStore, stats, scenarios));
+    if (whole) {
+      add({
+        row: { target: 'express', scenario: 'GET constant JSON', method: 'GET', kind: 'baseline', flags: 'production' },
+        base: servers.express.base,
+        connections: c,
+        prepare: () => getScript('/json'),
+      });
+    }
+    for (const flags of flagSets) {
+      add({
+        row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline', flags },
+        base: flags === 'production' ? servers.express.base : servers.expressBare.base,
+        connections: c,
+        prepare: () => formScript('/form'),
+      });
+    }
+    if (whole) {
+      add({
+        row: { target: 'alexa-link', scenario: 'metadata (RFC 8414)', method: 'GET', kind: 'metadata', flags: 'production' },
+        base: servers.ours.base,
+        connections: c,
+        ...counted(servers.ours),
+        prepare: () => getScript('/.well-known/oauth-authorization-server'),
+      });
+    }
+    for (const flags of flagSets) {
+      const { server, db } = oursOf(flags);
+      add({
+        row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', flags },
+        base: server.base,
+        connections: c,
+        ...counted(server),
+        prepare: () => introspectScript('/introspect', db.introspectToken),
+      });
+    }
+    for (const flags of flagSets) oidcIntrospect(oidcOf('sqlite-group', flags), c);
+    if (whole) {
+      oidcIntrospect(oidcOf('memory', 'production'), c);
+      oidcRefresh(oidcOf('memory', 'production'), c);
+    }
+    for (const store of ['sqlite-autocommit', 'sqlite-group'] as const) for (const flags of flagSets) oidcRefresh(oidcOf(store, flags), c);
+    for (const flags of flagSets) {
+      const { server, db } = oursOf(flags);
+      add({
+        row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', flags },
+        base: server.base,
+        connections: c,
+        ...counted(server),
+        lineageGuard: server.lineageGuard,
+        prepare: () => refreshScript('/token', alexaAuth, db.lineages),
+      });
+    }
+    if (whole) {
+      // Codes are single use and live 60 s in the server: seed a fresh pool (valid 10 min) right before each slice.
+      const stats = { seeded: 0, seedSeconds: 0, left: 0, exhausted: 0 };
+      whole.poolStats.set(c, stats);
+      add(codeScenario(c, whole.codes, whole.codeStore, stats, scenarios));
+    }
   }
-  add({
-    row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', database: largeLabel },
-    base: large.base,
-    connections: 16,
-    counter: large,
-    prepare: () => introspectScript('/introspect', largeDb.access),
-  });
-  add({
-    row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', database: largeLabel },
-    base: large.base,
-    connections: 16,
-    counter: large,
-    prepare: () => refreshScript('/token', alexaAuth, largeDb.lineages),
-  });
+  if (whole && servers.large) {
+    const large = servers.large;
+    const largeLabel = `${LARGE_GRANTS.toLocaleString('en')} grants`;
+    add({
+      row: { target: 'alexa-link', scenario: 'introspection', method: 'POST', kind: 'introspect', database: largeLabel, flags: 'production' },
+      base: large.base,
+      connections: 16,
+      ...counted(large),
+      prepare: () => introspectScript('/introspect', whole.largeDb.access),
+    });
+    add({
+      row: { target: 'alexa-link', scenario: 'refresh_token grant', method: 'POST', kind: 'refresh', database: largeLabel, flags: 'production' },
+      base: large.base,
+      connections: 16,
+      ...counted(large),
+      lineageGuard: large.lineageGuard,
+      prepare: () => refreshScript('/token', alexaAuth, whole.largeDb.lineages),
+    });
+  }
   return scenarios;
 }
 
 /**
- * 7. Load runs, round robin (see runRoundRobin). Code exchanges go to a third server with its own
- *    database: each creates a grant, and the main database must keep its 100 grants.
+ * 7. Load runs, round robin (see runRoundRobin), then each SQLite-backed row once more under
+ *    strace. Code exchanges go to a third server with its own database: each creates a grant, and
+ *    the main database must keep its 100 grants. Without `largeDb` (BENCH_ONLY=compare), only the
+ *    compared rows.
  */
-async function measureLoad(results: Results, servers: LoadServers, small: SmallDatabase, largeDb: LargeDatabase): Promise<void> {
+async function measureLoad(results: Results, servers: LoadServers, small: SmallDatabase, bare: SmallDatabase, largeDb?: LargeDatabase): Promise<void> {
   const { ours } = servers;
-  const codes = await startOurs(dir('codes'), generateFernetKey());
-  const codeStore = openStore(codes.dataDir, codes.key);
-  const poolStats = new Map<number, PoolStats>();
-  const scenarios = loadScenarios(servers, small, largeDb, codes, codeStore, poolStats);
+  let whole: WholeRun | undefined;
+  if (largeDb) {
+    const codes = await startOurs(dir('codes'), generateFernetKey(), [], 'counts');
+    whole = { largeDb, codes, codeStore: openStore(codes.dataDir, codes.key), poolStats: new Map() };
+  }
+  const scenarios = loadScenarios(servers, small, bare, whole);
   const measured = await runRoundRobin(scenarios, async (round) => {
     ours.rssSeries.push({ after: `round ${round + 1} of ${ROUNDS}`, requests: ours.requests, ...(await memoryPoint(ours.child)) });
   });
+  if (results.strace.ok) await straceRuns(scenarios, measured);
   rows.push(...measured);
-  results.codePools = [...poolStats.entries()].map(([connections, stats]) => ({ connections, ...stats }));
-  for (const [c, stats] of poolStats) if (stats.exhausted > 0) log(`WARNING: the code pool for ${c} conn. ran dry ${stats.exhausted} times`);
-  codeStore.close();
-  await stopChecked(codes.child, 'alexa-link (codes)');
+  if (!whole) return;
+  results.codePools = [...whole.poolStats.entries()].map(([connections, stats]) => ({ connections, ...stats }));
+  for (const [c, stats] of whole.poolStats) if (stats.exhausted > 0) log(`WARNING: the code pool for ${c} conn. ran dry ${stats.exhausted} times`);
+  whole.codeStore.close();
+  await stopChecked(whole.codes.child, 'alexa-link (codes)');
+}
+
+/** What oidc-provider's SQLite stores hold after the runs: rows per model, and the files' size. */
+async function oidcDatabases(results: Results, servers: LoadServers): Promise<void> {
+  results.oidcDatabases = [];
+  for (const o of servers.oidc) {
+    if (!o.dbFile) continue;
+    const reply = await send(`${o.base}/bench/rows`);
+    if (reply.status !== 200 || !reply.json) throw new Error(`oidc baseline /bench/rows: ${reply.status} ${reply.body}`);
+    const bytes = [o.dbFile, `${o.dbFile}-wal`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+    results.oidcDatabases.push({ store: o.store, flags: o.flags, rows: reply.json as Record<string, number>, bytes });
+  }
 }
 
 /** 8. Memory after ≥ 100,000 requests (the runs above, topped up with introspection if short). */
 async function measureMemoryAfterLoad(results: Results, servers: LoadServers, small: SmallDatabase): Promise<void> {
-  const { ours, large, express, oidc } = servers;
+  const { ours, large, expressBare, oidc } = servers;
   const { store, introspectToken } = small;
   const topUpStarted = performance.now();
   while (ours.requests < REQUEST_GOAL && performance.now() - topUpStarted < 60_000) {
@@ -713,10 +980,17 @@ async function measureMemoryAfterLoad(results: Results, servers: LoadServers, sm
   // The last series point was read before its forced GC: that is the natural RSS after the requests.
   results.rss.oursAfterRequests = ours.rssSeries[ours.rssSeries.length - 1]!.rss;
   results.rss.requests = ours.requests;
-  results.rss.largeAfterRequests = rssMiB(large.child.pid);
-  results.rss.largeRequests = large.requests;
-  results.rss.expressAfter = rssMiB(express.child.pid);
-  results.rss.oidcAfter = rssMiB(oidc.pid);
+  results.rss.largeAfterRequests = large ? rssMiB(large.child.pid) : Number.NaN;
+  results.rss.largeRequests = large?.requests ?? 0;
+  results.rss.expressAfter = rssMiB(expressBare.child.pid);
+  results.rss.oidcAfter = rssMiB(oidc.find((o) => o.store === 'sqlite-group' && o.flags === 'production')!.child.pid);
+  const list = namedServers(servers);
+  for (const [i, entry] of results.rss.servers.entries()) {
+    const server = list[i]!;
+    entry.after = server.child === ours.child ? results.rss.oursAfterRequests : rssMiB(server.child.pid);
+    if (server.requests) entry.requests = server.requests();
+  }
+  await oidcDatabases(results, servers);
   results.mainDatabase = { grants: countRows(store, 'grants'), tokens: countRows(store, 'refresh_tokens'), auditEvents: countRows(store, 'audit_events') };
   log(`RSS after ${ours.requests} requests: ${results.rss.oursAfterRequests.toFixed(1)} MiB`);
   store.close();
@@ -724,9 +998,11 @@ async function measureMemoryAfterLoad(results: Results, servers: LoadServers, sm
 
 async function stopLoadServers(servers: LoadServers): Promise<void> {
   await stopChecked(servers.ours.child, 'alexa-link');
-  await stopChecked(servers.large.child, 'alexa-link (large)');
+  await stopChecked(servers.oursBare.child, 'alexa-link (no flags)');
+  if (servers.large) await stopChecked(servers.large.child, 'alexa-link (large)');
   await stopChecked(servers.express.child, 'express baseline');
-  await stopChecked(servers.oidc, 'oidc-provider baseline');
+  await stopChecked(servers.expressBare.child, 'express baseline (no flags)');
+  for (const o of servers.oidc) await stopChecked(o.child, `oidc-provider baseline (${o.store}, ${o.flags} flags)`);
 }
 
 /** 9. Memory with 10,000 grants: a fresh server, idle, then seeded, then after touching them. */
@@ -776,7 +1052,7 @@ const BACKEND_PATH = '/alexa';
 
 async function startSkillBackend(): Promise<{ child: Child; base: string }> {
   const port = await freePort();
-  const child = start([SKILL_BACKEND], { PORT: String(port) });
+  const child = start([...SERVER_NODE_FLAGS, SKILL_BACKEND], { PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
   await waitReady(child, `${base}/healthz`);
   return { child, base };
@@ -973,23 +1249,95 @@ async function measureSkillGuard(results: Results): Promise<void> {
   await chain.close();
 }
 
-/** 11. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
 /**
- * Idle RSS of three fresh servers and three bare Express apps started together on a quiet machine:
- * single readings vary by a few MiB, so the footprint compares medians.
+ * 11. The V8 settings table (bench/lib/v8-candidates.ts): every candidate a fresh Alexa Link with
+ * its own small database (17 links, seeded before it starts), and a fresh bare Express started the
+ * ordinary way (no flags) beside them. Their idle RSS is read together (`idleRssMiB`, nothing sent
+ * to them), then each candidate answers refresh and introspection at 16 connections and Express the
+ * form POST, round robin with V8_TIMING, then their RSS after that load is read.
+ * With `samples`, the footprint's idle samples (three servers with the production flags, three bare
+ * Express apps without flags) are started with them and idle in the same 25 s.
  */
-async function measureIdleSamples(results: Results): Promise<void> {
-  const servers = await Promise.all([0, 1, 2].map((i) => startOurs(dir(`idle-${i}`), generateFernetKey())));
-  const baselines = await Promise.all([0, 1, 2].map(() => startExpress()));
-  const readings = await Promise.all([...servers, ...baselines].map(({ child }) => idleRssMiB(child.pid)));
-  results.idleSamples = { ours: readings.slice(0, 3).map((r) => r.idle), express: readings.slice(3).map((r) => r.idle) };
-  await Promise.all([
-    ...servers.map(({ child }) => stopChecked(child, 'an idle server')),
-    ...baselines.map(({ child }) => stopChecked(child, 'an idle Express')),
-  ]);
+async function measureV8Settings(results: Results, samples: boolean): Promise<void> {
+  const candidates: Array<{ name: string; flags: string[]; server: Ours; lineages: string[]; access: string }> = [];
+  for (const [i, candidate] of V8_CANDIDATES.entries()) {
+    const dataDir = dir(`v8-${i}`);
+    const key = generateFernetKey();
+    const store = openStore(dataDir, key);
+    const linked = linkMany(store, 17, 0);
+    store.close();
+    const server = await startOurs(dataDir, key, [], false, {}, candidate.flags);
+    candidates.push({ ...candidate, server, lineages: linked.slice(0, 16).map((l) => l.refreshToken), access: linked[16]!.accessToken });
+  }
+  const express = await startExpress([]);
+  const sampleServers = samples ? await Promise.all([0, 1, 2].map((i) => startOurs(dir(`idle-${i}`), generateFernetKey()))) : [];
+  const sampleExpress = samples ? await Promise.all([0, 1, 2].map(() => startExpress([]))) : [];
+  const idleChildren = [...candidates.map((c) => c.server.child), express.child, ...sampleServers.map((s) => s.child), ...sampleExpress.map((s) => s.child)];
+  const idle = await Promise.all(idleChildren.map((child) => idleRssMiB(child.pid)));
+  if (samples) {
+    const offset = candidates.length + 1;
+    results.idleSamples = { ours: idle.slice(offset, offset + 3).map((r) => r.idle), express: idle.slice(offset + 3).map((r) => r.idle) };
+    await Promise.all([
+      ...sampleServers.map(({ child }) => stopChecked(child, 'an idle server')),
+      ...sampleExpress.map(({ child }) => stopChecked(child, 'an idle Express')),
+    ]);
+    log(
+      `idle RSS samples: alexa-link ${results.idleSamples.ours.map((v) => v.toFixed(1)).join(', ')}; express ${results.idleSamples.express.map((v) => v.toFixed(1)).join(', ')} MiB`,
+    );
+  }
   log(
-    `idle RSS samples: alexa-link ${results.idleSamples.ours.map((v) => v.toFixed(1)).join(', ')}; express ${results.idleSamples.express.map((v) => v.toFixed(1)).join(', ')} MiB`,
+    `V8 settings, idle RSS: ${candidates.map((c, i) => `${c.name} ${idle[i]!.idle.toFixed(1)}`).join('; ')}; express ${idle[candidates.length]!.idle.toFixed(1)} MiB`,
   );
+  const scenarios: Scenario[] = [
+    ...candidates.flatMap((c): Scenario[] => [
+      {
+        row: { target: 'alexa-link', scenario: `refresh_token grant, ${c.name}`, method: 'POST', kind: 'refresh' },
+        base: c.server.base,
+        connections: 16,
+        counter: c.server,
+        lineageGuard: c.server.lineageGuard,
+        prepare: () => refreshScript('/token', alexaAuth, c.lineages),
+        slices: [],
+      },
+      {
+        row: { target: 'alexa-link', scenario: `introspection, ${c.name}`, method: 'POST', kind: 'introspect' },
+        base: c.server.base,
+        connections: 16,
+        counter: c.server,
+        prepare: () => introspectScript('/introspect', c.access),
+        slices: [],
+      },
+    ]),
+    {
+      row: { target: 'express', scenario: 'POST form → JSON', method: 'POST', kind: 'baseline', flags: 'none' },
+      base: express.base,
+      connections: 16,
+      prepare: () => formScript('/form'),
+      slices: [],
+    },
+  ];
+  const measured = await runRoundRobin(scenarios, async () => undefined, V8_TIMING);
+  const expressAfter = rssMiB(express.child.pid);
+  results.v8 = {
+    timing: V8_TIMING,
+    express: { idle: idle[candidates.length]!.idle, after: expressAfter, post: measured[measured.length - 1]!.result },
+    candidates: candidates.map((c, i) => ({
+      name: c.name,
+      flags: c.flags,
+      idle: idle[i]!.idle,
+      after: rssMiB(c.server.child.pid),
+      requests: c.server.requests,
+      refresh: measured[2 * i]!.result,
+      introspect: measured[2 * i + 1]!.result,
+    })),
+  };
+  for (const c of candidates) await stopChecked(c.server.child, `alexa-link (${c.name})`);
+  await stopChecked(express.child, 'express baseline (V8 settings)');
+  for (const c of results.v8.candidates) {
+    log(
+      `V8 ${c.name}: idle ${c.idle.toFixed(1)} MiB, after load ${c.after.toFixed(1)} MiB, refresh ${c.refresh.rps.toFixed(0)}/s, introspection ${c.introspect.rps.toFixed(0)}/s`,
+    );
+  }
 }
 
 /** 10 links refreshing in rounds over HTTP, 100 rounds: bytes written and kept per refresh. */
@@ -1025,6 +1373,7 @@ async function measureFootprint(results: Results): Promise<void> {
   log(`footprint: ${(writtenBytes / (links * rounds)).toFixed(0)} B written and ${((dbAfter - dbBefore) / (links * rounds)).toFixed(0)} B kept per refresh`);
 }
 
+/** 12. A simulated year of hourly refreshes for 10 accounts, pruned daily. */
 async function measureYear(results: Results): Promise<void> {
   results.year = await simulateYear(dir('year'), 10, YEAR_DAYS);
   log(
@@ -1049,28 +1398,32 @@ function writeReport(results: Results): void {
 async function main(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm run bench does)`);
   const results = describeRun();
+  results.strace = await straceAvailable();
+  log(results.strace.ok ? 'strace can attach: fsyncs are counted' : `strace cannot attach (${results.strace.reason}): commit counts only`);
   measureFsync(results);
   await measureStartup(results);
   const largeDb = seedLargeDatabase(results);
   const largeStarts = await largeStartups(largeDb);
-  const servers = await startLoadServers(results, largeDb, largeStarts);
+  const servers = await startLoadServers(results, { db: largeDb, starts: largeStarts });
   await measureIdleRss(results, servers);
   const small = seedSmallDatabase(servers.ours);
+  const bare = seedSmallDatabase(servers.oursBare);
+  bare.store.close();
   await countCommits(results, servers.ours, small);
-  await measureLoad(results, servers, small, largeDb);
+  await measureLoad(results, servers, small, bare, largeDb);
   await measureMemoryAfterLoad(results, servers, small);
   await stopLoadServers(servers);
   await measureSkillGuard(results);
   await measureMemoryWithGrants(results);
   await measureProfiles(results);
-  await measureIdleSamples(results);
+  await measureV8Settings(results, true);
   await measureFootprint(results);
   await measureYear(results);
   writeReport(results);
 }
 
 // Whatever happens, the bench ends: after 15 minutes it stops every child and exits 1.
-const WATCHDOG_MINUTES = 15;
+const WATCHDOG_MINUTES = 25;
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${WATCHDOG_MINUTES} minutes; giving up\n`);
   rmSync(tmpRoot, { recursive: true, force: true });
@@ -1078,24 +1431,47 @@ setTimeout(() => {
 }, WATCHDOG_MINUTES * 60_000).unref();
 
 /**
- * BENCH_ONLY=skill: the skill guard's rows alone. docs/benchmarks.md is a whole run's report and is
- * not touched; the figures go to dist-bench/results-skill.json, the section as the full run would
- * write it to dist-bench/benchmarks-skill.md.
+ * BENCH_ONLY=<part>: docs/benchmarks.md is a whole run's report and is not touched; the figures go
+ * to dist-bench/results-<part>.json, the part's section as the whole run would write it to
+ * dist-bench/benchmarks-<part>.md.
  */
-async function skillOnly(): Promise<void> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const results = describeRun();
-  results.command = 'BENCH_ONLY=skill node dist-bench/bench/run.js';
+function writePart(part: (typeof PARTS)[number], results: Results, markdown: string[], console: string): void {
   results.loads = rows;
-  await measureSkillGuard(results);
   results.totalSeconds = (performance.now() - benchStarted) / 1000;
+  mkdirSync(join(ROOT, 'dist-bench'), { recursive: true });
   writeFileSync(
-    join(ROOT, 'dist-bench', 'results-skill.json'),
+    join(ROOT, 'dist-bench', `results-${part}.json`),
     `${JSON.stringify(results, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`,
   );
-  writeFileSync(join(ROOT, 'dist-bench', 'benchmarks-skill.md'), `${renderSkillMarkdown(results).join('\n')}\n`);
-  process.stdout.write(`\n${renderSkillConsole(results)}\n`);
-  log('docs/benchmarks.md left as it was (a filtered run); figures in dist-bench/results-skill.json, the section in dist-bench/benchmarks-skill.md');
+  writeFileSync(join(ROOT, 'dist-bench', `benchmarks-${part}.md`), `${markdown.join('\n')}\n`);
+  process.stdout.write(`\n${console}\n`);
+  log(`docs/benchmarks.md left as it was (a partial run); figures in dist-bench/results-${part}.json, the section in dist-bench/benchmarks-${part}.md`);
+}
+
+async function partOnly(part: (typeof PARTS)[number]): Promise<void> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const results = describeRun();
+  results.command = `BENCH_ONLY=${part} node dist-bench/bench/run.js`;
+  results.loads = rows;
+  if (part === 'skill') {
+    await measureSkillGuard(results);
+    writePart(part, results, renderSkillMarkdown(results), renderSkillConsole(results));
+  } else if (part === 'compare') {
+    results.strace = await straceAvailable();
+    log(results.strace.ok ? 'strace can attach: fsyncs are counted' : `strace cannot attach (${results.strace.reason}): commit counts only`);
+    const servers = await startLoadServers(results);
+    const small = seedSmallDatabase(servers.ours);
+    const bare = seedSmallDatabase(servers.oursBare);
+    bare.store.close();
+    await measureLoad(results, servers, small, bare);
+    await oidcDatabases(results, servers);
+    small.store.close();
+    await stopLoadServers(servers);
+    writePart(part, results, renderCompareMarkdown(results), renderCompareConsole(results));
+  } else {
+    await measureV8Settings(results, false);
+    writePart(part, results, renderV8Markdown(results), renderV8Console(results));
+  }
 }
 
 /** `--report-only`: render docs/benchmarks.md again from dist-bench/results.json (after changing the report's wording). */
@@ -1105,7 +1481,7 @@ async function reportOnly(): Promise<void> {
   process.stdout.write(`${renderConsole(results)}\nwrote ${DOC} from dist-bench/results.json\n`);
 }
 
-(process.argv.includes('--report-only') ? reportOnly() : ONLY === 'skill' ? skillOnly() : main())
+(process.argv.includes('--report-only') ? reportOnly() : ONLY !== undefined ? partOnly(ONLY as (typeof PARTS)[number]) : main())
   .then(() => {
     rmSync(tmpRoot, { recursive: true, force: true });
     process.exit(0);

@@ -10,6 +10,19 @@ import type { ProfileSummary } from './profile.js';
 
 export type Kind = 'baseline' | 'metadata' | 'introspect' | 'refresh' | 'code' | 'skill';
 
+/** The V8 flags a server ran with: the production ones (SERVER_NODE_FLAGS) or none. */
+export type FlagSet = 'production' | 'none';
+
+/** oidc-provider's stores (bench/servers/oidc-baseline.ts). */
+export type OidcStore = 'sqlite-group' | 'sqlite-autocommit' | 'memory';
+
+/** A server's own count of its writes and commits over some runs, and the requests answered in them. */
+export interface CommitTally {
+  writes: number;
+  commits: number;
+  requests: number;
+}
+
 export interface LoadRow {
   target: 'alexa-link' | 'express' | 'oidc-provider' | 'skill backend';
   scenario: string;
@@ -17,8 +30,32 @@ export interface LoadRow {
   kind: Kind;
   /** Set for runs against the large database. */
   database?: string;
+  /** Unset: production (rows of runs that had no choice). */
+  flags?: FlagSet;
+  /** oidc-provider's rows. */
+  store?: OidcStore;
   connections: number;
   result: LoadResult;
+  /** The server's own counter over the measured slices (Alexa Link: the probe; oidc-provider: its adapter). */
+  commits?: CommitTally;
+  /** The same call once more under strace (bench/lib/strace.ts); its throughput is not comparable. */
+  strace?: { seconds: number; requests: number; rps: number; non2xx: number; fsync: number; fdatasync: number; commits?: number };
+}
+
+/** The V8 settings table (bench/lib/v8-candidates.ts). */
+export interface V8Result {
+  timing: { warmup: number; rounds: number; slice: number };
+  /** The fresh bare Express without flags beside the candidates: idle and after-load RSS (MiB), its form POST at 16 conn. */
+  express: { idle: number; after: number; post: LoadResult };
+  candidates: Array<{
+    name: string;
+    flags: string[];
+    idle: number;
+    after: number;
+    requests: number;
+    refresh: LoadResult;
+    introspect: LoadResult;
+  }>;
 }
 
 /** Token writes and the commits they shared (src/store/group-commit.ts), counted by bench/servers/probe.ts. */
@@ -67,7 +104,11 @@ export interface Results {
   code: { commit: string; changedSrc: string[]; srcHash: string };
   date: string;
   machine: { node: string; cpuCount: number; cpuModel: string; kernel: string; memoryGiB: number; loadAverageAtStart: number[] };
-  settings: { durationS: number; warmupS: number; rounds: number; quick: boolean };
+  settings: { durationS: number; warmupS: number; rounds: number; quick: boolean; straceSeconds: number };
+  /** SERVER_NODE_FLAGS when this ran: the production flags. */
+  flags: string[];
+  /** Whether strace could attach to the servers (else: commit counts only). */
+  strace: { ok: boolean; reason?: string };
   fsync: FsyncResult;
   startup: { ours: number[]; express: number[]; oursLarge: number[] };
   seeding: { grants: number; tokens: number; seconds: number; openMs: number[]; pruneMs: number[] };
@@ -86,6 +127,8 @@ export interface Results {
     oidcAfter: number;
     memoryServer: { idle: number; grants: number; seeded: number; touched: number; touchedGrants: number };
     series: Array<{ after: string; requests: number; rss: number; heapAfterGc?: number; rssAfterGc?: number }>;
+    /** Every load server: idle (and right after ready), after the load runs, requests sent to it (ours). */
+    servers: Array<{ name: string; flags: FlagSet; idle: number; idleFirst: number; after?: number; requests?: number }>;
   };
   commits: { refresh: number; code: number; introspect: number; metadata: number };
   loads: LoadRow[];
@@ -94,10 +137,13 @@ export interface Results {
   profiles: Record<'refresh' | 'introspect', ProfiledRun & { groupCommit: GroupCommitCounts }>;
   year: YearResult;
   footprint?: FootprintResult;
-  /** Idle RSS (MiB) of three fresh servers and three bare Express apps started together. */
+  /** Idle RSS (MiB) of three fresh servers (production flags) and three bare Express apps (no flags) started together. */
   idleSamples?: { ours: number[]; express: number[] };
   /** Absent in runs from before the skill guard. */
   skill?: SkillResult;
+  /** What oidc-provider's SQLite stores held after the runs: rows per model's table, bytes of the file and its WAL. */
+  oidcDatabases?: Array<{ store: OidcStore; flags: FlagSet; rows: Record<string, number>; bytes: number }>;
+  v8?: V8Result;
   totalSeconds: number;
 }
 
@@ -109,24 +155,158 @@ const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const ratio = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '' : `${n.toFixed(2)}×`);
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
 
+const flagsOf = (row: LoadRow): FlagSet => row.flags ?? 'production';
+
+/** The bare Express row of the same method, connections and V8 flags. */
 function expressRef(results: Results, row: LoadRow): LoadRow | undefined {
-  return results.loads.find((r) => r.target === 'express' && r.method === row.method && r.connections === row.connections);
+  return results.loads.find((r) => r.target === 'express' && r.method === row.method && r.connections === row.connections && flagsOf(r) === flagsOf(row));
 }
 
+/** oidc-provider's SQLite group-commit row of the same call, connections and V8 flags. */
 function oidcRef(results: Results, row: LoadRow): LoadRow | undefined {
   if (row.kind !== 'refresh' && row.kind !== 'introspect') return undefined;
-  return results.loads.find((r) => r.target === 'oidc-provider' && r.kind === row.kind && r.connections === row.connections);
+  return oidcRow(results, row.kind, row.connections, 'sqlite-group', flagsOf(row));
 }
 
-function ours(results: Results, kind: Kind, connections: number, large = false): LoadRow | undefined {
-  return results.loads.find((r) => r.target === 'alexa-link' && r.kind === kind && r.connections === connections && Boolean(r.database) === large);
+function oidcRow(results: Results, kind: Kind, connections: number, store: OidcStore, flags: FlagSet = 'production'): LoadRow | undefined {
+  return results.loads.find(
+    (r) => r.target === 'oidc-provider' && r.store === store && r.kind === kind && r.connections === connections && flagsOf(r) === flags,
+  );
 }
+
+function ours(results: Results, kind: Kind, connections: number, large = false, flags: FlagSet = 'production'): LoadRow | undefined {
+  return results.loads.find(
+    (r) => r.target === 'alexa-link' && r.kind === kind && r.connections === connections && Boolean(r.database) === large && flagsOf(r) === flags,
+  );
+}
+
+/** Per request, with three decimals below 0.1 (0.078 commits per refresh). */
+function perRequest(count: number, requests: number): string {
+  if (requests === 0) return '–';
+  const value = count / requests;
+  return value === 0 ? '0' : value < 0.1 ? value.toFixed(3) : value.toFixed(2);
+}
+
+const commitsPerRequest = (row: LoadRow): number | undefined =>
+  row.commits && row.commits.requests > 0 ? row.commits.commits / row.commits.requests : undefined;
+const straceCalls = (row: LoadRow): number | undefined => (row.strace ? row.strace.fsync + row.strace.fdatasync : undefined);
+
+/** A note for a measured value within 15 % of its threshold, on either side. */
+function closeCall(value: number, threshold: number): string {
+  return Math.abs(value / threshold - 1) < 0.15 ? ' (within 15 % of the threshold: expect it to flip between runs on a noisy machine)' : '';
+}
+
+const storeName = (store: OidcStore | undefined): string =>
+  store === 'memory' ? 'in memory' : store === 'sqlite-autocommit' ? 'SQLite, commit per write' : 'SQLite, group commit';
 
 interface Target {
   name: string;
   measured: string;
   threshold: string;
   met: boolean;
+}
+
+/**
+ * The targets against the equal-work baselines, like with like (production V8 flags on both sides):
+ * each only when its rows were measured (BENCH_ONLY=compare measures them all).
+ */
+export function comparisonTargets(results: Results): Target[] {
+  const list: Target[] = [];
+  for (const c of [1, 16]) {
+    const refresh = ours(results, 'refresh', c);
+    const base = refresh && oidcRow(results, 'refresh', c, 'sqlite-group');
+    if (!refresh || !base) continue;
+    const r = refresh.result.rps / base.result.rps;
+    list.push({
+      name: `refresh throughput vs oidc-provider SQLite (group commit, rotation on), ${c} conn.`,
+      measured: `${f0(refresh.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}${closeCall(r, 1)}`,
+      threshold: '≥ 1.00×',
+      met: r >= 1,
+    });
+  }
+  for (const c of [1, 16]) {
+    const intro = ours(results, 'introspect', c);
+    const base = intro && oidcRow(results, 'introspect', c, 'sqlite-group');
+    if (!intro || !base) continue;
+    const r = intro.result.rps / base.result.rps;
+    list.push({
+      name: `introspection throughput vs oidc-provider SQLite, ${c} conn.`,
+      measured: `${f0(intro.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}${closeCall(r, 0.9)}`,
+      threshold: '≥ 0.90×',
+      met: r >= 0.9,
+    });
+  }
+  for (const c of [1, 16]) {
+    const intro = ours(results, 'introspect', c);
+    const base = intro && expressRef(results, intro);
+    if (!intro || !base) continue;
+    const r = intro.result.rps / base.result.rps;
+    list.push({
+      name: `introspection throughput vs bare Express (POST form → JSON), ${c} conn.`,
+      measured: `${f0(intro.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}${closeCall(r, 0.6)}`,
+      threshold: '≥ 0.60×',
+      met: r >= 0.6,
+    });
+  }
+  for (const [kind, limit] of [
+    ['refresh', 15],
+    ['introspect', 10],
+  ] as const) {
+    const row = ours(results, kind, 16);
+    if (!row) continue;
+    list.push({
+      name: `${row.scenario} p99 at 16 conn.`,
+      measured: `${f2(row.result.p99)} ms${closeCall(row.result.p99, limit)}`,
+      threshold: `≤ ${limit} ms`,
+      met: row.result.p99 <= limit,
+    });
+  }
+  for (const c of [1, 16]) {
+    const row = ours(results, 'refresh', c);
+    const perCommit = row && commitsPerRequest(row);
+    if (!row?.commits || perCommit === undefined) continue;
+    const calls = straceCalls(row);
+    const traced =
+      row.strace && calls !== undefined
+        ? `; strace, a separate ${f1(row.strace.seconds)} s run: ${perRequest(calls, row.strace.requests)} fsync calls per refresh (${f0(calls)} for ${f0(row.strace.requests)}, WAL checkpoints included)`
+        : results.strace.ok
+          ? ''
+          : `; strace could not attach here (${results.strace.reason})`;
+    list.push({
+      name: c === 1 ? 'fsyncs per sequential refresh (1 conn.)' : 'fsyncs per refresh at 16 conn.',
+      measured: `${perRequest(row.commits.commits, row.commits.requests)} commits per refresh (${f0(row.commits.commits)} for ${f0(row.commits.requests)} refreshes in the measured slices; one fsync each)${traced}`,
+      threshold: c === 1 ? '1' : '≤ 0.10',
+      met: c === 1 ? perCommit >= 0.95 && perCommit <= 1.05 : perCommit <= 0.1,
+    });
+  }
+  return list;
+}
+
+/** Memory against bare Express started the ordinary way (no flags). */
+function memoryTargets(results: Results): Target[] {
+  const list: Target[] = [];
+  const samples = results.idleSamples;
+  if (samples) {
+    const oursIdle = median(samples.ours);
+    const expressIdle = median(samples.express);
+    const r = oursIdle / expressIdle;
+    list.push({
+      name: 'idle RSS vs bare Express without flags (medians of three fresh processes each)',
+      measured: `${f1(oursIdle)} vs ${f1(expressIdle)} MiB = ${ratio(r)}${closeCall(r, 1.15)}`,
+      threshold: '≤ 1.15×',
+      met: r <= 1.15,
+    });
+  }
+  if (results.rss?.oursAfterRequests !== undefined && results.rss.expressAfter !== undefined) {
+    const r = results.rss.oursAfterRequests / results.rss.expressAfter;
+    list.push({
+      name: 'RSS after the load runs vs bare Express without flags after its runs',
+      measured: `${f1(results.rss.oursAfterRequests)} vs ${f1(results.rss.expressAfter)} MiB = ${ratio(r)}${closeCall(r, 1.3)}`,
+      threshold: '≤ 1.30×',
+      met: r <= 1.3,
+    });
+  }
+  return list;
 }
 
 export function targets(results: Results): Target[] {
@@ -143,28 +323,7 @@ export function targets(results: Results): Target[] {
     threshold: '< 50 ms',
     met: oauth16.every((r) => r.result.p99 < 50),
   });
-  for (const c of [1, 16]) {
-    const intro = ours(results, 'introspect', c)!;
-    const base = expressRef(results, intro)!;
-    const r = intro.result.rps / base.result.rps;
-    list.push({
-      name: `introspection throughput vs bare Express POST, ${c} conn.`,
-      measured: `${f0(intro.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}${r >= 0.4 && r < 0.46 ? ' (within 15 % of the threshold: expect it to flip between runs on a noisy machine)' : ''}`,
-      threshold: '≥ 0.40×',
-      met: r >= 0.4,
-    });
-  }
-  for (const c of [1, 16]) {
-    const refresh = ours(results, 'refresh', c)!;
-    const base = oidcRef(results, refresh)!;
-    const r = refresh.result.rps / base.result.rps;
-    list.push({
-      name: `refresh throughput vs oidc-provider (in-memory), ${c} conn.`,
-      measured: `${f0(refresh.result.rps)} vs ${f0(base.result.rps)} req/s = ${ratio(r)}`,
-      threshold: '≥ 1.00×',
-      met: r >= 1,
-    });
-  }
+  list.push(...comparisonTargets(results), ...memoryTargets(results));
   list.push({
     name: 'idle RSS of the server',
     measured: `${f1(results.rss.oursIdle)} MiB = ${f1(results.rss.oursIdle * 1.048576)} MB (another fresh server: ${f1(results.rss.memoryServer.idle)} MiB = ${f1(results.rss.memoryServer.idle * 1.048576)} MB)`,
@@ -249,22 +408,24 @@ export function skillTargets(results: Results): Target[] {
 
 function loadTable(results: Results): string[] {
   const lines = [
-    '| server | scenario | database | conn. | req/s | req/s ×Express | req/s ×oidc-provider | p50 ms | p50 ×Express | p99 ms | p99 ×Express | p99 ×oidc-provider | non-2xx | CPU steal % |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | V8 flags | scenario | store | conn. | req/s | req/s ×Express | req/s ×oidc-provider SQLite | p50 ms | p99 ms | p99 ×Express | p99 ×oidc-provider SQLite | commits/req | fsyncs/req (strace) | non-2xx | CPU steal % |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of results.loads) {
     const e = expressRef(results, row);
     const o = oidcRef(results, row);
     const r = row.result;
-    const db =
+    const store =
       row.target === 'alexa-link'
-        ? (row.database ?? (row.kind === 'code' ? 'its own (+1 grant per exchange)' : '100 grants'))
+        ? `SQLite, ${row.database ?? (row.kind === 'code' ? 'its own (+1 grant per exchange)' : '100 grants')}`
         : row.target === 'express'
           ? '–'
-          : 'in memory';
+          : storeName(row.store);
+    const calls = straceCalls(row);
     lines.push(
-      `| ${row.target} | ${row.scenario} | ${db} | ${row.connections} | ${f0(r.rps)} | ${ratio(e && r.rps / e.result.rps)} | ${ratio(o && r.rps / o.result.rps)} | ` +
-        `${f2(r.p50)} | ${ratio(e && r.p50 / e.result.p50)} | ${f2(r.p99)} | ${ratio(e && r.p99 / e.result.p99)} | ${ratio(o && r.p99 / o.result.p99)} | ` +
+      `| ${row.target} | ${flagsOf(row)} | ${row.scenario} | ${store} | ${row.connections} | ${f0(r.rps)} | ${ratio(e && r.rps / e.result.rps)} | ${ratio(o && r.rps / o.result.rps)} | ` +
+        `${f2(r.p50)} | ${f2(r.p99)} | ${ratio(e && r.p99 / e.result.p99)} | ${ratio(o && r.p99 / o.result.p99)} | ` +
+        `${row.commits ? perRequest(row.commits.commits, row.commits.requests) : '–'} | ${calls !== undefined && row.strace ? perRequest(calls, row.strace.requests) : ''} | ` +
         `${r.non2xx}${r.errors ? ` (+${r.errors} errors)` : ''} | ${r.stealPct === undefined ? '' : f1(r.stealPct)} |`,
     );
   }
@@ -280,7 +441,13 @@ function targetTable(results: Results, list: Target[] = targets(results)): strin
 }
 
 export function renderConsole(results: Results): string {
-  return [...loadTable(results), '', ...(results.skill ? [...skillTable(results.skill), ''] : []), ...targetTable(results)].join('\n');
+  return [
+    ...loadTable(results),
+    '',
+    ...(results.skill ? [...skillTable(results.skill), ''] : []),
+    ...(results.v8 ? [...v8Table(results.v8), ''] : []),
+    ...targetTable(results),
+  ].join('\n');
 }
 
 function skillTable(s: SkillResult): string[] {
@@ -310,6 +477,76 @@ function skillTable(s: SkillResult): string[] {
 export function renderSkillConsole(results: Results): string {
   if (!results.skill) return 'no skill guard figures';
   return [...skillTable(results.skill), '', ...targetTable(results, skillTargets(results))].join('\n');
+}
+
+/** The V8 settings table: Alexa Link under each candidate (bench/lib/v8-candidates.ts) against a fresh bare Express without flags. */
+function v8Table(v: V8Result): string[] {
+  const e = v.express;
+  return [
+    '| candidate | flags | idle RSS MiB | ×Express | RSS after load MiB | ×Express | refresh req/s, 16 conn. | ×Express POST | introspection req/s, 16 conn. | ×Express POST | non-2xx |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...v.candidates.map(
+      (c) =>
+        `| ${c.name} | ${c.flags.length ? `\`${c.flags.join(' ')}\`` : '(none)'} | ${f1(c.idle)} | ${ratio(c.idle / e.idle)} | ${f1(c.after)} | ${ratio(c.after / e.after)} | ` +
+        `${f0(c.refresh.rps)} | ${ratio(c.refresh.rps / e.post.rps)} | ${f0(c.introspect.rps)} | ${ratio(c.introspect.rps / e.post.rps)} | ${c.refresh.non2xx + c.introspect.non2xx} |`,
+    ),
+    `| bare Express, no flags (the reference) | (none) | ${f1(e.idle)} | 1.00× | ${f1(e.after)} | 1.00× | POST form → JSON: ${f0(e.post.rps)} | 1.00× | | | ${e.post.non2xx} |`,
+  ];
+}
+
+export function renderV8Markdown(results: Results): string[] {
+  const v = results.v8;
+  if (!v) return [];
+  const measured = v.timing.rounds * v.timing.slice;
+  const best = (pick: (c: V8Result['candidates'][number]) => number, low: boolean): string => {
+    const sorted = [...v.candidates].sort((a, b) => (low ? pick(a) - pick(b) : pick(b) - pick(a)));
+    return sorted[0]!.name;
+  };
+  return [
+    '## V8 settings',
+    '',
+    'Alexa Link under each candidate setting (the list is `bench/lib/v8-candidates.ts`, derived from SERVER_NODE_FLAGS): a fresh',
+    'server each, with a small database of its own (17 links, seeded before it starts), and a fresh bare Express started the',
+    'ordinary way (no flags) beside them. Idle RSS read for all of them together, 25 s after they were ready with nothing sent',
+    `(\`idleRssMiB\`, as above); then refresh and introspection at 16 connections for every candidate and the form POST for Express,`,
+    `round robin as the main table but short: a ${f1(v.timing.warmup)} s warm-up and ${f1(measured)} s measured per call in ${v.timing.rounds} slices of ${f1(v.timing.slice)} s; then`,
+    "the RSS after that load (each candidate's own refresh and introspection runs, warm-ups included). The figures are coarser",
+    "than the main table's (a few seconds per call); compare the candidates with each other, in this run.",
+    '',
+    ...v8Table(v),
+    '',
+    `Lowest idle RSS: ${best((c) => c.idle, true)}; lowest RSS after load: ${best((c) => c.after, true)}; most refreshes: ${best((c) => c.refresh.rps, false)};`,
+    `most introspections: ${best((c) => c.introspect.rps, false)}. The memory targets above compare with bare Express without flags: idle ≤ 1.15×,`,
+    'after load ≤ 1.30×.',
+    '',
+  ];
+}
+
+export function renderV8Console(results: Results): string {
+  return results.v8 ? v8Table(results.v8).join('\n') : 'no V8 settings figures';
+}
+
+/** BENCH_ONLY=compare: the compared rows, their targets, the flags side by side and the fsyncs. */
+export function renderCompareMarkdown(results: Results): string[] {
+  return [
+    '## Equal-work comparison (BENCH_ONLY=compare)',
+    '',
+    `Measured ${results.date} with \`${results.command}\` (${f0(results.totalSeconds)} s); code: commit \`${results.code.commit}\`${results.code.changedSrc.length ? ' plus uncommitted changes in src/' : ''}.`,
+    `Machine: Node ${results.machine.node}, ${results.machine.cpuCount} CPUs; ${results.settings.warmupS} s warm-up and ${results.settings.durationS} s measured per row in ${results.settings.rounds} slices.`,
+    '',
+    ...targetTable(results, comparisonTargets(results)),
+    '',
+    ...loadTable(results),
+    '',
+    ...oidcNotes(results),
+    '',
+    ...renderFlagsComparison(results),
+    ...renderFsyncs(results),
+  ];
+}
+
+export function renderCompareConsole(results: Results): string {
+  return [...loadTable(results), '', ...targetTable(results, comparisonTargets(results))].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -421,8 +658,14 @@ function renderHeader(results: Results): string[] {
     '',
     'The machine is shared and noisy, so every figure also appears as a ratio against a baseline measured in the same run,',
     "minutes apart, with the same load generator on the same loopback: a bare Express 5 app (the framework ceiling) and panva's",
-    '`oidc-provider` v9 with its in-memory adapter. Compare ratios across machines and runs, not absolute numbers. The load',
-    'generator (autocannon) runs in the bench process and competes for the same CPUs as the server: on 2 cores, one each.',
+    '`oidc-provider` v9 doing the same work durably: a SQLite adapter (WAL, synchronous=FULL, every write committed on its own or',
+    'the writes of one event-loop turn sharing one commit) and refresh-token rotation on; its in-memory adapter for information.',
+    'Compare ratios across machines and runs, not absolute numbers. The load generator (autocannon) runs in the bench process',
+    'and competes for the same CPUs as the server: on 2 cores, one each.',
+    `Every Node server here runs with Alexa Link's V8 flags (\`${results.flags.join(' ')}\`, SERVER_NODE_FLAGS in`,
+    'test/helpers/server-process.ts, as run.sh and `npm start`); the compared rows run a second time on twins started without any',
+    'flag. Ratios compare like with like (the same flags on both sides), except the memory targets, which compare with bare',
+    'Express started the ordinary way, without flags.',
     results.settings.quick ? '\n**This was a quick run (BENCH_QUICK=1): short runs and a 30-day "year". Do not quote these figures.**\n' : '',
   ];
 }
@@ -440,12 +683,62 @@ function renderLatencyTable(results: Results): string[] {
     'share the quiet and the busy moments of the machine alike; a row\'s figures pool its slices. "CPU steal" is the share of CPU',
     "time the hypervisor gave to other guests during the row's slices (/proc/stat), a direct measure of the noise.",
     "Latency is taken per response from autocannon's own timer in fractional milliseconds (its histogram keeps whole ms);",
-    'p50/p99 are over 2xx responses; every non-2xx is counted in the last column and must be 0.',
-    '"×Express" compares with the bare Express row of the same method and connection count (GET: constant JSON; POST: a form',
-    'body of the size of a refresh request, parsed, answered with JSON); "×oidc-provider" with the same call there.',
+    'p50/p99 are over 2xx responses; every non-2xx is counted in its column and must be 0.',
+    '"×Express" compares with the bare Express row of the same method, connection count and V8 flags (GET: constant JSON; POST: a',
+    'form body of the size of a refresh request, parsed, answered with JSON); "×oidc-provider SQLite" with oidc-provider\'s',
+    'SQLite group-commit row of the same call, connection count and flags.',
+    '"commits/req": commits counted by the server itself over the measured slices, per request answered (Alexa Link: the bench',
+    "preload `bench/servers/probe.ts` counts its group commits; oidc-provider: its SQLite adapter's own count); in WAL mode with",
+    'synchronous=FULL each commit is one fsync of the WAL. "fsyncs/req (strace)": fsync and fdatasync calls of the server',
+    `process during one more run of the same row (${f1(results.settings.straceSeconds)} s, strace attached: ptrace slows the server, so that run gives no`,
+    results.strace.ok
+      ? 'throughput), WAL checkpoints included; see "Durable commits" below.'
+      : `throughput). **strace could not attach on this machine (${results.strace.reason})**: commit counts only.`,
     '',
     ...loadTable(results),
     '',
+  ];
+}
+
+/** What each row does: ours, oidc-provider's, and what makes the work still unequal. */
+function oidcNotes(results: Results): string[] {
+  const dbs = results.oidcDatabases ?? [];
+  const grown = dbs.find((d) => d.store === 'sqlite-group' && d.flags === 'production');
+  const refreshGroup1 = oidcRow(results, 'refresh', 1, 'sqlite-group');
+  const writes1 = refreshGroup1?.commits ? refreshGroup1.commits.writes / Math.max(1, refreshGroup1.commits.requests) : undefined;
+  return [
+    '- **oidc-provider**: the same refresh and introspection calls against `/token` and `/token/introspection`, one confidential',
+    '  client with `client_secret_basic` like Alexa, the resource server `music_assistant` with HTTP Basic. Its tokens are made',
+    '  through its models (Grant, RefreshToken, AccessToken) right before each slice, with scope `offline_access music_assistant`',
+    '  and no `openid`, so no ID token is signed (ours signs none); fresh lineages for every slice (a request cut off at the',
+    '  end of a slice leaves its lineage holding a consumed token, which oidc-provider rightly treats as reuse and revokes).',
+    '  **It rotates refresh tokens** (`rotateRefreshToken: () => true`; its default rotates for public clients only, and for',
+    '  confidential ones once 70 % of the lifetime has passed, so it returned the same token on every refresh): each refresh',
+    '  consumes the token presented, saves its successor and saves a new access token.',
+    '  - **SQLite** (`bench/servers/oidc-sqlite-adapter.ts`): one row per model instance, a table per model (id, payload JSON,',
+    "    expiry, grant id, user code, uid, consumed; indexes on the lookup columns), WAL, synchronous=FULL, as Alexa Link's",
+    '    database. **Commit per write**: every adapter write (upsert, consume, destroy, revokeByGrantId) is one statement that',
+    '    commits on its own. **Group commit**: the writes of one event-loop turn share one transaction, committed in a',
+    "    setImmediate; each write's promise resolves only after that COMMIT, so no answer leaves before its writes are on disk",
+    '    (as `src/store/group-commit.ts`). Introspection writes nothing, so it runs against the group-commit process only.',
+    '  - **In memory**: its default adapter, an LRU of 1,000 entries in a JavaScript Map, rotating as well; for information.',
+    '  What still differs, all of it in how oidc-provider is built:',
+    `  - its three writes of a refresh are awaited one after the other, so each can wait for its own commit: alone (1 conn.)`,
+    `    a refresh makes 3 commits where ours makes 1${writes1 !== undefined ? ` (measured: ${f1(writes1)} adapter writes per refresh)` : ''}; under load its group commit shares them across requests;`,
+    '  - it stores every access token as a row (ours are not rows: a MAC over grant and generation) and keeps consumed refresh',
+    `    tokens until they expire, so its tables grow by two rows per refresh${
+      grown
+        ? ` (${Object.entries(grown.rows)
+            .map(([model, n]) => `${model} ${f0(n)}`)
+            .join(', ')} rows, ${mib(grown.bytes)} with its WAL, after the runs of the group-commit process)`
+        : ''
+    };`,
+    "    ours inserts the successor's row, deletes the retired ones, updates the grant and counts the refresh in the",
+    "    day's audit row, all in the same commit, so its tables do not grow with refreshes;",
+    "  - its adapter's reads run inside the open group and see its uncommitted writes; ours runs a refresh's reads and writes",
+    '    in one savepoint of the group, and any other use of the connection commits the group first;',
+    '  - Koa and its own middleware versus Express with helmet, per-IP limits behind a trusted proxy and the rest of ours.',
+    '  (oidc-provider 9 warns that Node 20 is not a supported runtime for it; it ran without errors.)',
   ];
 }
 
@@ -459,32 +752,66 @@ function renderRowNotes(results: Results): string[] {
     '  refresh token returned by its previous response, as Alexa does. So every request confirms a successor, retires its parent,',
     '  issues a new access and refresh token and records an audit event. A request cut off at the end of a slice leaves its',
     '  lineage holding a token that was just rotated; presented again within 2 s it would be answered 429 (the repeat window,',
-    '  docs/development.md "Refresh-token rotation"), so where the round robin turns, two slices of one refresh row start at least 3 s apart',
-    '  (the window, plus a second for requests the server finished after the load generator had stopped).',
+    '  docs/development.md "Refresh-token rotation"), so two slices on the same lineages (where the round robin turns, and the 1-',
+    '  and 16-connection rows of one server) start at least 3 s apart (the window, plus a second for requests the server finished',
+    '  after the load generator had stopped).',
     '- **authorization_code**: one fresh code per request, seeded through the store right before the run (valid 10 minutes here',
     `  instead of 60 s), with PKCE S256; a fresh pool right before each slice. Codes seeded in all: ${results.codePools.map((pool) => `${f0(pool.seeded)} for ${pool.connections} conn. in ${f1(pool.seedSeconds)} s (${f0(pool.left)} unused)`).join(', ')}.`,
     '  Each exchange creates a grant, so these rows run against a third server with its own database, and the main one keeps',
     '  its 100 grants.',
     '- **introspection**: one valid access token, client `music_assistant` with HTTP Basic.',
     '- **metadata**: `GET /.well-known/oauth-authorization-server`.',
-    '- **oidc-provider**: the same refresh and introspection calls against `/token` and `/token/introspection`. Its tokens are made',
-    '  through its models (Grant, RefreshToken, AccessToken) right before each slice, with scope `offline_access music_assistant`',
-    '  and no `openid`, so no ID token is signed (ours signs none). Its default in-memory adapter is an LRU of 1,000 entries, so',
-    '  tokens left idle while other runs write are evicted; fresh ones avoid that.',
-    '  **It does not rotate refresh tokens here**: its default `rotateRefreshToken` rotates for public clients, and for',
-    "  confidential clients (client_secret_basic, like Alexa) only once 70 % of the refresh token's lifetime has passed. Each",
-    '  refresh writes one access token into a JavaScript Map and returns the same refresh token; ours rotates, writes to SQLite',
-    '  and waits for the fsync. (oidc-provider 9 also warns that Node 20 is not a supported runtime for it; it ran without errors.)',
-    '- Our server runs as `node dist/main.js`, options.json in a temp DATA_DIR (log_level warning, HOST 127.0.0.1, free ports,',
-    '  synchronous=FULL as always), with `trusted_proxies: [127.0.0.1]`; every request carries an `X-Forwarded-For` from 4,096',
+    ...oidcNotes(results),
+    '- Our server runs as `node <V8 flags> dist/main.js`, options.json in a temp DATA_DIR (log_level warning, HOST 127.0.0.1, free',
+    '  ports, synchronous=FULL as always), with `trusted_proxies: [127.0.0.1]`; every request carries an `X-Forwarded-For` from 4,096',
     '  addresses of 198.18.0.0/15 (RFC 2544), so the per-IP limit (300 token/revoke/introspect calls per minute per client IP)',
-    '  runs on every request as in production, without turning the run into 429s.',
+    '  runs on every request as in production, without turning the run into 429s. Its twin without flags has its own database,',
+    '  seeded the same way.',
+    '- **V8 flags**: `production` is SERVER_NODE_FLAGS for every server (bare Express and oidc-provider included); `none` is a',
+    "  twin process started with no flag at all (Alexa Link's twin still preloads the probe with `--import`, a Node option",
+    '  that counts its commits and changes nothing in V8).',
     '',
     `In a closed loop with 16 connections, mean latency ≈ 16 / throughput (Little's law): refresh ${f0(refresh16.result.rps)} req/s →`,
     `≈ ${f1((16 / refresh16.result.rps) * 1000)} ms, introspection ${f0(intro16.result.rps)} req/s → ≈ ${f1((16 / intro16.result.rps) * 1000)} ms. The server handles one request at a time`,
     '(one JavaScript thread, synchronous SQLite), so at 16 connections the latency is mostly queueing, and p99 < 50 ms needs',
     'a throughput well above 16 / 50 ms = 320 req/s with little variance. For scale: one linked Alexa account refreshes about',
     'once an hour.',
+    '',
+  ];
+}
+
+/** The compared rows side by side, with the production flags and without any. */
+function renderFlagsComparison(results: Results): string[] {
+  const lines: string[] = [];
+  const line = (call: string, c: number, name: string, prod: LoadRow | undefined, none: LoadRow | undefined): void => {
+    if (!prod || !none) return;
+    lines.push(
+      `| ${call} | ${c} | ${name} | ${f0(prod.result.rps)} | ${f2(prod.result.p99)} | ${f0(none.result.rps)} | ${f2(none.result.p99)} | ` +
+        `${ratio(none.result.rps / prod.result.rps)} | ${ratio(none.result.p99 / prod.result.p99)} |`,
+    );
+  };
+  for (const c of [1, 16]) {
+    for (const kind of ['refresh', 'introspect'] as const) {
+      const call = kind === 'refresh' ? 'refresh_token grant' : 'introspection';
+      line(call, c, 'alexa-link', ours(results, kind, c), ours(results, kind, c, false, 'none'));
+      for (const store of ['sqlite-group', 'sqlite-autocommit'] as const) {
+        line(call, c, `oidc-provider, ${storeName(store)}`, oidcRow(results, kind, c, store), oidcRow(results, kind, c, store, 'none'));
+      }
+    }
+    const post = (flags: FlagSet): LoadRow | undefined =>
+      results.loads.find((r) => r.target === 'express' && r.method === 'POST' && r.connections === c && flagsOf(r) === flags);
+    line('POST form → JSON', c, 'express', post('production'), post('none'));
+  }
+  if (lines.length === 0) return [];
+  return [
+    '### With and without the V8 flags',
+    '',
+    `The compared rows of the table above, side by side: \`${results.flags.join(' ')}\` against a twin process started`,
+    'without any flag, in the same rounds.',
+    '',
+    '| call | conn. | server | flags: req/s | flags: p99 ms | no flags: req/s | no flags: p99 ms | req/s no flags ÷ flags | p99 no flags ÷ flags |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...lines,
     '',
   ];
 }
@@ -569,7 +896,7 @@ export function renderSkillMarkdown(results: Results): string[] {
     '- **Backend**: bare `node:http` in its own process (`bench/servers/skill-backend.ts`); it reads the whole body and answers',
     '  `{"version":"1.0","response":{"outputSpeech":{"type":"PlainText","text":"ok"}}}`. It counts the requests that carry the',
     "  guard's `X-Alexa-Link-Link-Id` header (forwarded) apart from the others (direct).",
-    '- **Alexa Link**: `node dist/main.js` with the same V8 flags as the other rows, `alexa_skill_id` and `skill_backend_url` set, and',
+    '- **Alexa Link**: `node dist/main.js` with the production V8 flags like every server here (the backend too), `alexa_skill_id` and `skill_backend_url` set, and',
     "  the tests' trust switches (`SKILL_TEST_TRUSTED_CA`, `SKILL_TEST_CERT_ORIGIN`) pointing the unchanged verification at a PKI the",
     '  bench makes with the openssl CLI (a root, an intermediate, an RSA-2048 signing certificate for echo-api.amazon.com;',
     '  `bench/lib/alexa-signing.ts`) and at a loopback server for its chain. One account is linked in its store before it starts, and',
@@ -615,7 +942,18 @@ function renderStartup(results: Results): string[] {
     `| … after ${rss.memoryServer.touchedGrants} of them were introspected and refreshed (MiB) | ${f1(rss.memoryServer.touched)} | ${f1(expressIdle)} | ${ratio(rss.memoryServer.touched / expressIdle)} |`,
     `| RSS after ${f0(rss.requests)} requests (the load runs, warm-ups included) (MiB) | ${f1(rss.oursAfterRequests)} | ${f1(rss.expressAfter)} | ${ratio(rss.oursAfterRequests / rss.expressAfter)} |`,
     `| RSS of the ${f0(results.seeding.grants)}-grant server: idle / after ${f0(rss.largeRequests)} requests (MiB) | ${f1(rss.largeIdle)} / ${f1(rss.largeAfterRequests)} | ${f1(expressIdle)} / ${f1(rss.expressAfter)} | ${ratio(rss.largeAfterRequests / rss.expressAfter)} |`,
-    `| oidc-provider for comparison: idle / after its runs (MiB) | ${f1(rss.oidcIdle)} / ${f1(rss.oidcAfter)} | ${f1(expressIdle)} / ${f1(rss.expressAfter)} | ${ratio(rss.oidcAfter / rss.expressAfter)} |`,
+    `| oidc-provider (SQLite, group commit) for comparison: idle / after its runs (MiB) | ${f1(rss.oidcIdle)} / ${f1(rss.oidcAfter)} | ${f1(expressIdle)} / ${f1(rss.expressAfter)} | ${ratio(rss.oidcAfter / rss.expressAfter)} |`,
+    '',
+    "Bare Express here is the one started without flags (the memory targets' reference). Every load server, idle (read together",
+    `before the load runs) and after the load runs (its own rows; the main Alexa Link server also the top-up), the ratios against that Express:`,
+    '',
+    '| server | V8 flags | idle MiB | ×Express | after its runs MiB | ×Express | requests sent |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...(rss.servers ?? []).map(
+      (entry) =>
+        `| ${entry.name} | ${entry.flags} | ${f1(entry.idle)} | ${ratio(entry.idle / expressIdle)} | ${entry.after === undefined ? '' : f1(entry.after)} | ` +
+        `${entry.after === undefined ? '' : ratio(entry.after / rss.expressAfter)} | ${entry.requests === undefined ? '' : f0(entry.requests)} |`,
+    ),
     '',
     `Every start (ms): alexa-link ${results.startup.ours.map(f0).join(', ')} (the first creates the database); with ${f0(results.seeding.grants)} grants`,
     `${results.startup.oursLarge.map(f0).join(', ')}; bare Express ${results.startup.express.map(f0).join(', ')}. On the ${f0(results.seeding.grants)}-grant database, timed in the bench`,
@@ -670,6 +1008,67 @@ function renderCommitCost(results: Results): string[] {
   ];
 }
 
+/** Every SQLite-backed row of the load table: writes and commits per request from the server's counter, fsyncs from strace. */
+export function renderFsyncs(results: Results): string[] {
+  const durable = results.loads.filter((r) => r.commits && r.target !== 'express' && r.store !== 'memory');
+  if (durable.length === 0) return [];
+  const dbs = results.oidcDatabases ?? [];
+  return [
+    '### Commits and fsyncs per request under load',
+    '',
+    'Every row of the load table that writes to SQLite. "Writes" are what the server\'s own counter calls a write: for Alexa Link',
+    'one savepoint of its group commit (a whole refresh or code exchange), for oidc-provider one adapter call (upsert, consume,',
+    'destroy, revokeByGrantId). "Commits" are counted by the same counter over the measured slices; each is one fsync of the WAL.',
+    'They include the commits of the requests still in flight when a slice ended (at most one per connection, answered after the',
+    'load generator stopped and so not among the requests counted): at 16 connections the figures lean slightly high.',
+    results.strace.ok
+      ? `The strace columns come from one more run of the row (${f1(results.settings.straceSeconds)} s) with \`strace -f -c -e trace=fsync,fdatasync -p <pid>\` attached to the server: ` +
+        'every fsync the kernel saw, WAL checkpoints included (SQLite syncs the WAL before copying pages back and the database ' +
+        'file after, about every 1,000 WAL pages), beside the commits the counter saw in that same run. ptrace stops the server at ' +
+        'every system call, so it runs slower while traced (last column) and a group commit may gather more or fewer writes.'
+      : `**strace could not attach here** (${results.strace.reason}), so only the counters are shown.`,
+    '',
+    '| server | V8 flags | call | store | conn. | writes/req | commits/req | strace run: requests | commits/req | fsyncs/req | req/s while traced |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...durable.map((row) => {
+      const t = row.commits!;
+      const st = row.strace;
+      const calls = straceCalls(row);
+      const store = row.target === 'alexa-link' ? `SQLite, ${row.database ?? (row.kind === 'code' ? 'its own' : '100 grants')}` : storeName(row.store);
+      return (
+        `| ${row.target} | ${flagsOf(row)} | ${row.scenario} | ${store} | ${row.connections} | ${perRequest(t.writes, t.requests)} | ${perRequest(t.commits, t.requests)} | ` +
+        `${st ? f0(st.requests) : ''} | ${st?.commits !== undefined ? perRequest(st.commits, st.requests) : ''} | ${st && calls !== undefined ? perRequest(calls, st.requests) : ''} | ${st ? f0(st.rps) : ''} |`
+      );
+    }),
+    '',
+    ...(durable.some((row) => row.strace && row.strace.non2xx > 0)
+      ? [
+          `**Some strace runs had non-2xx answers**: ${durable
+            .filter((row) => row.strace && row.strace.non2xx > 0)
+            .map((row) => `${row.target} ${row.scenario} c=${row.connections}: ${row.strace!.non2xx}`)
+            .join('; ')}.`,
+          '',
+        ]
+      : []),
+    ...(dbs.length > 0
+      ? [
+          "oidc-provider's SQLite files after the runs (nothing deletes expired or consumed rows during a run; a deployment would",
+          'prune them with a job):',
+          '',
+          '| store | V8 flags | rows per model | database + WAL |',
+          '| --- | --- | --- | ---: |',
+          ...dbs.map(
+            (d) =>
+              `| ${storeName(d.store)} | ${d.flags} | ${Object.entries(d.rows)
+                .map(([model, n]) => `${model} ${f0(n)}`)
+                .join(', ')} | ${mib(d.bytes)} |`,
+          ),
+          '',
+        ]
+      : []),
+  ];
+}
+
 function renderGroupCommit(results: Results, f: Figures): string[] {
   const c = results.commits;
   const { fullMs, refreshFsyncMs, ceiling, perCommit, commitMs, commitMsPerRefresh, commitShare } = f;
@@ -712,9 +1111,11 @@ function renderRefreshVsOidc(results: Results, f: Figures): string[] {
   const { fullMs, perCommit, commitMsPerRefresh, commitShare, sessionShareRefresh, prepareShare } = f;
   const refresh1 = ours(results, 'refresh', 1)!;
   const refresh16 = ours(results, 'refresh', 16)!;
-  const oidcRefresh1 = oidcRef(results, refresh1)!;
-  const oidcRefresh16 = oidcRef(results, refresh16)!;
-  const refreshMet = targets(results)
+  const group = [oidcRow(results, 'refresh', 1, 'sqlite-group'), oidcRow(results, 'refresh', 16, 'sqlite-group')];
+  const auto = [oidcRow(results, 'refresh', 1, 'sqlite-autocommit'), oidcRow(results, 'refresh', 16, 'sqlite-autocommit')];
+  const memory = [oidcRow(results, 'refresh', 1, 'memory'), oidcRow(results, 'refresh', 16, 'memory')];
+  if (!group[0] || !group[1]) return [];
+  const refreshMet = comparisonTargets(results)
     .filter((t) => t.name.startsWith('refresh throughput'))
     .every((t) => t.met);
   const dbShareRefresh = areaShare(pr, 'better-sqlite3') + areaShare(pr, 'alexa-link store');
@@ -723,30 +1124,28 @@ function renderRefreshVsOidc(results: Results, f: Figures): string[] {
     ...(sessionShareRefresh >= 1 ? [`no session middleware on /token (${f1(sessionShareRefresh)} %)`] : []),
     ...(prepareShare >= 2 ? ['statements prepared once'] : []),
   ];
+  const pair = (rows: Array<LoadRow | undefined>): string => rows.map((r) => (r ? f0(r.result.rps) : '–')).join(' / ');
+  const commitPair = (rows: Array<LoadRow | undefined>): string =>
+    rows.map((r) => (r?.commits ? perRequest(r.commits.commits, r.commits.requests) : '–')).join(' / ');
   return [
-    `### Why refresh is ${refreshMet ? 'not slower than' : 'slower than'} oidc-provider's`,
+    `### Refresh against oidc-provider doing the same work (${refreshMet ? 'target met' : 'target not met'})`,
     '',
-    ...(refreshMet
-      ? [
-          `Our refresh reached ${ratio(refresh16.result.rps / oidcRefresh16.result.rps)} of oidc-provider's throughput at 16 connections and ${ratio(refresh1.result.rps / oidcRefresh1.result.rps)} at 1,`,
-          'although ours rotates, writes to disk and waits for the fsync, while oidc-provider writes one Map entry.',
-        ]
-      : [
-          `Ours: ${f0(refresh1.result.rps)} / ${f0(refresh16.result.rps)} req/s at 1 / 16 connections; oidc-provider: ${f0(oidcRefresh1.result.rps)} / ${f0(oidcRefresh16.result.rps)}.`,
-          'The two do different work. oidc-provider, configured by default for a confidential client, stores one access token in a',
-          'JavaScript Map and returns the same refresh token: no rotation, nothing on disk. Ours rotates with successor confirmation',
-          `(3 UPDATEs, 2 INSERTs) and an audit INSERT, and answers only once that is on disk: a commit with an fsync, during which the`,
-          `event loop is blocked, shared with the refreshes of the same moment (${f1(perCommit)} per commit at 16 connections, ${f2(commitMsPerRefresh)} ms per refresh;`,
-          `at 1 connection each refresh waits for its own, ≈ ${f2(fullMs)} ms for one row here). In the refresh profile the COMMITs`,
-          `take ${f1(commitShare)} % of the busy time, and all SQLite work together (better-sqlite3 plus the store's statements) ${f1(dbShareRefresh)} %;`,
-          "the rest is Node's HTTP stack, Express and its middleware, crypto (two new tokens, SHA-256 digests, Fernet for the audit",
-          'row) and garbage collection.',
-          cuts.length > 0
-            ? `What can still be cut without giving up durability is in the findings below: ${cuts.join('; ')}.`
-            : 'No cheap cut that keeps durability is left in this profile.',
-          'Matching a store that keeps tokens in memory and does not rotate is not the goal: every rotation is durable before the',
-          'response, because a refresh token Alexa holds must survive a power cut (losing it unlinks the account).',
-        ]),
+    `Refreshes per second at 1 / 16 connections, production flags: ours ${pair([refresh1, refresh16])}; oidc-provider with SQLite and group commit`,
+    `${pair(group)} (ours ${ratio(refresh1.result.rps / group[0].result.rps)} / ${ratio(refresh16.result.rps / group[1].result.rps)} of it), with a commit per write ${pair(auto)}` +
+      `${memory[0] ? `, in memory (rotating too, nothing on disk) ${pair(memory)}` : ''}.`,
+    `Commits per refresh, counted by each server over the measured slices: ours ${commitPair([refresh1, refresh16])}; oidc-provider with group commit`,
+    `${commitPair(group)}, with a commit per write ${commitPair(auto)}. Alone, each of our refreshes waits for one fsync; each of`,
+    "oidc-provider's waits for one per write, its three writes awaited in turn. Under load, a group commit shares one fsync among",
+    'the writes of the same moment, on both sides.',
+    `Ours rotates with successor confirmation (3 UPDATEs, a DELETE, an INSERT) and counts the refresh in the day's audit row, and`,
+    'answers only once that is on disk: a commit with an fsync, during which the event loop is blocked, shared with the refreshes',
+    `of the same moment (${f1(perCommit)} per commit in the profiled 16-connection run, ${f2(commitMsPerRefresh)} ms per refresh; at 1 connection each refresh waits`,
+    `for its own, ≈ ${f2(fullMs)} ms for one row here). In the refresh profile the COMMITs take ${f1(commitShare)} % of the busy time, and all SQLite`,
+    `work together (better-sqlite3 plus the store's statements) ${f1(dbShareRefresh)} %; the rest is Node's HTTP stack, Express and its`,
+    'middleware, crypto (two new tokens, SHA-256 digests, Fernet) and garbage collection.',
+    cuts.length > 0
+      ? `What can still be cut without giving up durability is in the findings below: ${cuts.join('; ')}.`
+      : 'No cheap cut that keeps durability is left in this profile.',
     '',
   ];
 }
@@ -756,16 +1155,19 @@ function renderIntrospectionCost(results: Results, f: Figures): string[] {
   const { sessionShareIntro } = f;
   const intro1 = ours(results, 'introspect', 1)!;
   const intro16 = ours(results, 'introspect', 16)!;
-  const introMet = targets(results)
+  const introMet = comparisonTargets(results)
     .filter((t) => t.name.startsWith('introspection throughput'))
     .every((t) => t.met);
+  const oidc1 = oidcRef(results, intro1);
+  const oidc16 = oidcRef(results, intro16);
   const dbShareIntro = areaShare(pi, 'better-sqlite3') + areaShare(pi, 'alexa-link store');
   const limiterShareIntro = areaShare(pi, 'express-rate-limit') + areaShare(pi, 'ipaddr.js');
   return [
     `### Where introspection's time goes (${introMet ? 'target met' : 'target not met'})`,
     '',
     `Introspection answered ${f0(intro1.result.rps)} / ${f0(intro16.result.rps)} req/s at 1 / 16 connections, ${ratio(intro1.result.rps / expressRef(results, intro1)!.result.rps)} / ${ratio(intro16.result.rps / expressRef(results, intro16)!.result.rps)} of the bare`,
-    'Express POST. It makes no commit; the difference is per-request work that the bare app does not do. In the introspection',
+    `Express POST${oidc1 && oidc16 ? ` and ${ratio(intro1.result.rps / oidc1.result.rps)} / ${ratio(intro16.result.rps / oidc16.result.rps)} of oidc-provider's SQLite introspection (${f0(oidc1.result.rps)} / ${f0(oidc16.result.rps)} req/s)` : ''}.`,
+    'It makes no commit; the difference is per-request work that the bare app does not do. In the introspection',
     `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}the rate`,
     `limiters with the trusted-proxy address parsing ${f1(limiterShareIntro)} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
     `crypto (SHA-256 of the token, constant-time comparison of the client secret, Fernet) ${f1(areaShare(pi, 'node crypto'))} %; helmet's`,
@@ -815,8 +1217,8 @@ function renderFootprint(results: Results): string[] {
     '| --- | --- | --- | --- |',
     `| bytes written to storage per refresh | ${f0(written)} B | ≤ 16,384 B | ${verdict(written <= 16384)} |`,
     `| bytes kept in the database per refresh | ${f0(kept)} B (${mib(f.dbBefore)} → ${mib(f.dbAfter)}) | ≤ 64 B | ${verdict(kept <= 64)} |`,
-    `| RSS idle vs bare Express${samples ? ` (medians of ${samples.ours.map(f1).join(', ')} and ${samples.express.map(f1).join(', ')} MiB)` : ''} | ${f1(oursIdle)} vs ${f1(expressIdle)} MiB = ${ratio(idle)} | ≤ 1.15× | ${verdict(idle <= 1.15)} |`,
-    `| RSS after the load runs vs bare Express after its runs | ${f1(results.rss.oursAfterRequests)} vs ${f1(results.rss.expressAfter)} MiB = ${ratio(loaded)} | ≤ 1.30× | ${verdict(loaded <= 1.3)} |`,
+    `| RSS idle vs bare Express without flags${samples ? ` (medians of ${samples.ours.map(f1).join(', ')} and ${samples.express.map(f1).join(', ')} MiB)` : ''} | ${f1(oursIdle)} vs ${f1(expressIdle)} MiB = ${ratio(idle)} | ≤ 1.15× | ${verdict(idle <= 1.15)} |`,
+    `| RSS after the load runs vs bare Express without flags after its runs | ${f1(results.rss.oursAfterRequests)} vs ${f1(results.rss.expressAfter)} MiB = ${ratio(loaded)} | ≤ 1.30× | ${verdict(loaded <= 1.3)} |`,
     `| database after a simulated year (${y.accounts} links, hourly) | ${mib(y.afterYear.dbBytes + y.afterYear.walBytes)} | ≤ 2 MiB | ${verdict(y.afterYear.dbBytes + y.afterYear.walBytes <= 2 * 2 ** 20)} |`,
     '',
     `The server runs with \`${SERVER_NODE_FLAGS.join(' ')}\` (run.sh, \`npm start\`, the tests); the database size`,
@@ -958,12 +1360,15 @@ function renderHowToRun(results: Results): string[] {
     '',
     'It builds the server (`npm run build`) and the bench (`bench/tsconfig.json` → `dist-bench/`), runs all of the above on',
     'loopback, stops every process it started and rewrites this file; the raw figures go to `dist-bench/results.json` and the',
-    'profiles to `dist-bench/*.cpuprofile`. About 5–7 minutes on 2 cores; not part of `npm test`.',
+    `profiles to \`dist-bench/*.cpuprofile\`. This run took ${f0(results.totalSeconds / 60)} minutes on ${results.machine.cpuCount} cores; not part of \`npm test\`.`,
     '`BENCH_QUICK=1 npm run bench` makes 2-second runs and a 30-day year, for work on the bench itself (figures not comparable);',
+    '`BENCH_DURATION=<seconds>` sets the measured seconds per row of the load table (default 8);',
     '`node dist-bench/bench/run.js --report-only` rewrites this file from the last `dist-bench/results.json`.',
-    "`npm run build && npx tsc -p bench/tsconfig.json && BENCH_ONLY=skill node dist-bench/bench/run.js` runs the skill guard's rows",
-    'alone (about a minute) and leaves this file as it is: the figures go to `dist-bench/results-skill.json`, the section as a full',
-    'run would write it to `dist-bench/benchmarks-skill.md`.',
+    'After `npm run build && npx tsc -p bench/tsconfig.json`, `BENCH_ONLY=<part> node dist-bench/bench/run.js` runs one part alone',
+    'and leaves this file as it is: the figures go to `dist-bench/results-<part>.json`, the part as a full run would write it to',
+    "`dist-bench/benchmarks-<part>.md`. The parts: `skill` (the skill guard's rows, about a minute), `compare` (refresh and",
+    "introspection of Alexa Link, oidc-provider's SQLite stores and bare Express, with and without the V8 flags, and their",
+    'fsyncs; about 3 minutes, less with `BENCH_DURATION=4`) and `v8` (the V8 settings table, about 2 minutes).',
     '',
   ];
 }
@@ -975,6 +1380,7 @@ export function renderMarkdown(results: Results): string {
     ...renderTargets(results),
     ...renderLatencyTable(results),
     ...renderRowNotes(results),
+    ...renderFlagsComparison(results),
     ...renderGrantScaling(results),
     ...renderSkillMarkdown(results),
     ...renderStartup(results),
@@ -982,10 +1388,12 @@ export function renderMarkdown(results: Results): string {
     ...renderCommitCost(results),
     ...renderGroupCommit(results, f),
     ...renderProfiles(results),
+    ...renderFsyncs(results),
     ...renderRefreshVsOidc(results, f),
     ...renderIntrospectionCost(results, f),
     ...renderP99(results),
     ...renderFootprint(results),
+    ...renderV8Markdown(results),
     ...renderYearSize(results),
     ...renderFindings(results, f),
     ...renderHowToRun(results),

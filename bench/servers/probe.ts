@@ -1,11 +1,14 @@
 /**
  * Preloaded into some servers under test (never in production):
  *   node --expose-gc --import dist-bench/bench/servers/probe.js dist/main.js
+ * (without --expose-gc it forces no GC; the commit counts work either way).
  * It counts the group commits of the store (src/store/group-commit.ts) by wrapping two methods of
  * that module, the same module instance the server loads. On SIGUSR2 it forces a full garbage
  * collection and prints one line
  *   PROBE {"rss":…,"heapUsed":…,"heapTotal":…,"external":…,"forced":…,"groupCommit":{"writes":…,"commits":…,"sizes":[[size,count],…]}}
- * (bytes; commit counts since start). Otherwise it does nothing: no timer, no hook. The memory part
+ * (bytes; commit counts since start). On SIGWINCH it prints only the counts, without a GC:
+ *   COUNTS {"writes":…,"commits":…}
+ * (the bench reads them around each load run). Otherwise it does nothing: no timer, no hook. The memory part
  * tells a leak (heap still growing after a forced GC) from V8 merely keeping a larger heap under
  * load; the commit part shows how many token writes shared each fsync.
  */
@@ -44,4 +47,8 @@ process.on('SIGUSR2', () => {
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
   const groupCommit = { writes: counts.writes, commits: counts.commits, sizes: [...counts.sizes].sort((a, b) => a[0] - b[0]) };
   process.stdout.write(`PROBE ${JSON.stringify({ rss, heapUsed, heapTotal, external, forced: gc !== undefined, groupCommit })}\n`);
+});
+
+process.on('SIGWINCH', () => {
+  process.stdout.write(`COUNTS ${JSON.stringify({ writes: counts.writes, commits: counts.commits })}\n`);
 });

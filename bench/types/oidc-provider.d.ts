@@ -14,7 +14,29 @@ declare module 'oidc-provider' {
     token_endpoint_auth_method?: string;
   }
 
+  /** What a model instance is stored as (lib/adapters/memory_adapter.js reads these fields). */
+  export interface AdapterPayload {
+    grantId?: string;
+    userCode?: string;
+    uid?: string;
+    consumed?: number;
+    [key: string]: unknown;
+  }
+
+  /** The storage interface (lib/adapters/memory_adapter.js): one instance per model. */
+  export interface Adapter {
+    upsert(id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<void>;
+    find(id: string): Promise<AdapterPayload | undefined>;
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined>;
+    findByUid(uid: string): Promise<AdapterPayload | undefined>;
+    consume(id: string): Promise<void>;
+    destroy(id: string): Promise<void>;
+    revokeByGrantId(grantId: string): Promise<void>;
+  }
+
   export interface Configuration {
+    /** A constructor or a factory called with each model's name; absent: the in-memory LRU. */
+    adapter?: (model: string) => Adapter;
     clients?: ClientMetadata[];
     features?: Record<string, { enabled?: boolean } & Record<string, unknown>>;
     findAccount?: (ctx: unknown, sub: string, token?: unknown) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> } | undefined>;

@@ -75,7 +75,8 @@ describe('the Alexa redirect hosts', () => {
   it.each(TEXTS)('%s: a count of redirect addresses in words is the number of hosts', (file) => {
     const wrong: string[] = [];
     const { numbers, redirect } = wordsOf(file);
-    for (const sentence of read(file).split(/(?<=[.:;!?])\s+|\n\s*\n/)) {
+    // Sentences, and table cells apart (a row's cells are not one sentence).
+    for (const sentence of read(file).split(/(?<=[.:;!?])\s+|\n\s*\n|\s\|\s/)) {
       if (!redirect.test(sentence)) continue;
       for (const word of sentence.toLowerCase().match(/[\p{L}-]+/gu) ?? []) {
         const value = numbers.get(word);

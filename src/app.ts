@@ -4,9 +4,10 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ensureSnapshot, restoreFromSnapshot, writeSnapshot } from './backup.js';
+import { http } from './commonjs.js';
 import type { Config } from './config/load.js';
 import { TUNABLES } from './config/tunables.js';
 import { Events } from './events.js';
@@ -20,7 +21,7 @@ import { guardConnections } from './server/ingress-guard.js';
 import { createPublicApp } from './server/public-app.js';
 import { SetupChecks, worst } from './setup/checks.js';
 import { summaryBlock } from './setup/words.js';
-import { skillGuard } from './skill/endpoint.js';
+import { skillGuardOff } from './skill/off.js';
 import { previousKeysInUse, Store } from './store/index.js';
 import { addonSlug, panelPath, panelUrl, Supervisor } from './supervisor.js';
 
@@ -140,7 +141,8 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
       });
     }
     const sightings = new Sightings();
-    const skill = skillGuard({ config, store, logger, sightings });
+    // The guard's code (certificate checks, TLS, the backend's connections) is loaded only when it is on.
+    const skill = config.skill ? (await import('./skill/endpoint.js')).skillGuard({ config, store, logger, sightings }) : skillGuardOff(logger);
     // Origin and path only: the query may carry the backend's own secret.
     const backend = config.skill && new URL(config.skill.backendUrl);
     logger.info(
@@ -151,7 +153,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     const app = createPublicApp({ config, store, logger, events, panel, sightings }, skill);
     const publicServer = config.tls
       ? (await import('node:https')).createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
-      : createHttpServer(app);
+      : http.createServer(app);
     // Slow-client limits: a request must arrive whole in time.
     publicServer.requestTimeout = TUNABLES.http.publicRequestTimeoutMs;
     publicServer.headersTimeout = TUNABLES.http.publicRequestTimeoutMs;
@@ -168,7 +170,7 @@ export async function startApp(config: Config, logger: Logger, options: { now?: 
     // The panel's code is loaded on its first request: most of the time nobody has it open, and on a
     // small machine the memory is better left unused (the connection guard below applies from the start).
     let ingressApp: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
-    const ingressServer = createHttpServer((req, res) => {
+    const ingressServer = http.createServer((req, res) => {
       ingressApp ??= import('./server/ingress-app.js').then(({ createIngressApp }) =>
         createIngressApp({ config, store, logger, events, roles, members, sightings }),
       );

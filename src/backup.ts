@@ -8,7 +8,7 @@
 
 import { closeSync, copyFileSync, existsSync, fchmodSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from './commonjs.js';
 import { KeyRing } from './crypto/keyring.js';
 import type { Logger } from './log/logger.js';
 import { checkExisting } from './store/database.js';

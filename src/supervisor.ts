@@ -4,8 +4,34 @@
  * and persistent notifications. Every call is bounded in time and never throws.
  */
 
+import { http } from './commonjs.js';
 import { TUNABLES } from './config/tunables.js';
 import type { Logger } from './log/logger.js';
+
+/**
+ * One request and its whole answer within supervisorTimeoutMs. node:http rather than fetch(): the
+ * first fetch() loads undici and compiles its WebAssembly HTTP parser, 6 to 14 MiB of RSS that
+ * then stays, for a call made once at start (docs/development.md, "Memory").
+ */
+async function exchange(url: URL, method: string, token: string, body: string | undefined): Promise<{ status: number; text: string }> {
+  const client = url.protocol === 'https:' ? await import('node:https') : http;
+  const timeoutMs = TUNABLES.http.supervisorTimeoutMs;
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    const request = client.request(url, { method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', reject);
+      response.on('close', () => (response.complete ? undefined : reject(new Error('the answer was cut off'))));
+    });
+    const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    request.on('close', () => clearTimeout(deadline));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 
 export class Supervisor {
   constructor(
@@ -21,18 +47,12 @@ export class Supervisor {
   private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     if (!this.token) return undefined;
     try {
-      const response = await fetch(`${this.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(TUNABLES.http.supervisorTimeoutMs),
-      });
-      if (!response.ok) {
-        this.logger.warning(`Supervisor API ${method} ${path} answered ${response.status}`);
+      const answer = await exchange(new URL(`${this.url}${path}`), method, this.token, body === undefined ? undefined : JSON.stringify(body));
+      if (answer.status < 200 || answer.status > 299) {
+        this.logger.warning(`Supervisor API ${method} ${path} answered ${answer.status}`);
         return undefined;
       }
-      const text = await response.text();
-      return text ? (JSON.parse(text) as unknown) : {};
+      return answer.text ? (JSON.parse(answer.text) as unknown) : {};
     } catch (error) {
       this.logger.warning(`Supervisor API ${method} ${path} failed`, { error: (error as Error).message });
       return undefined;

@@ -4,7 +4,7 @@
  * (with relink_notice on) ends once a person has linked; no autofocus hides the instructions under a phone keyboard.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCALES, SERVER_TIME_ZONE, translator } from '../src/i18n/index.js';
+import { LOCALES, serverTimeZone, translator } from '../src/i18n/index.js';
 import { describeDevice, regionText, scopeTexts } from '../src/panel/describe.js';
 import { describeBrowser } from '../src/panel/link.js';
 import { csrfOf, handleOf, ingress } from './helpers/ingress.js';
@@ -304,7 +304,7 @@ describe('what a person reads, round 2 (issue 20, points 3 and 7)', () => {
     expect(made.exec(await ask('en-US'))?.[1]).toMatch(/AM|PM/);
     expect(made.exec(await ask('en-GB'))?.[1]).toBe(translator('en', 'GB').dateTime(server.app.store.grants.get(grantId)!.createdAt));
     const page = (await get('/links', user)).body;
-    expect(page).toContain(`Times are in the ${SERVER_TIME_ZONE} time zone.`);
+    expect(page).toContain(`Times are in the ${serverTimeZone()} time zone.`);
   });
 
   it('dates older than a day are absolute and readable without hovering', async () => {

@@ -16,8 +16,16 @@ export type Locale = keyof typeof CATALOGUES;
 export const LOCALES = Object.keys(CATALOGUES) as Locale[];
 export const DEFAULT_LOCALE: Locale = 'en';
 
-/** The server's time zone by name ("Europe/Berlin"; the Supervisor sets TZ): pages name it beside times. */
-export const SERVER_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+let timeZoneName: string | undefined;
+/**
+ * The server's time zone by name ("Europe/Berlin"; the Supervisor sets TZ): pages name it beside
+ * times. Asked of Intl on first use, not at start: the first Intl.DateTimeFormat loads about 8 MiB
+ * of ICU's locale and zone data, which a server that only answers Alexa's token calls never needs.
+ */
+export function serverTimeZone(): string {
+  timeZoneName ??= Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return timeZoneName;
+}
 
 /** Values put into a message's `{name}` placeholders. */
 export type MessageValues = Record<string, string | number>;

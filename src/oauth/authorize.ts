@@ -19,7 +19,7 @@ import { formatUserCode } from '../crypto/user-code.js';
 import { OAuthError } from '../errors.js';
 import { addressKey } from '../http/client-key.js';
 import { requestFacts } from '../http/request-facts.js';
-import { type MessageKey, SERVER_TIME_ZONE, type Translator } from '../i18n/index.js';
+import { type MessageKey, serverTimeZone, type Translator } from '../i18n/index.js';
 import { PendingRequests } from '../store/index.js';
 import type { OAuthContext } from './context.js';
 import { type Params, readParams, VSCHAR } from './params.js';
@@ -259,7 +259,7 @@ export function waitPage(ctx: OAuthContext): RequestHandler {
       expiresAt: new Date(view.expiresAt).toISOString(),
       expiresInMs: view.expiresInMs,
       // Without JavaScript the page cannot count down: a time with its zone stays true while the page sits.
-      expiryText: `${i18n.time(view.expiresAt)} (${SERVER_TIME_ZONE})`,
+      expiryText: `${i18n.time(view.expiresAt)} (${serverTimeZone()})`,
       renewable: view.renewable,
       renewed: view.renewals > 0,
       csrf: link.csrf ?? '',

@@ -6,7 +6,7 @@ import type { Events } from '../events.js';
 import type { Csrf } from '../http/csrf.js';
 import type { FailureBudget } from '../http/failure-budget.js';
 import type { Sightings } from '../http/sightings.js';
-import { DEFAULT_LOCALE, type MessageKey, SERVER_TIME_ZONE, type Translator, translator } from '../i18n/index.js';
+import { DEFAULT_LOCALE, type MessageKey, serverTimeZone, type Translator, translator } from '../i18n/index.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Subject } from '../store/index.js';
 import type { Roles } from './roles.js';
@@ -57,7 +57,7 @@ export function renderPanel(ctx: PanelContext, res: Response, view: string, loca
       csrf: ctx.csrf.token(user.id),
       codeLength: USER_CODE_LENGTH,
       codeMaxLength: USER_CODE_MAX_INPUT,
-      timeZone: SERVER_TIME_ZONE,
+      timeZone: serverTimeZone(),
       // The Setup tab is shown to administrators only (set by `adminFlag` in ingress-app.ts).
       admin: isAdminHere(res),
       ...locals,

@@ -2,7 +2,7 @@
  * The public listener: what Alexa (and Music Assistant) reach. It never reads X-Remote-User-*.
  */
 import express, { type Express, type RequestHandler } from 'express';
-import session from 'express-session';
+import { session } from '../commonjs.js';
 import { TUNABLES } from '../config/tunables.js';
 import { isLoopbackHost } from '../config/validate.js';
 import { OAuthError } from '../errors.js';
@@ -25,7 +25,7 @@ import { introspect } from '../oauth/introspect.js';
 import { metadata } from '../oauth/metadata.js';
 import { revoke } from '../oauth/revoke.js';
 import { token } from '../oauth/token.js';
-import type { SkillGuard } from '../skill/endpoint.js';
+import type { SkillGuard } from '../skill/off.js';
 
 export type AppDeps = Omit<OAuthContext, 'clients' | 'failedClientAuth'>;
 

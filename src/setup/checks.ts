@@ -4,11 +4,11 @@
  * where Alexa stands: when the address does not answer from here, it says it could not tell.
  */
 
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { http } from '../commonjs.js';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
 import type { PeerFacts, Sightings } from '../http/sightings.js';
@@ -105,8 +105,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void =
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function tlsConnect(host: string, port: number, ca: string | undefined, timeoutMs: number): Promise<TLSSocket> {
-  const socket = connect({
+/**
+ * node:tls and node:dns/promises, loaded only when there is an https address to dial: a server whose
+ * public_url is plain http (a local run) never needs them, and they cost about 1 MiB of idle memory.
+ */
+type Dialling = Pick<typeof import('node:tls'), 'connect' | 'checkServerIdentity'> & Pick<typeof import('node:dns/promises'), 'lookup'>;
+
+async function dialling(): Promise<Dialling> {
+  const [tls, dns] = await Promise.all([import('node:tls'), import('node:dns/promises')]);
+  return { connect: tls.connect, checkServerIdentity: tls.checkServerIdentity, lookup: dns.lookup };
+}
+
+function tlsConnect(dial: Dialling, host: string, port: number, ca: string | undefined, timeoutMs: number): Promise<TLSSocket> {
+  const socket = dial.connect({
     host,
     port,
     // SNI takes a name, never an address.
@@ -139,7 +150,7 @@ const MAX_BODY = 64 * 1024;
 function getOver(socket: TLSSocket, host: string, path: string, timeoutMs: number): Promise<Answer> {
   return withTimeout(
     new Promise<Answer>((resolve, reject) => {
-      const req = httpRequest(
+      const req = http.request(
         { createConnection: () => socket, host, path, method: 'GET', headers: { accept: 'application/json', connection: 'close' } },
         (res) => {
           const chunks: Buffer[] = [];
@@ -168,7 +179,7 @@ function namesOf(cert: DetailedPeerCertificate): string {
   return (alt && alt.length > 0 ? alt : [cert.subject?.CN ?? '?']).join(', ').slice(0, 200);
 }
 
-function certificateVerdict(socket: TLSSocket, host: string, now: number): CheckResult {
+function certificateVerdict(dial: Dialling, socket: TLSSocket, host: string, now: number): CheckResult {
   const cert = socket.getPeerCertificate(true);
   const until = Date.parse(cert.valid_to);
   const from = Date.parse(cert.valid_from);
@@ -191,7 +202,7 @@ function certificateVerdict(socket: TLSSocket, host: string, now: number): Check
     default:
       return result('certificate', 'fail', 'untrusted', { issuer, code: String(code).slice(0, 60) });
   }
-  if (checkServerIdentity(host, cert) !== undefined) return result('certificate', 'fail', 'wrongName', { host, names: namesOf(cert) });
+  if (dial.checkServerIdentity(host, cert) !== undefined) return result('certificate', 'fail', 'wrongName', { host, names: namesOf(cert) });
   const days = Math.floor((until - now) / 86_400_000);
   if (days < TUNABLES.setup.certificateWarnDays) return result('certificate', 'warn', 'expiresSoon', { host, until, days });
   return result('certificate', 'ok', 'trusted', { host, until, days, issuer });
@@ -238,10 +249,11 @@ export async function checkPublicUrl(publicUrl: string, expected: Record<string,
   if (url.protocol !== 'https:') return [result('port', 'fail', 'notHttps', { url: publicUrl }), ...notChecked('address', 'certificate', 'metadata', 'clock')];
   const port = url.port === '' ? 443 : Number(url.port);
   const portResult = port === 443 ? result('port', 'ok', 'port443') : result('port', 'fail', 'portNot443', { port });
+  const dial = await dialling();
 
   let addresses: string;
   try {
-    const found = await withTimeout(lookup(host, { all: true }), timeoutMs);
+    const found = await withTimeout(dial.lookup(host, { all: true }), timeoutMs);
     addresses = found.map((entry) => entry.address).join(', ');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
@@ -252,7 +264,7 @@ export async function checkPublicUrl(publicUrl: string, expected: Record<string,
 
   let socket: TLSSocket;
   try {
-    socket = await tlsConnect(host, options.dialPort ?? port, options.ca, timeoutMs);
+    socket = await tlsConnect(dial, host, options.dialPort ?? port, options.ca, timeoutMs);
   } catch (error) {
     if (isTlsFailure(error)) {
       return [
@@ -264,7 +276,7 @@ export async function checkPublicUrl(publicUrl: string, expected: Record<string,
     }
     return [portResult, result('address', 'unknown', 'notReached', { host, port }), ...notChecked('certificate', 'metadata', 'clock')];
   }
-  const certificate = certificateVerdict(socket, host, now());
+  const certificate = certificateVerdict(dial, socket, host, now());
   let metadata: CheckResult;
   let clock: CheckResult;
   try {

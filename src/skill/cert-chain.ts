@@ -9,9 +9,10 @@
  * the last is a trusted root or is issued and signed by one; every certificate is within its dates.
  */
 import { type KeyObject, X509Certificate } from 'node:crypto';
-import { get as httpGet, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { http } from '../commonjs.js';
 import { TUNABLES } from '../config/tunables.js';
 
 const SIGNING_NAME = 'DNS:echo-api.amazon.com';
@@ -31,7 +32,7 @@ export type SigningKey = { key: KeyObject } | { problem: string; kind: 'cert_inv
 /** GET over http(s) with a deadline and a size bound; only a 200 counts. */
 export function boundedDownload(url: URL, timeoutMs = LIMITS.certDownloadTimeoutMs, maxBytes = LIMITS.maxChainBytes): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const get = url.protocol === 'https:' ? httpsGet : httpGet;
+    const get = url.protocol === 'https:' ? httpsGet : http.get;
     const request = get(url, { timeout: timeoutMs, headers: { accept: 'application/x-pem-file, */*' } }, (response: IncomingMessage) => {
       if (response.statusCode !== 200) {
         response.resume();

@@ -9,30 +9,20 @@ import { readFileSync } from 'node:fs';
 import express, { type RequestHandler, type Response } from 'express';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
-import { OAuthError } from '../errors.js';
 import type { Sightings } from '../http/sightings.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/index.js';
 import { chainDownload, SigningCerts, trustedRoots } from './cert-chain.js';
 import { linkAccountResponse, unavailableResponse } from './envelope.js';
 import { SkillBackend } from './forward.js';
+import { refuse, type SkillGuard, skillGuardOff } from './off.js';
 import { RefusalLog } from './refusals.js';
 import { type RefusalKind, verifyAlexaRequest } from './verify.js';
 
-export interface SkillGuard {
-  handler: RequestHandler[];
-  close(): void;
-}
+export type { SkillGuard };
 
 /** The scope a token must carry to act on Music Assistant through the skill. */
 const SKILL_SCOPE = TUNABLES.oauth.scopes[0];
-
-function refuse(res: Response, status: number, description: string): void {
-  res
-    .set('Cache-Control', 'no-store')
-    .status(status)
-    .json(new OAuthError('invalid_request', description, status).toJSON());
-}
 
 function answer(res: Response, body: Buffer | object): void {
   res.set('Cache-Control', 'no-store').status(200).type('application/json');
@@ -40,28 +30,11 @@ function answer(res: Response, body: Buffer | object): void {
   else res.json(body);
 }
 
-/** Without both options: a clear error, said once in the log, and nothing forwarded. */
-function notConfigured(logger: Logger): SkillGuard {
-  let warned = false;
-  return {
-    handler: [
-      (_req, res) => {
-        if (!warned) {
-          warned = true;
-          logger.warning('A request reached /skill, but the skill guard is off: set the options "alexa_skill_id" and "skill_backend_url"');
-        }
-        refuse(res, 503, 'the skill endpoint is not set up: set the add-on options alexa_skill_id and skill_backend_url');
-      },
-    ],
-    close: () => undefined,
-  };
-}
-
 /** `sightings`: where a verified request is noted for the Setup page (optional: tests of the guard alone). */
 export function skillGuard(deps: { config: Config; store: Store; logger: Logger; sightings?: Sightings }): SkillGuard {
   const { config, store, logger } = deps;
   const settings = config.skill;
-  if (!settings) return notConfigured(logger);
+  if (!settings) return skillGuardOff(logger);
 
   const test = settings.testTrust;
   if (test) logger.warning('Skill guard in TEST MODE: chains come from SKILL_TEST_CERT_ORIGIN and/or only SKILL_TEST_TRUSTED_CA is trusted', { ...test });

@@ -4,8 +4,9 @@
  * Assistant user and the link. Nothing else of the incoming request passes, so an outside
  * `X-Alexa-Link-*` header can never reach the backend. Bounded in time and answer size.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { http } from '../commonjs.js';
 import { TUNABLES } from '../config/tunables.js';
 import { isObject } from './envelope.js';
 
@@ -45,7 +46,7 @@ export class SkillBackend {
 
   constructor(backendUrl: string) {
     this.url = new URL(backendUrl);
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
   forward(body: Buffer, incoming: IncomingMessage['headers'], identity: LinkIdentity): Promise<Forwarded> {
@@ -55,7 +56,7 @@ export class SkillBackend {
       if (typeof value === 'string') headers[name] = value;
     }
     Object.assign(headers, identityHeaders(identity));
-    const send = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = this.url.protocol === 'https:' ? httpsRequest : http.request;
     const { backendTimeoutMs, maxResponseBytes } = TUNABLES.skill;
     return new Promise<Forwarded>((resolve) => {
       let settled = false;

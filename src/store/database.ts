@@ -11,14 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Database } from '../commonjs.js';
 import { TUNABLES } from '../config/tunables.js';
 import type { KeyRing } from '../crypto/keyring.js';
 import { StartupError } from '../errors.js';
 import { INDEX_KEY_ROW, type IndexKeyRotation, openIndexKey, rotateIndexKeyIfNeeded } from './index-key.js';
 import { MIGRATIONS } from './schema.js';
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
 
 export const DATABASE_FILE = 'alexa-link.db';
 /** In a backup snapshot only: when it was taken (encrypted, like every meta value). */

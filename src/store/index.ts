@@ -3,7 +3,7 @@
  */
 
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../commonjs.js';
 import { KeyRing } from '../crypto/keyring.js';
 import { AuditLog } from './audit.js';
 import { AuthorizationCodes } from './codes.js';

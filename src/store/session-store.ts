@@ -3,7 +3,8 @@
  * a SHA-256 digest and the session data only Fernet-encrypted, so a copy of the database neither
  * lets anyone take over a browser's session nor read what it holds.
  */
-import session from 'express-session';
+import type { SessionData } from 'express-session';
+import { session } from '../commonjs.js';
 import { digest } from '../crypto/random.js';
 import { openJson, type StoreContext, sealJson, sql } from './context.js';
 
@@ -17,21 +18,21 @@ export class EncryptedSessionStore extends session.Store {
     super();
   }
 
-  private expiry(data: session.SessionData): number {
+  private expiry(data: SessionData): number {
     const expires = data.cookie?.expires;
     return expires ? new Date(expires).getTime() : this.ctx.now() + DEFAULT_TTL_MS;
   }
 
-  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+  override get(sid: string, callback: (error: unknown, data?: SessionData | null) => void): void {
     try {
       const row = sql<{ data_enc: string }>(this.ctx, 'SELECT data_enc FROM sessions WHERE sid_hash = ? AND expires_at > ?').get(digest(sid), this.ctx.now());
-      callback(null, row ? openJson<session.SessionData>(this.ctx, row.data_enc) : null);
+      callback(null, row ? openJson<SessionData>(this.ctx, row.data_enc) : null);
     } catch (error) {
       callback(error);
     }
   }
 
-  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+  override set(sid: string, data: SessionData, callback?: Callback): void {
     try {
       // The pending request the session is for (oauth/authorize.ts), so that a request evicted by the
       // bound takes its session with it; the store knows no more of what a session holds.
@@ -51,7 +52,7 @@ export class EncryptedSessionStore extends session.Store {
    * off), so a later expiry in the row would keep nothing alive; writing it would make every page
    * view a synced disk write.
    */
-  override touch(_sid: string, _data: session.SessionData, callback?: Callback): void {
+  override touch(_sid: string, _data: SessionData, callback?: Callback): void {
     callback?.();
   }
 

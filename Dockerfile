@@ -26,7 +26,9 @@ COPY src ./src
 # better-sqlite3 keeps SQLite's C sources and the compiler's intermediates
 # (about 26 MB) beside the 2 MB addon it loads: every HA backup of the app
 # carries the image, so only the addon stays (bindings finds it in build/Release).
+# The TypeScript build's incremental state (.tsbuildinfo) is for developers only.
 RUN npm run build \
+    && rm -f dist/.tsbuildinfo \
     && npm prune --omit=dev --no-audit --no-fund \
     && mv node_modules/better-sqlite3/build/Release/better_sqlite3.node /tmp/ \
     && rm -rf node_modules/better-sqlite3/build node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \

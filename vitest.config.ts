@@ -1,11 +1,14 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Left out of `npm run test:fast` (TEST_FAST=1), run by `npm test`: each takes several seconds of
- * real time by design (a simulated year, floods, crashes and full disks, real browsers, fuzzing).
+ * Left out of `npm run test:fast` (TEST_FAST=1), run by `npm test`: each takes many seconds of
+ * real time by design (a simulated year, floods, crashes and full disks, real browsers, fuzzing,
+ * a real Alexa skill behind the guard, backups with a killed server, thousands of wrong secrets).
  */
 export const SLOW_FILES = [
+  'test/backup.test.ts',
   'test/browser-*.test.ts',
+  'test/correct-credentials.test.ts',
   'test/flood.test.ts',
   'test/limiter-memory.test.ts',
   'test/fault-crash.test.ts',
@@ -13,6 +16,7 @@ export const SLOW_FILES = [
   'test/fault-shutdown.test.ts',
   'test/fuzz.test.ts',
   'test/public-edge.test.ts',
+  'test/skill-integration.test.ts',
   'test/year.test.ts',
 ];
 

@@ -16,7 +16,7 @@ cd /app
 # the device's memory (Node 24 lets the young generation grow to 2 x 64 MiB,
 # Node 20 to 2 x 16). The live heap is 12-18 MiB: 4 MiB semi-spaces and a
 # 128 MiB old space keep the V8 heap small under load, with 8x headroom;
-# --optimize-for-size is V8's memory-saving mode (as for a background tab) and
-# --v8-pool-size=1 keeps one V8 worker thread: 5-7 MiB less when idle, same
-# throughput (docs/development.md).
-exec node --optimize-for-size --v8-pool-size=1 --max-semi-space-size=4 --max-old-space-size=128 /app/dist/main.js "$@"
+# --v8-pool-size=1 keeps one V8 worker thread: less memory when idle, same
+# throughput. Not --optimize-for-size: it saved 5-6 MiB idle on Node 24 and
+# cost a quarter of the throughput (docs/benchmarks.md, "V8 settings").
+exec node --v8-pool-size=1 --max-semi-space-size=4 --max-old-space-size=128 /app/dist/main.js "$@"

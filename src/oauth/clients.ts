@@ -7,7 +7,7 @@
 import type { Request } from 'express';
 import type { Config } from '../config/load.js';
 import { RESOURCE_SERVER_CLIENT_ID } from '../config/options.js';
-import { safeEqual } from '../crypto/random.js';
+import { digest, matchesDigest } from '../crypto/random.js';
 import { OAuthError } from '../errors.js';
 import { clientKey } from '../http/failure-budget.js';
 import { clip, requestFacts, STORED_LENGTH } from '../http/request-facts.js';
@@ -64,7 +64,19 @@ export class ClientAuthError extends OAuthError {
 }
 
 /** Same cost for unknown clients: compare against this instead of returning early. */
-const DUMMY_SECRET = 'x'.repeat(64);
+const DUMMY_DIGEST = digest('x'.repeat(64));
+
+/** Each client's secret digested once, not on every request. */
+const secretDigests = new WeakMap<Client, Buffer>();
+function secretDigestOf(client: Client | undefined): Buffer {
+  if (!client) return DUMMY_DIGEST;
+  let made = secretDigests.get(client);
+  if (!made) {
+    made = digest(client.secret);
+    secretDigests.set(client, made);
+  }
+  return made;
+}
 
 /**
  * Basic credentials as clients really send them. RFC 6749 §2.3.1 says both parts are
@@ -90,9 +102,9 @@ function decodeBasic(header: string): { ids: string[]; secrets: string[] } | und
 }
 
 /** Constant time over every candidate: the answer does not depend on which one matched, or where. */
-function anyMatches(candidates: readonly string[], secret: string): boolean {
+function anyMatches(candidates: readonly string[], expected: Buffer): boolean {
   let matched = false;
-  for (const candidate of candidates) matched = safeEqual(candidate, secret) || matched;
+  for (const candidate of candidates) matched = matchesDigest(candidate, expected) || matched;
   return matched;
 }
 
@@ -117,7 +129,7 @@ function authenticateClient(req: Request, params: Params, registry: ClientRegist
   }
   const id = ids.find((candidate) => registry.find(candidate) !== undefined) ?? ids[0]!;
   const client = registry.find(id);
-  const matches = anyMatches(secrets, client?.secret ?? DUMMY_SECRET);
+  const matches = anyMatches(secrets, secretDigestOf(client));
   if (!client || !matches) throw new ClientAuthError(id, basic);
   return client;
 }

@@ -65,7 +65,14 @@ function subjectOf(ctx: StoreContext, sealed: string): Subject {
   return { ...subject };
 }
 
-export function grantView(ctx: StoreContext, row: GrantRow): Grant {
+/** The columns a Grant is made of: a token's lookup reads these, not the encrypted extras it never shows. */
+export const GRANT_VIEW_COLUMNS = 'id, subject_enc, client_id, scope, created_at, last_used_at, expires_at, revoked_at, revoked_reason';
+export type GrantViewRow = Pick<
+  GrantRow,
+  'id' | 'subject_enc' | 'client_id' | 'scope' | 'created_at' | 'last_used_at' | 'expires_at' | 'revoked_at' | 'revoked_reason'
+>;
+
+export function grantView(ctx: StoreContext, row: GrantViewRow): Grant {
   return {
     id: row.id,
     subject: subjectOf(ctx, row.subject_enc),

@@ -32,7 +32,7 @@
 import { TUNABLES } from '../config/tunables.js';
 import { digest } from '../crypto/random.js';
 import { deriveSecret, type StoreContext, sql, transaction } from './context.js';
-import { type Grant, type GrantRow, grantView, isGrantActive, revokeGrantRows } from './grants.js';
+import { GRANT_VIEW_COLUMNS, type Grant, type GrantRow, type GrantViewRow, grantView, isGrantActive, revokeGrantRows } from './grants.js';
 import { type PreviousAccessKey, previousAccessKey } from './index-key.js';
 import { type AccessClaims, openAccess, openRefresh, sealAccess, sealRefresh } from './token-format.js';
 
@@ -142,8 +142,10 @@ export class Tokens {
     return { issuedAt: now, accessToken, refreshToken, accessExpiresAt, refreshExpiresAt, grant };
   }
 
-  private grantRow(id: string): GrantRow | undefined {
-    return sql<GrantRow>(this.ctx, 'SELECT * FROM grants WHERE id = ?').get(id);
+  private grantRow(id: string): (GrantViewRow & Pick<GrantRow, 'refresh_expires_at'>) | undefined {
+    return sql<GrantViewRow & Pick<GrantRow, 'refresh_expires_at'>>(this.ctx, `SELECT ${GRANT_VIEW_COLUMNS}, refresh_expires_at FROM grants WHERE id = ?`).get(
+      id,
+    );
   }
 
   /** Rotates a refresh token (see the module comment). One IMMEDIATE transaction. */
@@ -225,9 +227,9 @@ export class Tokens {
     const claims = this.openAccessToken(token);
     if (claims) {
       if (claims.expiresAt <= now) return undefined;
-      const row = sql<GrantRow & { denied: number }>(
+      const row = sql<GrantViewRow & { denied: number }>(
         this.ctx,
-        'SELECT g.*, EXISTS (SELECT 1 FROM revoked_access_tokens WHERE digest = ?) AS denied FROM grants g WHERE g.id = ?',
+        `SELECT ${GRANT_VIEW_COLUMNS}, EXISTS (SELECT 1 FROM revoked_access_tokens WHERE digest = ?) AS denied FROM grants WHERE id = ?`,
       ).get(digest(token), claims.grantId);
       if (!row || row.denied || !withinLifetime(claims, row.created_at, lifetimes, now)) return undefined;
       const grant = grantView(this.ctx, row);

@@ -4,13 +4,16 @@
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formBody, parseForm } from '../src/http/form-body.js';
 
 const LIMITS = { maxBytes: 1024, maxParameters: 4 };
 let base: string;
+let port: number;
+const refusals: string[] = [];
 let close: () => void;
 
 beforeAll(async () => {
@@ -20,11 +23,13 @@ beforeAll(async () => {
   });
   app.use(((error, _req, res, _next) => {
     const { status, type } = error as { status: number; type: string };
+    refusals.push(type);
     res.status(status).json({ status, type });
   }) as express.ErrorRequestHandler);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
   close = () => server.close();
 });
 afterAll(() => close());
@@ -110,6 +115,16 @@ describe('formBody over HTTP', () => {
     ['a charset other than UTF-8', 'a=1', { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' }, false, 400, 'form.not.utf8'],
   ] as const)('refuses %s', async (_name, body, headers, chunked, status, type) => {
     expect(await post(body, headers, chunked)).toEqual({ status, json: { status, type } });
+  });
+
+  it('gives up on a client that goes away mid-body, and keeps serving', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=1&b=');
+    await vi.waitFor(() => expect(socket.bytesWritten).toBeGreaterThan(0));
+    socket.destroy();
+    await vi.waitFor(() => expect(refusals).toContain('request.aborted'));
+    expect((await post('a=1')).status).toBe(200);
   });
 
   it('accepts UTF-8 named in any spelling', async () => {

@@ -96,7 +96,6 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
-      req.off('aborted', onAborted);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -113,15 +112,14 @@ function readRaw(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
+    // A client that goes away mid-body: Node emits 'error' (ECONNRESET "aborted") on the request.
     const onError = (): void => {
       cleanup();
       reject(refused(400, 'request.aborted', 'request aborted'));
     };
-    const onAborted = onError;
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
-    req.on('aborted', onAborted);
   });
 }
 

@@ -737,7 +737,8 @@ function oidcNotes(results: Results): string[] {
     "    day's audit row, all in the same commit, so its tables do not grow with refreshes;",
     "  - its adapter's reads run inside the open group and see its uncommitted writes; ours runs a refresh's reads and writes",
     '    in one savepoint of the group, and any other use of the connection commits the group first;',
-    '  - Koa and its own middleware versus Express with helmet, per-IP limits behind a trusted proxy and the rest of ours.',
+    '  - Koa and its own middleware versus Express (the protocol endpoints answered before its router), per-IP limits behind a',
+    '    trusted proxy and the rest of ours.',
     '  (oidc-provider 9 warns that Node 20 is not a supported runtime for it; it ran without errors.)',
   ];
 }
@@ -1161,17 +1162,18 @@ function renderIntrospectionCost(results: Results, f: Figures): string[] {
   const oidc1 = oidcRef(results, intro1);
   const oidc16 = oidcRef(results, intro16);
   const dbShareIntro = areaShare(pi, 'better-sqlite3') + areaShare(pi, 'alexa-link store');
-  const limiterShareIntro = areaShare(pi, 'express-rate-limit') + areaShare(pi, 'ipaddr.js');
+  const addressShareIntro = areaShare(pi, 'ipaddr.js') + areaShare(pi, 'proxy-addr') + areaShare(pi, 'forwarded');
   return [
     `### Where introspection's time goes (${introMet ? 'target met' : 'target not met'})`,
     '',
     `Introspection answered ${f0(intro1.result.rps)} / ${f0(intro16.result.rps)} req/s at 1 / 16 connections, ${ratio(intro1.result.rps / expressRef(results, intro1)!.result.rps)} / ${ratio(intro16.result.rps / expressRef(results, intro16)!.result.rps)} of the bare`,
     `Express POST${oidc1 && oidc16 ? ` and ${ratio(intro1.result.rps / oidc1.result.rps)} / ${ratio(intro16.result.rps / oidc16.result.rps)} of oidc-provider's SQLite introspection (${f0(oidc1.result.rps)} / ${f0(oidc16.result.rps)} req/s)` : ''}.`,
     'It makes no commit; the difference is per-request work that the bare app does not do. In the introspection',
-    `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}the rate`,
-    `limiters with the trusted-proxy address parsing ${f1(limiterShareIntro)} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
-    `crypto (SHA-256 of the token, constant-time comparison of the client secret, Fernet) ${f1(areaShare(pi, 'node crypto'))} %; helmet's`,
-    'headers on every response. Each is small; together they are what separates it from the framework ceiling.',
+    `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}Node's HTTP`,
+    `stack ${f1(areaShare(pi, 'node http/net/streams') + areaShare(pi, 'node http/net/streams (native)'))} %; garbage collection ${f1(areaShare(pi, 'garbage collector'))} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
+    `crypto (the token's MAC and SHA-256, the client secret's constant-time comparison) ${f1(areaShare(pi, 'node crypto'))} %; the client address`,
+    `behind the trusted proxy (X-Forwarded-For parsing, for the request limit) ${f1(addressShareIntro)} %. The endpoint skips Express's router,`,
+    'body-parser and helmet (an exact-path table, a small form reader, JSON written directly: src/http/path-table.ts, form-body.ts).',
     '',
   ];
 }
@@ -1330,8 +1332,8 @@ function noteFindings(results: Results): string[] {
   return [
     `**Not a defect, but worth knowing: the database grows to ${mib(yearTotal)} in a year of hourly refreshes for ${y.accounts} accounts** ` +
       `(${f0(yearRows.refresh_tokens!)} refresh-token rows, ${f0(yearRows.audit_events!)} audit events; ${mib(day1Total)} after day 1). Token rows ` +
-      'do not grow with refreshes (only live refresh tokens are rows); what grows is one audit row per refresh kept 90 days, not a leak. ' +
-      'If it matters: aggregate refresh audit events per day.',
+      'do not grow with refreshes (only live refresh tokens are rows); what grows is the audit history, one row per link and day ' +
+      "(the day's refreshes counted in it), kept 90 days: not a leak.",
     '**Worth knowing: the per-IP limits.** /token and /revoke allow 300 calls per minute per client IP, /introspect 6,000 (one Music ' +
       'Assistant instance is one IP and may introspect on every request it serves). The bench spreads its load over 4,096 forwarded ' +
       'addresses to measure the server, not the limits.',

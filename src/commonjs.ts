@@ -15,9 +15,14 @@ import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type ExpressSession from 'express-session';
+import type ParseUrl from 'parseurl';
+import type ProxyAddr from 'proxy-addr';
 
 const require = createRequire(import.meta.url);
 
 export const http = require('node:http') as typeof Http;
 export const Database = require('better-sqlite3') as typeof BetterSqlite3;
 export const session = require('express-session') as typeof ExpressSession;
+// Express's own two, for the front door (http/path-table.ts) to read a URL and an address as it does.
+export const parseUrl = require('parseurl') as typeof ParseUrl;
+export const proxyAddr = require('proxy-addr') as typeof ProxyAddr;

@@ -737,7 +737,7 @@ function oidcNotes(results: Results): string[] {
     "    day's audit row, all in the same commit, so its tables do not grow with refreshes;",
     "  - its adapter's reads run inside the open group and see its uncommitted writes; ours runs a refresh's reads and writes",
     '    in one savepoint of the group, and any other use of the connection commits the group first;',
-    '  - Koa and its own middleware versus Express (the protocol endpoints answered before its router), per-IP limits behind a',
+    '  - Koa and its own middleware versus node:http (our protocol endpoints are answered ahead of Express), per-IP limits behind a',
     '    trusted proxy and the rest of ours.',
     '  (oidc-provider 9 warns that Node 20 is not a supported runtime for it; it ran without errors.)',
   ];
@@ -1172,8 +1172,8 @@ function renderIntrospectionCost(results: Results, f: Figures): string[] {
     `profile: ${sessionShareIntro >= 1 ? `express-session ${f1(sessionShareIntro)} % of busy time although /introspect never uses a session (finding below); ` : ''}Node's HTTP`,
     `stack ${f1(areaShare(pi, 'node http/net/streams') + areaShare(pi, 'node http/net/streams (native)'))} %; garbage collection ${f1(areaShare(pi, 'garbage collector'))} %; SQLite (token and grant lookups) ${f1(dbShareIntro)} %;`,
     `crypto (the token's MAC and SHA-256, the client secret's constant-time comparison) ${f1(areaShare(pi, 'node crypto'))} %; the client address`,
-    `behind the trusted proxy (X-Forwarded-For parsing, for the request limit) ${f1(addressShareIntro)} %. The endpoint skips Express's router,`,
-    'body-parser and helmet (an exact-path table, a small form reader, JSON written directly: src/http/path-table.ts, form-body.ts).',
+    `behind the trusted proxy (X-Forwarded-For parsing, for the request limit) ${f1(addressShareIntro)} %. The endpoint skips Express altogether,`,
+    'body-parser and helmet (a front door on node:http, a small form reader, JSON written directly: src/http/path-table.ts, form-body.ts).',
     '',
   ];
 }

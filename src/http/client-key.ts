@@ -6,7 +6,7 @@
  * RFC 5952 form (`2001:db8:ab00::/56`).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Request } from 'express';
+import type { ApiRequest } from './api-request.js';
 
 const PREFIX_BITS = 56;
 
@@ -30,7 +30,7 @@ export function addressKey(ip: string): string {
 }
 
 /** The key of a request's client address, as every limit and budget counts it. */
-export function clientKey(req: Request): string {
+export function clientKey(req: ApiRequest): string {
   return addressKey(req.ip ?? req.socket.remoteAddress ?? '');
 }
 

@@ -3,19 +3,20 @@
  * logged with its cause), a refused request (its 4xx) or a real fault (500, logged, saying nothing
  * about it), and lets each listener word the answer in its own format.
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { TUNABLES } from '../config/tunables.js';
 import { OAuthError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { ApiNext, ApiRequest } from './api-request.js';
 import { storageFault, storageFaultMessage } from './storage-fault.js';
 
-export interface FailureAnswers {
+export interface FailureAnswers<Res extends ServerResponse> {
   /** Storage cannot write right now: 503 with Retry-After. */
-  unavailable(res: Response, retryAfterSeconds: number): void;
+  unavailable(res: Res, retryAfterSeconds: number): void;
   /** The request was at fault: `status` is its 4xx (from the error, or from body-parser). */
-  refused(res: Response, error: unknown, status: number): void;
+  refused(res: Res, error: unknown, status: number): void;
   /** Anything else: 500. */
-  failed(res: Response): void;
+  failed(res: Res): void;
 }
 
 /** A 4xx carried by the error (OAuthError, body-parser, serve-static), or undefined. */
@@ -24,8 +25,13 @@ function clientStatus(error: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
-export function errorHandler(logger: Logger, dataDir: string | undefined, answers: FailureAnswers): ErrorRequestHandler {
-  return (error: unknown, req, res, _next) => {
+/** Four parameters, as Express recognises an error handler; the front door calls it too (path-table.ts). */
+export function errorHandler<Res extends ServerResponse>(
+  logger: Logger,
+  dataDir: string | undefined,
+  answers: FailureAnswers<Res>,
+): (error: unknown, req: ApiRequest, res: Res, next: ApiNext) => void {
+  return (error, req, res, _next) => {
     const fault = storageFault(error);
     if (fault) {
       // Field "sqlite", not "code": the log redacts anything named code.

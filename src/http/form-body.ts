@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate } from 'node:zlib';
-import type { Request, RequestHandler } from 'express';
+import type { ApiStep } from './api-request.js';
 
 export interface FormLimits {
   maxBytes: number;
@@ -136,8 +136,7 @@ function inflated(encoding: string, bytes: Buffer, maxBytes: number): Promise<Bu
   });
 }
 
-async function read(req: Request, limits: FormLimits): Promise<FormBody> {
-  const { charset } = contentType(req.headers['content-type']);
+async function read(req: IncomingMessage, limits: FormLimits, charset: string | undefined): Promise<FormBody> {
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw refused(400, 'form.not.utf8', 'form body is not UTF-8');
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
   if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
@@ -153,13 +152,18 @@ async function read(req: Request, limits: FormLimits): Promise<FormBody> {
  * form (oauth/params.ts then says what it must be). Reads once, so a limiter's exemption and the
  * handler can share it.
  */
-export function formBody(limits: FormLimits): RequestHandler {
+export function formBody(limits: FormLimits): ApiStep {
   return (req, _res, next) => {
-    if (req.body !== undefined || !isForm(req)) {
+    if (req.body !== undefined) {
       next();
       return;
     }
-    read(req, limits).then((body) => {
+    const { type, charset } = contentType(req.headers['content-type']);
+    if (type !== FORM_TYPE || !hasBody(req)) {
+      next();
+      return;
+    }
+    read(req, limits, charset).then((body) => {
       req.body = body;
       next();
     }, next);

@@ -3,8 +3,9 @@
  * and fixed window, in memory, with a hard bound on keys: a flood of new addresses costs at most
  * `maxKeys` small entries per limiter, never more.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { TUNABLES } from '../config/tunables.js';
+import type { ApiRequest, ApiStep } from './api-request.js';
 import { clientKey } from './client-key.js';
 
 export interface Limits {
@@ -74,7 +75,7 @@ export class RequestCounter {
  * Decides, for a request over its limit, that it is answered all the same (correct client
  * credentials: no limiter refuses those). Asked only once the limit is reached.
  */
-export type Exemption = (req: Request, res: Response) => boolean | Promise<boolean>;
+export type Exemption<Req extends ApiRequest = ApiRequest, Res extends ServerResponse = ServerResponse> = (req: Req, res: Res) => boolean | Promise<boolean>;
 
 /**
  * Middleware: counts each request by its client address (clientKey: after `trust proxy`, IPv6 per
@@ -83,7 +84,11 @@ export type Exemption = (req: Request, res: Response) => boolean | Promise<boole
  * `RateLimit: limit=300, remaining=0, reset=42`, as express-rate-limit's `standardHeaders:
  * 'draft-7'` did before this replaced it.
  */
-export function limiter(limits: Limits, respond: (req: Request, res: Response) => void, exempt?: Exemption): RequestHandler {
+export function limiter<Req extends ApiRequest, Res extends ServerResponse>(
+  limits: Limits,
+  respond: (req: Req, res: Res) => void,
+  exempt?: Exemption<Req, Res>,
+): ApiStep<Req, Res> {
   const counter = new RequestCounter(limits);
   const policy = `${limits.limit};w=${Math.ceil(limits.windowMs / 1000)}`;
   return (req, res, next) => {

@@ -1,56 +1,89 @@
 /**
- * A few fixed paths answered without Express's router: the protocol endpoints are called far more
- * often than any page, and walking the router's layers (path matching, `next` per layer) cost
- * more than their own work. Each path has one chain of steps, run in order with Express 5's error
- * rules (a throw or a rejected promise goes to the error handler). Anything else falls through.
+ * The public listener's front door: a few fixed paths answered straight from node:http, anything
+ * else handed to Express. The protocol endpoints are called far more often than any page, and
+ * Express's per-request set-up (prototype swaps, the router's layers, a final handler) cost more
+ * than their own work and most of their latency tail (docs/benchmarks.md). Each path has one
+ * chain of steps, run in order with Express 5's error rules (a throw or a rejected promise fails
+ * the request). A path matches as Express's default routing matches it (case-insensitive, one
+ * trailing slash allowed), read from the URL by Express's own parser, so moving an endpoint here
+ * changes no URL; the client address is Express's `req.ip` under the same trust function.
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-
-export type Step = (req: Request, res: Response, next: NextFunction) => unknown;
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
+import { parseUrl, proxyAddr } from '../commonjs.js';
+import type { ApiNext, ApiRequest, ApiStep } from './api-request.js';
 
 export interface PathRoute {
   /** The one method the path answers; any other gets `wrongMethod`. */
   method: string;
-  steps: readonly Step[];
+  steps: readonly ApiStep[];
 }
 
-function run(steps: readonly Step[], index: number, req: Request, res: Response, done: NextFunction): void {
+export interface PathTableOptions {
+  /** Run first on every request of the table, whatever its method (the request log, say). */
+  before: readonly ApiStep[];
+  /** The answer to another method than the route's; `allow` is the route's. */
+  wrongMethod: (allow: string) => ApiStep;
+  /** Which peers' X-Forwarded-For to believe (Express's compiled `trust proxy`). */
+  trust: (address: string, hop: number) => boolean;
+  /** A step failed (threw, rejected, or called `next` with an error): the listener's error handler. */
+  failed: (error: unknown, req: ApiRequest, res: ServerResponse) => void;
+  /** Every request whose path is not in the table. */
+  fallback: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** The listener, and the table's paths (a walk over the routes, the fuzz test's, lists them). */
+export type FrontDoor = ((req: IncomingMessage, res: ServerResponse) => void) & { paths: string[] };
+
+function run(steps: readonly ApiStep[], index: number, req: ApiRequest, res: ServerResponse, done: ApiNext): void {
   const step = steps[index];
   if (step === undefined) {
-    done();
+    // Every route ends in a step that answers; running out is this program's fault.
+    done(new Error(`no step answered ${req.method ?? ''} ${req.path}`));
     return;
   }
-  const advance = (error?: unknown): void => {
+  const advance: ApiNext = (error) => {
     if (error !== undefined && error !== null) done(error);
     else run(steps, index + 1, req, res, done);
   };
   try {
-    const result = step(req, res, advance as NextFunction);
+    const result = step(req, res, advance);
     if (result instanceof Promise) result.catch(done);
   } catch (error) {
     done(error);
   }
 }
 
-/**
- * `routes`: path → route. Paths match as Express's default routing does (case-insensitive, one
- * trailing slash allowed), so moving an endpoint here changes no URL.
- */
-export function pathTable(routes: Record<string, PathRoute>, wrongMethod: (allow: string) => Step): RequestHandler {
-  const table = new Map(Object.entries(routes).map(([path, route]) => [path.toLowerCase(), { ...route, refuse: wrongMethod(route.method) }]));
-  const normal = (path: string): string => {
-    const lower = path.toLowerCase();
-    return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
-  };
-  const handler: RequestHandler = (req, res, next) => {
-    const route = table.get(req.path) ?? table.get(normal(req.path));
-    if (route === undefined) {
-      next();
+function normal(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+}
+
+/** `routes`: path → route. */
+export function pathTable(routes: Record<string, PathRoute>, options: PathTableOptions): FrontDoor {
+  const table = new Map(
+    Object.entries(routes).map(([path, route]) => [
+      path.toLowerCase(),
+      { answer: [...options.before, ...route.steps], refuse: [...options.before, options.wrongMethod(route.method)], method: route.method },
+    ]),
+  );
+  const door = (req: IncomingMessage, res: ServerResponse): void => {
+    // parseurl keeps its answer on the request, so Express reads the same URL for what passes on.
+    const url = parseUrl(req);
+    const path = url?.pathname ?? undefined;
+    const route = path === undefined ? undefined : (table.get(path) ?? table.get(normal(path)));
+    if (url === undefined || path === undefined || route === undefined) {
+      options.fallback(req, res);
       return;
     }
-    if (req.method !== route.method) run([route.refuse], 0, req, res, next);
-    else run(route.steps, 0, req, res, next);
+    const api = Object.assign(req, {
+      ip: proxyAddr(req, options.trust),
+      path,
+      originalUrl: req.url ?? path,
+      query: typeof url.query === 'string' ? parseQuery(url.query) : {},
+    });
+    const done: ApiNext = (error) => options.failed(error, api, res);
+    run(req.method === route.method ? route.answer : route.refuse, 0, api, res, done);
   };
-  // Listed like a router's routes, so a walk over the app (the fuzz test's) finds them.
-  return Object.assign(handler, { paths: Object.keys(routes) });
+  return Object.assign(door, { paths: Object.keys(routes) });
 }

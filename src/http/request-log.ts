@@ -6,9 +6,9 @@
  * short pseudonym instead (log/redact.ts).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RequestHandler } from 'express';
 import type { Logger } from '../log/logger.js';
 import { pseudonym } from '../log/redact.js';
+import type { ApiStep } from './api-request.js';
 
 /** The headers without Home Assistant's user names; the user id as its pseudonym. */
 function loggableHeaders(headers: IncomingHttpHeaders): Record<string, unknown> {
@@ -16,7 +16,7 @@ function loggableHeaders(headers: IncomingHttpHeaders): Record<string, unknown> 
   return typeof id === 'string' ? { ...rest, 'x-remote-user': pseudonym(id) } : rest;
 }
 
-export function requestLog(logger: Logger, listener: string): RequestHandler {
+export function requestLog(logger: Logger, listener: string): ApiStep {
   return (req, res, next) => {
     if (!logger.enabled('debug')) return next();
     const started = process.hrtime.bigint();
@@ -25,7 +25,7 @@ export function requestLog(logger: Logger, listener: string): RequestHandler {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.debug(
         `${listener} ${req.method} ${req.originalUrl} → ${res.statusCode} in ${ms.toFixed(1)} ms`,
-        res.get('location') ? { location: res.get('location') } : undefined,
+        res.hasHeader('location') ? { location: res.getHeader('location') } : undefined,
       );
     });
     next();

@@ -5,6 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
+import type { ApiStep } from './api-request.js';
 
 /** HSTS for a year, subdomains included: on pages (helmet) and on JSON answers alike. */
 const HSTS_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
@@ -49,7 +50,7 @@ export function securityHeaders(options: SecurityHeaderOptions): RequestHandler 
  * dozen headers per answer; `Cache-Control: no-store` and `Pragma` (RFC 6749 §5.1, RFC 9700) are
  * set with the answer itself (oauth/http.ts).
  */
-export function jsonApiHeaders(options: { hsts: boolean }): RequestHandler {
+export function jsonApiHeaders(options: { hsts: boolean }): ApiStep {
   return (_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (options.hsts) res.setHeader('Strict-Transport-Security', HSTS);

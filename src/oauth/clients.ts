@@ -4,11 +4,12 @@
  * the body (`client_secret_post`), never both; secrets compared in constant time, and an unknown
  * client costs the same comparison as a known one.
  */
-import type { Request } from 'express';
+
 import type { Config } from '../config/load.js';
 import { RESOURCE_SERVER_CLIENT_ID } from '../config/options.js';
 import { digest, matchesDigest } from '../crypto/random.js';
 import { OAuthError } from '../errors.js';
+import type { ApiRequest } from '../http/api-request.js';
 import { clientKey } from '../http/failure-budget.js';
 import { clip, requestFacts, STORED_LENGTH } from '../http/request-facts.js';
 import type { OAuthContext } from './context.js';
@@ -108,7 +109,7 @@ function anyMatches(candidates: readonly string[], expected: Buffer): boolean {
   return matched;
 }
 
-function authenticateClient(req: Request, params: Params, registry: ClientRegistry): Client {
+function authenticateClient(req: ApiRequest, params: Params, registry: ClientRegistry): Client {
   const header = req.headers.authorization;
   const inBody = params.client_secret !== undefined;
   let ids: string[];
@@ -139,7 +140,7 @@ function authenticateClient(req: Request, params: Params, registry: ClientRegist
  * (once its form body has been read), without counting or recording anything: a limiter asks this
  * before refusing, because no limiter refuses correct credentials (public-app.ts).
  */
-export function hasCorrectCredentials(registry: ClientRegistry, req: Request): boolean {
+export function hasCorrectCredentials(registry: ClientRegistry, req: ApiRequest): boolean {
   try {
     authenticateClient(req, readParams(req.body), registry);
     return true;
@@ -155,7 +156,7 @@ export function hasCorrectCredentials(registry: ClientRegistry, req: Request): b
  * has spent its failure budget (neither counted nor recorded then); within the budget it is
  * counted, recorded (one audit row per hour in all: audit.ts recordAnonymous) and announced.
  */
-export function authenticate(ctx: OAuthContext, req: Request, params: Params): Client {
+export function authenticate(ctx: OAuthContext, req: ApiRequest, params: Params): Client {
   try {
     return authenticateClient(req, params, ctx.clients);
   } catch (error) {

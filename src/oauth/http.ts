@@ -2,13 +2,14 @@
  * HTTP plumbing of the OAuth endpoints: no-store headers, RFC 6749 §5.2 error bodies, and how the
  * shared error handler (http/error-handler.ts) answers here: always RFC 6749 error JSON.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { OAuthError } from '../errors.js';
+import type { ApiRequest, ApiStep } from '../http/api-request.js';
 import type { FailureAnswers } from '../http/error-handler.js';
 import { ClientAuthError } from './clients.js';
 
 /** RFC 6749 §5.1: token responses must not be cached. */
-export function noStore(res: Response): void {
+export function noStore(res: ServerResponse): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
 }
@@ -17,7 +18,7 @@ export function noStore(res: Response): void {
  * A JSON answer that must not be cached, written directly: Express's `res.json` and `res.send`
  * look for ETags and freshness that a no-store answer never has.
  */
-export function sendJson(res: Response, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   noStore(res);
   res.statusCode = status;
@@ -26,7 +27,7 @@ export function sendJson(res: Response, status: number, body: unknown): void {
   res.end(text);
 }
 
-export function sendOAuthError(res: Response, error: OAuthError): void {
+export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
   if (error instanceof ClientAuthError && error.basic) res.setHeader('WWW-Authenticate', 'Basic realm="alexa-link", charset="UTF-8"');
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   sendJson(res, error.status, error.toJSON());
@@ -47,7 +48,7 @@ function clientError(error: unknown, status: number): OAuthError {
 }
 
 /** The shared error handler's answers on the public listener. */
-export const oauthAnswers: FailureAnswers = {
+export const oauthAnswers: FailureAnswers<ServerResponse> = {
   unavailable: (res, retryAfterSeconds) =>
     sendOAuthError(res, new OAuthError('temporarily_unavailable', 'storage is temporarily unavailable; retry later', 503, retryAfterSeconds)),
   refused: (res, error, status) => sendOAuthError(res, error instanceof OAuthError ? error : clientError(error, status)),
@@ -55,13 +56,13 @@ export const oauthAnswers: FailureAnswers = {
 };
 
 /** 405 for a known path with the wrong method. */
-export function methodNotAllowed(allow: string): RequestHandler {
+export function methodNotAllowed(allow: string): ApiStep {
   return (_req, res) => {
     res.setHeader('Allow', allow);
     sendOAuthError(res, new OAuthError('invalid_request', `use ${allow}`, 405));
   };
 }
 
-export function jsonTooMany(_req: Request, res: Response): void {
+export function jsonTooMany(_req: ApiRequest, res: ServerResponse): void {
   sendOAuthError(res, new OAuthError('temporarily_unavailable', 'too many requests; try again later', 429));
 }

@@ -4,14 +4,15 @@
  * that would live longer than access_token_ttl_minutes, or was issued before its link or in the
  * future (store/tokens.ts).
  */
-import type { RequestHandler } from 'express';
+
 import { OAuthError } from '../errors.js';
+import type { ApiStep } from '../http/api-request.js';
 import { authenticate } from './clients.js';
 import type { OAuthContext } from './context.js';
 import { sendJson } from './http.js';
 import { formParams, required } from './params.js';
 
-export function introspect(ctx: OAuthContext): RequestHandler {
+export function introspect(ctx: OAuthContext): ApiStep {
   return (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);

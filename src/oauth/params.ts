@@ -3,8 +3,9 @@
  * refuse text that was not valid UTF-8 (decoded to U+FFFD) and control characters, so nothing
  * odd travels further than this module.
  */
-import type { Request } from 'express';
+
 import { OAuthError } from '../errors.js';
+import type { ApiRequest } from '../http/api-request.js';
 import { isForm } from '../http/form-body.js';
 
 export type Params = Record<string, string | undefined>;
@@ -34,7 +35,7 @@ function safeName(name: string): string {
 }
 
 /** The form body of a POST to a token-style endpoint. */
-export function formParams(req: Request): Params {
+export function formParams(req: ApiRequest): Params {
   if (!isForm(req)) {
     throw new OAuthError('invalid_request', 'the request body must be application/x-www-form-urlencoded');
   }

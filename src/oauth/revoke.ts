@@ -2,8 +2,9 @@
  * POST /revoke (RFC 7009). Revoking a refresh token ends the link (its grant); an access token
  * only itself. The answer is 200 whether or not the token was known (§2.2), so it tells nothing.
  */
-import type { RequestHandler } from 'express';
+
 import { OAuthError } from '../errors.js';
+import type { ApiStep } from '../http/api-request.js';
 import { requestFacts } from '../http/request-facts.js';
 import { authenticate } from './clients.js';
 import type { OAuthContext } from './context.js';
@@ -12,7 +13,7 @@ import { formParams, required } from './params.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
 
-export function revoke(ctx: OAuthContext): RequestHandler {
+export function revoke(ctx: OAuthContext): ApiStep {
   return (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);
@@ -23,6 +24,7 @@ export function revoke(ctx: OAuthContext): RequestHandler {
     // Known or not, the answer is the same (§2.2).
     ctx.store.ops.revokeToken(token, client.id, { ip: requestFacts(req).ip });
     noStore(res);
-    res.status(200).end();
+    res.statusCode = 200;
+    res.end();
   };
 }

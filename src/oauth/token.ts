@@ -1,6 +1,7 @@
 /** POST /token (RFC 6749 §3.2): client authentication, then the grant type's handler. */
-import type { Request, RequestHandler } from 'express';
+
 import { OAuthError } from '../errors.js';
+import type { ApiRequest, ApiStep } from '../http/api-request.js';
 import type { IssuedTokens } from '../store/index.js';
 import { authenticate, type Client, type GrantType } from './clients.js';
 import type { OAuthContext } from './context.js';
@@ -9,14 +10,14 @@ import { refreshTokenGrant } from './grants/refresh-token.js';
 import { sendJson } from './http.js';
 import { formParams, type Params, required } from './params.js';
 
-type GrantHandler = (ctx: OAuthContext, req: Request, client: Client, params: Params) => Promise<IssuedTokens>;
+type GrantHandler = (ctx: OAuthContext, req: ApiRequest, client: Client, params: Params) => Promise<IssuedTokens>;
 
 const GRANTS: Record<GrantType, GrantHandler> = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
 };
 
-export function token(ctx: OAuthContext): RequestHandler {
+export function token(ctx: OAuthContext): ApiStep {
   return async (req, res) => {
     const params = formParams(req);
     const client = authenticate(ctx, req, params);

@@ -3,7 +3,7 @@
  * Supervisor's ingress proxy (see ingress-guard.ts), identity only from its headers, every form
  * protected against CSRF, every link under the X-Ingress-Path prefix.
  */
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler, type Response } from 'express';
 import type { Config } from '../config/load.js';
 import { TUNABLES } from '../config/tunables.js';
 import type { Events } from '../events.js';
@@ -26,7 +26,7 @@ import type { Store } from '../store/index.js';
 import { identify } from './ingress-guard.js';
 
 /** The panel's answers to failures: short plain text inside Home Assistant's frame. */
-const panelAnswers: FailureAnswers = {
+const panelAnswers: FailureAnswers<Response> = {
   unavailable: (res, retryAfterSeconds) =>
     res
       .status(503)

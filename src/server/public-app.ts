@@ -1,17 +1,19 @@
 /**
  * The public listener: what Alexa (and Music Assistant) reach. It never reads X-Remote-User-*.
  */
-import express, { type Express, type RequestHandler } from 'express';
-import { session } from '../commonjs.js';
+import type { ServerResponse } from 'node:http';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import { proxyAddr, session } from '../commonjs.js';
 import { TUNABLES } from '../config/tunables.js';
 import { isLoopbackHost } from '../config/validate.js';
 import { OAuthError } from '../errors.js';
+import type { ApiRequest, ApiStep } from '../http/api-request.js';
 import { errorHandler } from '../http/error-handler.js';
 import { FailureBudget } from '../http/failure-budget.js';
 import { formBody } from '../http/form-body.js';
-import { type Exemption, limiter } from '../http/limits.js';
+import { limiter } from '../http/limits.js';
 import { localize } from '../http/locale.js';
-import { pathTable } from '../http/path-table.js';
+import { type FrontDoor, pathTable } from '../http/path-table.js';
 import { requestLog } from '../http/request-log.js';
 import { jsonApiHeaders, securityHeaders } from '../http/security-headers.js';
 import type { Sightings } from '../http/sightings.js';
@@ -45,8 +47,12 @@ const MAX_WARNED_PEERS = 100;
  * X-Forwarded-For from a peer not in `trusted_proxies` is ignored (right); this says so once per
  * peer address, because behind an unlisted proxy every limit counts the proxy as one client.
  */
-function untrustedForwardingWarning(app: Express, trustedProxies: readonly string[], logger: Logger, sightings: Sightings): RequestHandler {
-  const trusted = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+function untrustedForwardingWarning(
+  trusted: (address: string, hop: number) => boolean,
+  trustedProxies: readonly string[],
+  logger: Logger,
+  sightings: Sightings,
+): ApiStep {
   const warned = new Set<string>();
   return (req, _res, next) => {
     const peer = req.socket.remoteAddress ?? '';
@@ -64,52 +70,49 @@ function untrustedForwardingWarning(app: Express, trustedProxies: readonly strin
   };
 }
 
+/** The public listener: the front door, and the Express app behind it (for a walk over its routes). */
+export type PublicListener = FrontDoor & { app: Express };
+
 /** `skill`: the skill guard's handlers (POST /skill), made and closed by the caller (app.ts). */
-export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
+export function createPublicApp(deps: AppDeps, skill: SkillGuard): PublicListener {
   const { config, store, logger } = deps;
   const ctx: OAuthContext = { ...deps, clients: clientRegistry(config), failedClientAuth: new FailureBudget(RATE_LIMITS.failedClientAuth) };
   const publicUrl = new URL(config.publicUrl);
   const https = publicUrl.protocol === 'https:';
   const redirectOrigins = [...new Set(config.alexa.redirectUris.map((uri) => new URL(uri).origin))];
+  // HSTS only where a browser would keep it: on https, not for a loopback host.
+  const hsts = https && !isLoopbackHost(publicUrl.hostname);
+  // Only the listed proxies' X-Forwarded-For is believed; the front door and Express share this.
+  const trust = proxyAddr.compile(config.trustedProxies);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // Only the listed proxies' X-Forwarded-For is believed; never `true`.
-  app.set('trust proxy', config.trustedProxies.length > 0 ? config.trustedProxies : false);
+  app.set('trust proxy', trust);
   app.set('views', VIEWS_DIR);
   app.set('view engine', 'ejs');
 
-  app.use(requestLog(logger, 'public'));
-  app.use(untrustedForwardingWarning(app, config.trustedProxies, logger, deps.sightings));
-  // The protocol endpoints, before the pages' middleware: form bodies only, small, one error
-  // format, JSON answers with the headers JSON needs (http/path-table.ts says why no router).
+  const log = requestLog(logger, 'public');
+  const forwarding = untrustedForwardingWarning(trust, config.trustedProxies, logger, deps.sightings);
+  app.use(log, forwarding);
+  // Form bodies only, small, one error format, JSON answers with the headers JSON needs.
   const form = formBody({ maxBytes: TUNABLES.http.formBodyBytes, maxParameters: TUNABLES.http.formParameterLimit });
   // Past its request limit an address is refused, except a request with correct client credentials
   // (HTTP Basic or in the form, so the form is read for them): a shared address must not let a
   // stranger cut Alexa or Music Assistant off. Guessing stays bounded by the limit and the failure budget.
-  const correctCredentials: Exemption = (req, res) =>
+  const correctCredentials = (req: ApiRequest, res: ServerResponse): Promise<boolean> =>
     new Promise((answered) => form(req, res, (error?: unknown) => answered(error === undefined && hasCorrectCredentials(ctx.clients, req))));
   // /token and /revoke share one budget per address.
   const tokenLimit = limiter(RATE_LIMITS.token, jsonTooMany, correctCredentials);
   const introspectLimit = limiter(RATE_LIMITS.introspect, jsonTooMany, correctCredentials);
-  const jsonHeaders = jsonApiHeaders({ hsts: https && !isLoopbackHost(publicUrl.hostname) });
-  app.use(
-    pathTable(
-      {
-        '/token': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, token(ctx)] },
-        '/revoke': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, revoke(ctx)] },
-        '/introspect': { method: 'POST', steps: [jsonHeaders, introspectLimit, form, introspect(ctx)] },
-      },
-      (allow) => (req, res, next) => jsonHeaders(req, res, () => methodNotAllowed(allow)(req, res, next)),
-    ),
-  );
+  const jsonHeaders = jsonApiHeaders({ hsts });
+  const failed = errorHandler(logger, config.dataDir, oauthAnswers);
   app.use(
     securityHeaders({
       frameAncestors: "'none'",
       formTargets: redirectOrigins,
       https,
-      hsts: https && !isLoopbackHost(publicUrl.hostname),
+      hsts,
       referrer: 'no-referrer',
     }),
   );
@@ -145,7 +148,7 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
       cookie: { httpOnly: true, secure: https, sameSite: 'lax', path: '/', maxAge: config.policy.renewal.windowSeconds * 1000 },
     }),
   );
-  const tooManyPages: Parameters<typeof limiter>[1] = (_req, res) => errorPage(res, 429, { title: 'error.tooMany.title', message: 'error.tooMany.message' });
+  const tooManyPages = (_req: Request, res: Response): void => errorPage(res, 429, { title: 'error.tooMany.title', message: 'error.tooMany.message' });
   browser.get('/authorize', limiter(RATE_LIMITS.authorize, tooManyPages), authorize(ctx));
   // Limited like the status poll: a page view is cheap, but not free.
   browser.get('/authorize/wait', limiter(RATE_LIMITS.status, tooManyPages), waitPage(ctx));
@@ -171,6 +174,22 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): Express {
   app.all('/skill', methodNotAllowed('POST'));
 
   app.use((_req, res) => sendOAuthError(res, new OAuthError('invalid_request', 'not found', 404)));
-  app.use(errorHandler(logger, config.dataDir, oauthAnswers));
-  return app;
+  app.use(failed);
+
+  // The protocol endpoints, ahead of Express (http/path-table.ts says why).
+  const door = pathTable(
+    {
+      '/token': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, token(ctx)] },
+      '/revoke': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, revoke(ctx)] },
+      '/introspect': { method: 'POST', steps: [jsonHeaders, introspectLimit, form, introspect(ctx)] },
+    },
+    {
+      before: [log, forwarding],
+      wrongMethod: (allow) => (req, res, next) => jsonHeaders(req, res, () => methodNotAllowed(allow)(req, res, next)),
+      trust,
+      failed: (error, req, res) => failed(error, req, res, () => undefined),
+      fallback: app,
+    },
+  );
+  return Object.assign(door, { app });
 }

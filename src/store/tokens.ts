@@ -219,7 +219,7 @@ export class Tokens {
 
   /**
    * Introspection (/introspect and the skill guard): the token's grant and times, or undefined when
-   * it is not active. `lifetimes`: the configured access-token lifetime (`lifetimes(config)`), which
+   * it is not active. `lifetimes`: the configured access-token lifetime (`config.policy.lifetimes`), which
    * bounds every token whatever its own times say. One indexed query.
    */
   introspect(token: string, lifetimes: AccessLifetime): AccessTokenInfo | undefined {

@@ -1,6 +1,6 @@
 /**
- * The paths an Express app answers, read from its router (and from http/path-table.ts tables),
- * so a test that must reach every endpoint cannot miss a new one. Both apps are built here with
+ * The paths an Express app answers, read from its router (and the public front door's table,
+ * http/path-table.ts), so a test that must reach every endpoint cannot miss a new one. Both apps are built here with
  * real parts, as app.ts builds them, without listening.
  */
 import type { Express } from 'express';
@@ -9,7 +9,7 @@ import { Sightings } from '../../src/http/sightings.js';
 import { NO_NAMES } from '../../src/panel/context.js';
 import { NO_ADMINS } from '../../src/panel/roles.js';
 import { createIngressApp } from '../../src/server/ingress-app.js';
-import { createPublicApp } from '../../src/server/public-app.js';
+import { createPublicApp, type PublicListener } from '../../src/server/public-app.js';
 import { skillGuard } from '../../src/skill/endpoint.js';
 import { memoryLogger } from './logger.js';
 import { loadConfigFor } from './setup.js';
@@ -30,15 +30,20 @@ function walk(stack: readonly Layer[], prefix: string, into: Set<string>): void 
   }
 }
 
-/** Every route path of `app`, sorted. */
-export function routePaths(app: Express): string[] {
+/** Every route path of `app` (an Express app, or the public listener: its table and its Express app), sorted. */
+export function routePaths(app: Express | PublicListener): string[] {
   const paths = new Set<string>();
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack, '', paths);
+  let express: Express;
+  if ('paths' in app) {
+    for (const path of app.paths) paths.add(path);
+    express = app.app;
+  } else express = app;
+  walk((express as unknown as { router: { stack: Layer[] } }).router.stack, '', paths);
   return [...paths].sort();
 }
 
 /** The public and the ingress app, built as app.ts builds them (the skill guard on). */
-export function buildApps(): { publicApp: Express; ingressApp: Express; close: () => void } {
+export function buildApps(): { publicApp: PublicListener; ingressApp: Express; close: () => void } {
   const config = loadConfigFor({ alexa_skill_id: 'amzn1.ask.skill.00000000-0000-0000-0000-000000000000', skill_backend_url: 'http://127.0.0.1:9/skill' });
   const { store } = openStore({ dataDir: config.dataDir, keys: config.encryptionKeys });
   const { logger } = memoryLogger('error');

@@ -1,6 +1,7 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6). */
-import type { Request } from 'express';
+
 import { OAuthError } from '../../errors.js';
+import type { ApiRequest } from '../../http/api-request.js';
 import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens, RedeemedCode } from '../../store/index.js';
 import type { Client } from '../clients.js';
@@ -22,7 +23,7 @@ function mismatch(bound: RedeemedCode, client: Client, redirectUri: string, veri
   return undefined;
 }
 
-export async function authorizationCodeGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): Promise<IssuedTokens> {
+export async function authorizationCodeGrant(ctx: OAuthContext, req: ApiRequest, client: Client, params: Params): Promise<IssuedTokens> {
   const { store, config, events } = ctx;
   const redirectUri = required(params, 'redirect_uri');
   const result = await store.ops.exchangeCode({

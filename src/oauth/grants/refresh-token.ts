@@ -1,7 +1,8 @@
 /** grant_type=refresh_token (RFC 6749 §6) with successor confirmation (see store/tokens.ts). */
-import type { Request } from 'express';
+
 import { TUNABLES } from '../../config/tunables.js';
 import { OAuthError } from '../../errors.js';
+import type { ApiRequest } from '../../http/api-request.js';
 import { requestFacts } from '../../http/request-facts.js';
 import type { IssuedTokens } from '../../store/index.js';
 import type { Client } from '../clients.js';
@@ -9,7 +10,7 @@ import type { OAuthContext } from '../context.js';
 import { type Params, required } from '../params.js';
 import { checkScopeSubset } from '../scope.js';
 
-export async function refreshTokenGrant(ctx: OAuthContext, req: Request, client: Client, params: Params): Promise<IssuedTokens> {
+export async function refreshTokenGrant(ctx: OAuthContext, req: ApiRequest, client: Client, params: Params): Promise<IssuedTokens> {
   const { store, config, events, logger } = ctx;
   const token = required(params, 'refresh_token');
   // Answered only once on disk, sharing one fsync with the other token requests of the moment.

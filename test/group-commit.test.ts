@@ -49,9 +49,36 @@ describe('group commit', () => {
     expect(resolved).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(committed()).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(walCommits(`${file}-wal`).commits - before).toBe(1);
-    // The next turn opens a new group.
+    // Once committed, the next write opens a new group.
     await group.run(() => insert.run('f'));
     expect(walCommits(`${file}-wal`).commits - before).toBe(2);
+  });
+
+  it('a write in the turn right after joins the open group; one two turns later does not', async () => {
+    const { group, insert, committed, file } = database();
+    const before = walCommits(`${file}-wal`).commits;
+    // Wrapped in an object: a promise handed to resolve() would be waited for, not handed over.
+    const inTurns = (turns: number, value: string) =>
+      new Promise<{ write: Promise<unknown> }>((resolve) => {
+        const step = (left: number): void => {
+          if (left === 0) resolve({ write: group.run(() => insert.run(value)) });
+          else setImmediate(() => step(left - 1));
+        };
+        step(turns);
+      });
+    const first = group.run(() => insert.run('a'));
+    // The next turn: the stragglers of a burst of requests arrive there.
+    const { write: second } = await inTurns(1, 'b');
+    expect(committed()).toEqual([]);
+    await Promise.all([first, second]);
+    expect(committed()).toEqual(['a', 'b']);
+    expect(walCommits(`${file}-wal`).commits - before).toBe(1);
+    // A write two turns after its group opened finds that group committed, and opens its own.
+    const third = group.run(() => insert.run('c'));
+    const { write: late } = await inTurns(2, 'd');
+    expect(committed()).toEqual(['a', 'b', 'c']);
+    await Promise.all([third, late]);
+    expect(walCommits(`${file}-wal`).commits - before).toBe(3);
   });
 
   it('returns each write its own result, and a write that throws is rolled back alone', async () => {

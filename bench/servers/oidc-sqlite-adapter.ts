@@ -8,8 +8,9 @@
  *
  * Two ways to commit (COMMIT_MODE):
  * - `autocommit`: each write is one statement that commits on its own (one fsync each);
- * - `group`: the writes of one event-loop turn share one transaction, opened by the first of them
- *   (BEGIN IMMEDIATE) and committed in a setImmediate; each write's promise resolves only after
+ * - `group`: the writes of one event-loop turn and the turn after share one transaction, opened by
+ *   the first of them (BEGIN IMMEDIATE) and committed in a setImmediate of a setImmediate, the rule
+ *   of Alexa Link's src/store/group-commit.ts; each write's promise resolves only after
  *   that COMMIT, so oidc-provider answers nothing before it is on disk (as Alexa Link's
  *   src/store/group-commit.ts). Reads do not commit an open group: a find sees the group's writes.
  *
@@ -76,7 +77,7 @@ export function sqliteAdapters(file: string, mode: CommitMode): SqliteAdapters {
       if (!group) {
         begin.run();
         group = { members: [], changed: false };
-        setImmediate(settle);
+        setImmediate(() => setImmediate(settle));
       }
       if (run().changes > 0) group.changed = true;
     } catch (error) {

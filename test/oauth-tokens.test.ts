@@ -24,15 +24,16 @@ const tokenOf = (response: Awaited<ReturnType<typeof refresh>>) => ({
 });
 
 describe('the headers of a JSON answer', () => {
-  it('token, introspection and error answers: no-store, Pragma and nosniff, and none of the pages’ document headers', async () => {
+  it('token, introspection, error and wrong-method answers: no-store, Pragma and nosniff, and none of the pages’ document headers', async () => {
     const linked = await link(server, ALICE);
     time.advance(REPEAT_MS);
     const answers = [
       await refresh(server, linked.refreshToken),
       await introspect(server, linked.accessToken, RS_SECRET),
       await postForm(`${server.base}/token`, { grant_type: 'password' }, { authorization: basic(CLIENT_ID, CLIENT_SECRET) }),
+      await fetch(`${server.base}/introspect`),
     ];
-    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 400]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 400, 405]);
     for (const { headers } of answers) {
       expect(headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(headers.get('cache-control')).toBe('no-store');

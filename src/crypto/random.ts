@@ -43,7 +43,7 @@ export function blindIndex(key: Buffer, value: string): Buffer {
  * the length of the secret leaks through timing.
  */
 export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
+  return matchesDigest(a, digest(b));
 }
 
 /** safeEqual against a secret whose digest was made once (a client's secret, compared on every request). */

@@ -70,9 +70,9 @@ export function pathTable(routes: Record<string, PathRoute>, options: PathTableO
   const door = (req: IncomingMessage, res: ServerResponse): void => {
     // parseurl keeps its answer on the request, so Express reads the same URL for what passes on.
     const url = parseUrl(req);
-    const path = url?.pathname ?? undefined;
-    const route = path === undefined ? undefined : (table.get(path) ?? table.get(normal(path)));
-    if (url === undefined || path === undefined || route === undefined) {
+    const path = url?.pathname;
+    const route = path ? (table.get(path) ?? table.get(normal(path))) : undefined;
+    if (!url || !path || !route) {
       options.fallback(req, res);
       return;
     }

@@ -2,7 +2,6 @@
  * What is stored about a request, cut to a fixed length: a header or parameter is the sender's
  * choice, and nothing it chooses may grow the database beyond these bounds.
  */
-
 import { TUNABLES } from '../config/tunables.js';
 import type { ApiRequest } from './api-request.js';
 

@@ -4,7 +4,6 @@
  * the body (`client_secret_post`), never both; secrets compared in constant time, and an unknown
  * client costs the same comparison as a known one.
  */
-
 import type { Config } from '../config/load.js';
 import { RESOURCE_SERVER_CLIENT_ID } from '../config/options.js';
 import { digest, matchesDigest } from '../crypto/random.js';

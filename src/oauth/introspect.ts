@@ -4,7 +4,6 @@
  * that would live longer than access_token_ttl_minutes, or was issued before its link or in the
  * future (store/tokens.ts).
  */
-
 import { OAuthError } from '../errors.js';
 import type { ApiStep } from '../http/api-request.js';
 import { authenticate } from './clients.js';

@@ -3,7 +3,6 @@
  * refuse text that was not valid UTF-8 (decoded to U+FFFD) and control characters, so nothing
  * odd travels further than this module.
  */
-
 import { OAuthError } from '../errors.js';
 import type { ApiRequest } from '../http/api-request.js';
 import { isForm } from '../http/form-body.js';

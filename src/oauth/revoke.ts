@@ -2,7 +2,6 @@
  * POST /revoke (RFC 7009). Revoking a refresh token ends the link (its grant); an access token
  * only itself. The answer is 200 whether or not the token was known (§2.2), so it tells nothing.
  */
-
 import { OAuthError } from '../errors.js';
 import type { ApiStep } from '../http/api-request.js';
 import { requestFacts } from '../http/request-facts.js';

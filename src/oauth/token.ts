@@ -1,5 +1,4 @@
 /** POST /token (RFC 6749 §3.2): client authentication, then the grant type's handler. */
-
 import { OAuthError } from '../errors.js';
 import type { ApiRequest, ApiStep } from '../http/api-request.js';
 import type { IssuedTokens } from '../store/index.js';

@@ -179,13 +179,14 @@ export function createPublicApp(deps: AppDeps, skill: SkillGuard): PublicListene
   // The protocol endpoints, ahead of Express (http/path-table.ts says why).
   const door = pathTable(
     {
-      '/token': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, token(ctx)] },
-      '/revoke': { method: 'POST', steps: [jsonHeaders, tokenLimit, form, revoke(ctx)] },
-      '/introspect': { method: 'POST', steps: [jsonHeaders, introspectLimit, form, introspect(ctx)] },
+      '/token': { method: 'POST', steps: [tokenLimit, form, token(ctx)] },
+      '/revoke': { method: 'POST', steps: [tokenLimit, form, revoke(ctx)] },
+      '/introspect': { method: 'POST', steps: [introspectLimit, form, introspect(ctx)] },
     },
     {
-      before: [log, forwarding],
-      wrongMethod: (allow) => (req, res, next) => jsonHeaders(req, res, () => methodNotAllowed(allow)(req, res, next)),
+      // Every answer of the table is JSON, a 405 included.
+      before: [log, forwarding, jsonHeaders],
+      wrongMethod: methodNotAllowed,
       trust,
       failed: (error, req, res) => failed(error, req, res, () => undefined),
       fallback: app,

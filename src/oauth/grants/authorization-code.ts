@@ -1,5 +1,4 @@
 /** grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6). */
-
 import { OAuthError } from '../../errors.js';
 import type { ApiRequest } from '../../http/api-request.js';
 import { requestFacts } from '../../http/request-facts.js';

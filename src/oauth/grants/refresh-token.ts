@@ -1,5 +1,4 @@
 /** grant_type=refresh_token (RFC 6749 §6) with successor confirmation (see store/tokens.ts). */
-
 import { TUNABLES } from '../../config/tunables.js';
 import { OAuthError } from '../../errors.js';
 import type { ApiRequest } from '../../http/api-request.js';
